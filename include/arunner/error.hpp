@@ -1,0 +1,71 @@
+#pragma once
+// The library's one error currency: a Result<T> holds either a value or an Error whose message
+// names the file, flag or field at fault. Nothing in the library throws; the CLI turns an Error
+// into a message on stderr and an exit code.
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace arunner {
+
+/// A failure a user can act on. `message` is complete: it names what is wrong and where.
+struct Error {
+    std::string message;
+};
+
+/// Either a T or an Error. Converts from both, so `return Error{...};` and `return value;` work.
+template <typename T>
+class [[nodiscard]] Result {
+  public:
+    Result(T value) : state_(std::move(value)) {}
+    Result(Error error) : state_(std::move(error)) {}
+
+    /// True when a value is held.
+    bool ok() const { return state_.index() == 0; }
+    explicit operator bool() const { return ok(); }
+
+    T& value() & { return std::get<0>(state_); }
+    const T& value() const& { return std::get<0>(state_); }
+    T&& value() && { return std::get<0>(std::move(state_)); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+
+    /// The error; only valid when !ok().
+    const Error& error() const { return std::get<1>(state_); }
+
+  private:
+    std::variant<T, Error> state_;
+};
+
+/// Result of an operation that yields nothing but may fail.
+template <>
+class [[nodiscard]] Result<void> {
+  public:
+    Result() = default;
+    Result(Error error) : error_(std::move(error)), ok_(false) {}
+
+    bool ok() const { return ok_; }
+    explicit operator bool() const { return ok_; }
+    const Error& error() const { return error_; }
+
+  private:
+    Error error_;
+    bool ok_ = true;
+};
+
+using Status = Result<void>;
+
+}  // namespace arunner
+
+/// Evaluates a Result-returning expression and returns its Error from the enclosing function
+/// when it failed. Usable in any function whose return type converts from arunner::Error.
+#define ARUNNER_TRY(expr)                       \
+    do {                                        \
+        auto arunner_try_result_ = (expr);      \
+        if (!arunner_try_result_.ok()) {        \
+            return arunner_try_result_.error(); \
+        }                                       \
+    } while (false)

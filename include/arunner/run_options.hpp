@@ -1,0 +1,68 @@
+#pragma once
+// Everything that configures one run, as typed fields: the CLI's `run` flags and ansible-runner's
+// run() keyword arguments. Unset optionals mean "not given" (ansible-runner's None).
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace arunner {
+
+/// How the child's output is connected.
+enum class RunnerMode {
+    pexpect,     ///< a pseudo-terminal, stdout and stderr merged (ansible-runner's default)
+    subprocess,  ///< separate stdout and stderr pipes
+};
+
+/// Options of one run. Paths may be relative to the current directory.
+struct RunOptions {
+    std::filesystem::path private_data_dir;  ///< required; must be an existing directory
+    std::string ident;                       ///< artifact dir name; empty = a fresh uuid4
+
+    // What to run: exactly one of playbook / module / role (unless `binary` is set).
+    std::optional<std::string> playbook;      ///< relative to the project dir, or absolute
+    std::optional<std::string> module;        ///< ad hoc module
+    std::optional<std::string> module_args;   ///< `-a ARGS` for the module
+    std::optional<std::string> host_pattern;  ///< ad hoc host pattern (CLI --hosts with -m)
+    std::optional<std::string> role;          ///< run this role through a generated play
+    std::optional<std::string> role_hosts;    ///< the generated play's hosts (CLI --hosts with -r)
+    nlohmann::ordered_json role_vars = nlohmann::ordered_json::object();
+    bool role_skip_facts = false;
+    std::optional<std::string> roles_path;  ///< becomes ANSIBLE_ROLES_PATH
+    std::optional<std::string> binary;      ///< replaces the executable (raw mode)
+
+    // ansible arguments.
+    std::optional<std::string> inventory;  ///< a path (already validated by the CLI)
+    std::optional<std::string> limit;
+    std::optional<std::string> forks;    ///< kept as text, like ansible-runner
+    int verbosity = 0;                   ///< number of -v
+    std::optional<std::string> cmdline;  ///< shell words after the executable; replaces env/cmdline
+    std::optional<std::string> tags;
+    std::optional<std::string> skip_tags;
+    /// Extra variables passed as one compact `-e` JSON argument (after `-e @env/extravars`).
+    nlohmann::ordered_json extravars = nlohmann::ordered_json::object();
+    /// Environment for the child, applied before env/envvars (the file wins).
+    std::vector<std::pair<std::string, std::string>> envvars;
+    /// Runner settings, merged under env/settings (the file wins).
+    nlohmann::ordered_json settings = nlohmann::ordered_json::object();
+
+    // Where things go.
+    std::optional<std::filesystem::path> artifact_dir;  ///< artifact root; default PDD/artifacts
+    std::optional<std::filesystem::path> project_dir;   ///< default PDD/project
+    int rotate_artifacts = 0;                           ///< keep this many newest; 0 = all
+
+    // Output.
+    bool quiet = false;  ///< no echo to the console
+    bool json_mode = false;
+    bool omit_event_data = false;
+    bool only_failed_event_data = false;
+    bool suppress_env_files = false;
+    std::optional<double> timeout;  ///< job timeout in seconds; overrides settings job_timeout
+    RunnerMode runner_mode = RunnerMode::pexpect;
+};
+
+}  // namespace arunner

@@ -1,0 +1,288 @@
+#include "cli/run_command.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "arunner/run_options.hpp"
+#include "arunner/version.hpp"
+#include "cli/usage.hpp"
+#include "config/job_config.hpp"
+#include "exec/termination_signals.hpp"
+#include "runner/local_job.hpp"
+#include "util/files.hpp"
+
+namespace arunner::cli {
+namespace {
+
+namespace fs = std::filesystem;
+const char* kProg = "arunner run";
+
+/// The raw flags, as typed.
+struct RunFlags {
+    std::vector<std::string> positionals;
+    bool version = false;
+    bool debug = false;
+    std::string logfile;
+    std::string binary, ident, artifact_dir, project_dir, inventory;
+    int rotate_artifacts = 0;
+    bool json = false, omit_event_data = false, only_failed_event_data = false;
+    bool omit_env_files = false, quiet = false;
+    int verbosity = 0;
+    std::string playbook, module, role, limit, cmdline, hosts, forks, roles_path, role_vars;
+    std::string module_args;
+    bool role_skip_facts = false;
+    // Accepted so ansible-runner command lines parse; refused until containers land.
+    bool process_isolation = false;
+    std::string process_isolation_executable, process_isolation_path;
+    std::vector<std::string> hide_paths, show_paths, ro_paths;
+    std::string directory_isolation_base_path, container_image;
+    std::vector<std::string> container_volume_mounts, container_options;
+};
+
+std::string env_or_empty(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+}
+
+void add_flags(CLI::App& app, RunFlags& f) {
+    app.add_option("private_data_dir", f.positionals);
+    app.add_flag("--version", f.version);
+    app.add_flag("--debug", f.debug);
+    app.add_option("--logfile", f.logfile);
+    app.add_option("-b,--binary", f.binary);
+    app.add_option("-i,--ident", f.ident);
+    app.add_option("--rotate-artifacts", f.rotate_artifacts);
+    app.add_option("--artifact-dir", f.artifact_dir);
+    app.add_option("--project-dir", f.project_dir);
+    app.add_option("--inventory", f.inventory);
+    app.add_flag("-j,--json", f.json);
+    app.add_flag("--omit-event-data", f.omit_event_data);
+    app.add_flag("--only-failed-event-data", f.only_failed_event_data);
+    app.add_flag("--omit-env-files", f.omit_env_files);
+    app.add_flag("-q,--quiet", f.quiet);
+    app.add_flag("-v", f.verbosity);
+    auto* playbook = app.add_option("-p,--playbook", f.playbook);
+    auto* module = app.add_option("-m,--module", f.module);
+    auto* role = app.add_option("-r,--role", f.role);
+    playbook->excludes(module)->excludes(role);
+    module->excludes(role);
+    app.add_option("--limit", f.limit);
+    app.add_option("--cmdline", f.cmdline);
+    app.add_option("--hosts", f.hosts);
+    app.add_option("--forks", f.forks);
+    app.add_option("--roles-path", f.roles_path);
+    app.add_option("--role-vars", f.role_vars);
+    app.add_flag("--role-skip-facts", f.role_skip_facts);
+    app.add_option("-a,--args", f.module_args);
+    app.add_flag("--process-isolation", f.process_isolation);
+    app.add_option("--process-isolation-executable", f.process_isolation_executable);
+    app.add_option("--process-isolation-path", f.process_isolation_path);
+    app.add_option("--process-isolation-hide-paths", f.hide_paths);
+    app.add_option("--process-isolation-show-paths", f.show_paths);
+    app.add_option("--process-isolation-ro-paths", f.ro_paths);
+    app.add_option("--directory-isolation-base-path", f.directory_isolation_base_path);
+    app.add_option("--container-image", f.container_image);
+    app.add_option("--container-volume-mount", f.container_volume_mounts);
+    app.add_option("--container-option", f.container_options);
+}
+
+/// argparse's wording for the errors CLI11 reports.
+std::string argparse_message(const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (e.get_name() == "ExcludesError") {
+        return "argument -p/--playbook, -m/--module and -r/--role are mutually exclusive (" + what +
+               ")";
+    }
+    if (e.get_name() == "ExtrasError") {
+        auto colon = what.find(':');
+        return "unrecognized arguments:" +
+               (colon == std::string::npos ? " " + what : what.substr(colon + 1));
+    }
+    return what;
+}
+
+/// Debug lines go to stdout with --debug and to the --logfile with a timestamp, as
+/// ansible-runner's debug logger does.
+class DebugLog {
+  public:
+    DebugLog(bool to_stdout, const std::string& logfile) : to_stdout_(to_stdout) {
+        if (!logfile.empty()) {
+            file_.open(logfile, std::ios::app);
+        }
+    }
+    bool enabled() const { return to_stdout_ || file_.is_open(); }
+    void line(const std::string& text) {
+        if (to_stdout_) {
+            std::fprintf(stdout, "%s\n", text.c_str());
+            std::fflush(stdout);
+        }
+        if (file_.is_open()) {
+            char stamp[64];
+            std::time_t now = std::time(nullptr);
+            std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+            file_ << stamp << ": " << text << '\n' << std::flush;
+        }
+    }
+
+  private:
+    bool to_stdout_;
+    std::ofstream file_;
+};
+
+/// ansible-runner's --inventory check: an existing path (relative to the cwd, or absolute), or
+/// one under PDD/inventory; made absolute.
+std::optional<std::string> resolve_inventory(const std::string& value, const fs::path& pdd) {
+    std::error_code ec;
+    if (fs::exists(value, ec)) {
+        return util::absolute_path(value).string();
+    }
+    fs::path under = pdd / "inventory" / value;
+    if (!fs::path(value).is_absolute() && fs::exists(under, ec)) {
+        return util::absolute_path(under).string();
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> non_empty(const std::string& s) {
+    return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
+}  // namespace
+
+int run_command(const std::vector<std::string>& args) {
+    RunFlags f;
+    f.playbook = env_or_empty("RUNNER_PLAYBOOK");
+    f.module = env_or_empty("RUNNER_MODULE");
+    f.role = env_or_empty("RUNNER_ROLE");
+    f.binary = env_or_empty("RUNNER_BINARY");
+    f.roles_path = env_or_empty("ANSIBLE_ROLES_PATH");
+    CLI::App app("Run a playbook from a private data dir in the foreground", kProg);
+    add_flags(app, f);
+    try {
+        std::vector<std::string> reversed(args.rbegin(), args.rend());
+        app.parse(reversed);  // CLI11 takes the arguments last-first
+    } catch (const CLI::CallForHelp&) {
+        std::fputs(app.help().c_str(), stdout);
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        return usage_error(kProg, argparse_message(e));
+    }
+    if (f.version) {
+        std::printf("%s\n", arunner::version());
+        return 0;
+    }
+    if (f.positionals.empty()) {
+        return usage_error(kProg, "the following arguments are required: private_data_dir");
+    }
+    if (f.positionals.size() > 1) {
+        std::string extra;
+        for (size_t i = 1; i < f.positionals.size(); ++i) {
+            extra += " " + f.positionals[i];
+        }
+        return usage_error(kProg, "unrecognized arguments:" + extra);
+    }
+
+    // ansible-runner's pre-run checks, in its order and with its messages (SPEC §2.3).
+    if (!f.hosts.empty() && f.module.empty() && f.role.empty()) {
+        std::fputs("The --hosts option can only be used with -m or -r\n", stderr);
+        return 1;
+    }
+    if (f.module.empty() && f.role.empty() && f.playbook.empty()) {
+        std::fputs("The -p option must be specified when not using -m or -r\n", stderr);
+        return 1;
+    }
+    fs::path pdd = util::absolute_path(f.positionals[0]);
+    std::optional<std::string> inventory;
+    if (!f.inventory.empty()) {
+        inventory = resolve_inventory(f.inventory, pdd);
+        if (!inventory) {
+            std::fputs("Value for --inventory does not appear to be a valid path.\n", stderr);
+            return 1;
+        }
+    }
+    auto refuse = [](const std::string& what) {
+        std::fprintf(stderr, "arunner: %s is not supported yet\n", what.c_str());
+        return 1;
+    };
+    if (f.process_isolation || !f.container_image.empty() || !f.container_options.empty() ||
+        !f.container_volume_mounts.empty()) {
+        return refuse("process isolation (--process-isolation, --container-*)");
+    }
+    if (!f.directory_isolation_base_path.empty()) {
+        return refuse("--directory-isolation-base-path");
+    }
+    if (!f.role.empty()) {
+        return refuse("-r/--role");
+    }
+    if (f.json) {
+        return refuse("-j/--json");
+    }
+
+    RunOptions options;
+    options.private_data_dir = pdd;
+    options.ident = f.ident;
+    options.playbook = non_empty(f.playbook);
+    options.module = non_empty(f.module);
+    options.module_args = non_empty(f.module_args);
+    options.host_pattern = non_empty(f.hosts);
+    options.binary = non_empty(f.binary);
+    options.inventory = inventory;
+    options.limit = non_empty(f.limit);
+    options.forks = non_empty(f.forks);
+    options.verbosity = f.verbosity;
+    options.cmdline = non_empty(f.cmdline);
+    options.roles_path = non_empty(f.roles_path);
+    if (!f.artifact_dir.empty()) {
+        options.artifact_dir = f.artifact_dir;
+    }
+    if (!f.project_dir.empty()) {
+        options.project_dir = f.project_dir;
+    }
+    options.rotate_artifacts = f.rotate_artifacts;
+    options.quiet = f.quiet;
+    options.omit_event_data = f.omit_event_data;
+    options.only_failed_event_data = f.only_failed_event_data;
+    options.suppress_env_files = f.omit_env_files;
+
+    DebugLog log(f.debug, f.logfile);
+    log.line("starting debug logging");
+    auto job = config::prepare_job(options);
+    if (!job) {
+        std::fprintf(stderr, "arunner: %s\n", job.error().message.c_str());
+        return 1;
+    }
+    if (log.enabled()) {
+        std::string command;
+        for (const auto& word : job->command) {
+            command += (command.empty() ? "" : " ") + word;
+        }
+        log.line("command: " + command);
+        log.line("cwd: " + job->cwd.string());
+        log.line("artifact dir: " + job->artifact_dir.string());
+    }
+
+    // SIGINT and SIGTERM cancel the job instead of killing arunner (ansible-runner's default).
+    exec::TerminationSignals signals;
+    runner::JobHooks hooks;
+    hooks.cancel_fd = signals.fd();
+    hooks.on_status = [&](JobStatus status) {
+        log.line("status: " + std::string(to_string(status)));
+    };
+    auto outcome = runner::run_job(*job, hooks);
+    if (!outcome) {
+        std::fprintf(stderr, "arunner: %s\n", outcome.error().message.c_str());
+        return 1;
+    }
+    // A job rc of None (the child died of a signal) exits 0, as ansible-runner's sys.exit(None).
+    return outcome->rc.value_or(0);
+}
+
+}  // namespace arunner::cli

@@ -1,0 +1,792 @@
+#include "config/env_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include "util/python_json.hpp"
+#include "util/unique_fd.hpp"
+
+namespace arunner::config {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view kYamlTagPrefix = "tag:yaml.org,2002:";
+constexpr int kMaxDepth = 1000;           // deeper nesting (or a cyclic alias) is refused
+constexpr size_t kMaxNodes = 10'000'000;  // bounds alias expansion ("billion laughs")
+
+// ---------------------------------------------------------------------------------------------
+// PyYAML's implicit resolver (yaml/resolver.py), one matcher per regular expression.
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// Index of the first character of s at or after `pos` that is not accepted by `accept`.
+template <typename Accept>
+size_t skip(std::string_view s, size_t pos, Accept accept) {
+    while (pos < s.size() && accept(s[pos])) {
+        ++pos;
+    }
+    return pos;
+}
+
+size_t skip_sign(std::string_view s) {
+    return !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+}
+
+bool digit_or_underscore(char c) {
+    return is_digit(c) || c == '_';
+}
+
+// `(?::[0-5]?[0-9])+` starting at s[pos] == ':'; returns the index after it, or npos.
+size_t skip_sexagesimal_groups(std::string_view s, size_t pos) {
+    if (pos >= s.size() || s[pos] != ':') {
+        return std::string_view::npos;
+    }
+    while (pos < s.size() && s[pos] == ':') {
+        const size_t end = skip(s, pos + 1, is_digit);
+        const size_t n = end - pos - 1;
+        if (n == 0 || n > 2 || (n == 2 && s[pos + 1] > '5')) {
+            return std::string_view::npos;
+        }
+        pos = end;
+    }
+    return pos;
+}
+
+// `(?:[eE][-+][0-9]+)?$` from pos.
+bool optional_exponent_to_end(std::string_view s, size_t pos) {
+    if (pos == s.size()) {
+        return true;
+    }
+    if ((s[pos] != 'e' && s[pos] != 'E') || pos + 2 >= s.size() ||
+        (s[pos + 1] != '-' && s[pos + 1] != '+')) {
+        return false;
+    }
+    return skip(s, pos + 2, is_digit) == s.size();
+}
+
+bool matches_bool(std::string_view s) {
+    static constexpr std::string_view kWords[] = {"yes",  "Yes",  "YES",  "no",    "No",    "NO",
+                                                  "true", "True", "TRUE", "false", "False", "FALSE",
+                                                  "on",   "On",   "ON",   "off",   "Off",   "OFF"};
+    return std::find(std::begin(kWords), std::end(kWords), s) != std::end(kWords);
+}
+
+bool matches_null(std::string_view s) {
+    return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+bool matches_int(std::string_view s) {
+    const std::string_view v = s.substr(skip_sign(s));
+    if (v.empty()) {
+        return false;
+    }
+    auto all = [](std::string_view t, auto accept) {
+        return !t.empty() && std::all_of(t.begin(), t.end(), accept);
+    };
+    if (v.substr(0, 2) == "0b") {
+        return all(v.substr(2), [](char c) { return c == '0' || c == '1' || c == '_'; });
+    }
+    if (v.substr(0, 2) == "0x") {
+        return all(v.substr(2),
+                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == '_'; });
+    }
+    if (v[0] == '0') {
+        return v.size() == 1 ||
+               all(v.substr(1), [](char c) { return (c >= '0' && c <= '7') || c == '_'; });
+    }
+    if (!is_digit(v[0])) {
+        return false;
+    }
+    const size_t end = skip(v, 1, digit_or_underscore);
+    return end == v.size() || skip_sexagesimal_groups(v, end) == v.size();
+}
+
+bool matches_float(std::string_view s) {
+    const size_t sign = skip_sign(s);
+    const std::string_view v = s.substr(sign);
+    if (v == ".inf" || v == ".Inf" || v == ".INF") {
+        return true;
+    }
+    if (sign == 0 && (v == ".nan" || v == ".NaN" || v == ".NAN")) {
+        return true;
+    }
+    if (!v.empty() && v[0] == '.') {  // `\.[0-9][0-9_]*` takes no sign
+        return sign == 0 && v.size() > 1 && is_digit(v[1]) &&
+               optional_exponent_to_end(v, skip(v, 2, digit_or_underscore));
+    }
+    if (v.empty() || !is_digit(v[0])) {
+        return false;
+    }
+    size_t pos = skip(v, 1, digit_or_underscore);
+    if (pos < v.size() && v[pos] == ':') {
+        pos = skip_sexagesimal_groups(v, pos);
+        return pos != std::string_view::npos && pos < v.size() && v[pos] == '.' &&
+               skip(v, pos + 1, digit_or_underscore) == v.size();
+    }
+    return pos < v.size() && v[pos] == '.' &&
+           optional_exponent_to_end(v, skip(v, pos + 1, digit_or_underscore));
+}
+
+// The tag (suffix after "tag:yaml.org,2002:") PyYAML gives a plain scalar. Timestamps are not
+// told apart: they are kept as the text they were written as.
+std::string_view resolve_plain(std::string_view s) {
+    if (matches_bool(s)) {
+        return "bool";
+    }
+    if (matches_float(s)) {
+        return "float";
+    }
+    if (matches_int(s)) {
+        return "int";
+    }
+    if (s == "<<") {
+        return "merge";
+    }
+    if (matches_null(s)) {
+        return "null";
+    }
+    if (s == "=") {
+        return "value";
+    }
+    return "str";
+}
+
+// ---------------------------------------------------------------------------------------------
+// PyYAML's SafeConstructor for int and float (yaml/constructor.py), with Python's unbounded ints.
+
+// A non-negative integer of any size: base-1e9 limbs, least significant first.
+class BigMagnitude {
+  public:
+    /// this = this * mul + add.
+    void mul_add(uint32_t mul, uint32_t add) {
+        uint64_t carry = add;
+        for (auto& limb : limbs_) {
+            const uint64_t v = uint64_t{limb} * mul + carry;
+            limb = static_cast<uint32_t>(v % kBase);
+            carry = v / kBase;
+        }
+        while (carry != 0) {
+            limbs_.push_back(static_cast<uint32_t>(carry % kBase));
+            carry /= kBase;
+        }
+    }
+    /// this += other.
+    void add(const BigMagnitude& other) {
+        uint64_t carry = 0;
+        for (size_t i = 0; i < other.limbs_.size() || carry != 0; ++i) {
+            if (i == limbs_.size()) {
+                limbs_.push_back(0);
+            }
+            const uint64_t v =
+                uint64_t{limbs_[i]} + carry + (i < other.limbs_.size() ? other.limbs_[i] : 0);
+            limbs_[i] = static_cast<uint32_t>(v % kBase);
+            carry = v / kBase;
+        }
+    }
+    /// The value, if it fits in 64 bits.
+    std::optional<uint64_t> to_u64() const {
+        unsigned __int128 v = 0;
+        for (auto it = limbs_.rbegin(); it != limbs_.rend(); ++it) {
+            v = v * kBase + *it;
+            if (v > std::numeric_limits<uint64_t>::max()) {
+                return std::nullopt;
+            }
+        }
+        return static_cast<uint64_t>(v);
+    }
+    std::string decimal() const {
+        if (limbs_.empty()) {
+            return "0";
+        }
+        std::string out = std::to_string(limbs_.back());
+        for (auto it = limbs_.rbegin() + 1; it != limbs_.rend(); ++it) {
+            const std::string part = std::to_string(*it);
+            out.append(9 - part.size(), '0').append(part);
+        }
+        return out;
+    }
+
+  private:
+    static constexpr uint64_t kBase = 1'000'000'000;
+    std::vector<uint32_t> limbs_;
+};
+
+// Python's int(digits, base) for a plain run of digits (no sign, prefix or underscores).
+std::optional<BigMagnitude> parse_magnitude(std::string_view digits, uint32_t base) {
+    if (digits.empty()) {
+        return std::nullopt;
+    }
+    BigMagnitude m;
+    for (char c : digits) {
+        uint32_t d = 0;
+        if (is_digit(c)) {
+            d = static_cast<uint32_t>(c - '0');
+        } else if (c >= 'a' && c <= 'z') {
+            d = static_cast<uint32_t>(c - 'a' + 10);
+        } else if (c >= 'A' && c <= 'Z') {
+            d = static_cast<uint32_t>(c - 'A' + 10);
+        } else {
+            return std::nullopt;
+        }
+        if (d >= base) {
+            return std::nullopt;
+        }
+        m.mul_add(base, d);
+    }
+    return m;
+}
+
+// construct_yaml_int. Values beyond 64 bits become their decimal string.
+std::optional<Json> construct_int(std::string_view text) {
+    std::string value;
+    std::remove_copy(text.begin(), text.end(), std::back_inserter(value), '_');
+    const bool negative = !value.empty() && value[0] == '-';
+    value.erase(0, skip_sign(value));
+    if (value.empty()) {
+        return std::nullopt;
+    }
+    std::optional<BigMagnitude> magnitude;
+    const std::string_view v = value;
+    if (v == "0") {
+        return Json(0);
+    } else if (v.substr(0, 2) == "0b") {
+        magnitude = parse_magnitude(v.substr(2), 2);
+    } else if (v.substr(0, 2) == "0x") {
+        magnitude = parse_magnitude(v.substr(2), 16);
+    } else if (v[0] == '0') {  // int(v, 8) also takes a 0o prefix
+        magnitude =
+            parse_magnitude(v.size() > 1 && (v[1] == 'o' || v[1] == 'O') ? v.substr(2) : v, 8);
+    } else if (v.find(':') != std::string_view::npos) {
+        magnitude.emplace();
+        for (size_t start = 0; start <= v.size();) {
+            size_t end = std::min(v.find(':', start), v.size());
+            const auto part = parse_magnitude(v.substr(start, end - start), 10);
+            if (!part) {
+                return std::nullopt;
+            }
+            magnitude->mul_add(60, 0);
+            magnitude->add(*part);
+            start = end + 1;
+        }
+    } else {
+        magnitude = parse_magnitude(v, 10);
+    }
+    if (!magnitude) {
+        return std::nullopt;
+    }
+    const auto u = magnitude->to_u64();
+    constexpr uint64_t kInt64Max = std::numeric_limits<int64_t>::max();
+    if (u && !negative && *u <= kInt64Max) {
+        return Json(static_cast<int64_t>(*u));
+    }
+    if (u && !negative) {
+        return Json(*u);
+    }
+    if (u && *u <= kInt64Max + 1) {
+        return Json(static_cast<int64_t>(-static_cast<int64_t>(*u - 1) - 1));
+    }
+    return Json((negative ? "-" : "") + magnitude->decimal());
+}
+
+// Python's float(text): optional sign, decimal digits or inf/infinity/nan in any case.
+std::optional<double> parse_python_float(std::string_view text) {
+    const bool negative = !text.empty() && text[0] == '-';
+    text.remove_prefix(skip_sign(text));
+    if (text.empty() || text[0] == '-' || text[0] == '+') {
+        return std::nullopt;
+    }
+    double d = 0;
+    const auto res = std::from_chars(text.data(), text.data() + text.size(), d);
+    if (res.ptr != text.data() + text.size() || (text.find('(') != std::string_view::npos)) {
+        return std::nullopt;
+    }
+    if (res.ec == std::errc::result_out_of_range) {  // Python gives inf or 0.0 (or a subnormal)
+        d = std::strtod(std::string(text).c_str(), nullptr);
+    } else if (res.ec != std::errc()) {
+        return std::nullopt;
+    }
+    return negative ? -d : d;
+}
+
+// construct_yaml_float.
+std::optional<double> construct_float(std::string_view text) {
+    std::string value;
+    for (char c : text) {
+        if (c != '_') {
+            value.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        }
+    }
+    if (value.empty()) {
+        return std::nullopt;
+    }
+    const double sign = value[0] == '-' ? -1.0 : 1.0;
+    value.erase(0, skip_sign(value));
+    if (value == ".inf") {
+        return sign * std::numeric_limits<double>::infinity();
+    }
+    if (value == ".nan") {
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    if (value.find(':') == std::string::npos) {
+        const auto d = parse_python_float(value);
+        return d ? std::optional<double>(sign * *d) : std::nullopt;
+    }
+    std::vector<double> digits;
+    for (size_t start = 0; start <= value.size();) {
+        const size_t end = std::min(value.find(':', start), value.size());
+        const auto d = parse_python_float(std::string_view(value).substr(start, end - start));
+        if (!d) {
+            return std::nullopt;
+        }
+        digits.push_back(*d);
+        start = end + 1;
+    }
+    double result = 0.0;
+    double base = 1.0;
+    for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+        result += *it * base;
+        base *= 60;
+    }
+    return sign * result;
+}
+
+std::optional<bool> construct_bool(std::string_view text) {
+    std::string lower;
+    for (char c : text) {
+        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    if (lower == "yes" || lower == "true" || lower == "on") {
+        return true;
+    }
+    if (lower == "no" || lower == "false" || lower == "off") {
+        return false;
+    }
+    return std::nullopt;
+}
+
+// Python's repr() of a str, as used in PyYAML's messages.
+std::string python_quoted(std::string_view s) {
+    const std::string list = util::python_str(Json::array({s}));
+    return list.substr(1, list.size() - 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// yaml-cpp node tree → JSON, the way SafeConstructor builds Python objects.
+
+class YamlConverter {
+  public:
+    explicit YamlConverter(std::string_view source_name) : source_name_(source_name) {}
+
+    Error error_at(const YAML::Mark& mark, std::string_view reason) const {
+        std::string message(source_name_);
+        message += ": invalid YAML";
+        if (!mark.is_null()) {
+            message += " at line " + std::to_string(mark.line + 1) + ", column " +
+                       std::to_string(mark.column + 1);
+        }
+        message += ": ";
+        message += reason;
+        return Error{std::move(message)};
+    }
+
+    Result<Json> convert(const YAML::Node& node) {
+        if (++nodes_ > kMaxNodes) {
+            return error_at(node.Mark(), "too many nodes after expanding aliases");
+        }
+        if (depth_ >= kMaxDepth) {
+            return error_at(node.Mark(), "nesting too deep (or a recursive alias)");
+        }
+        ++depth_;
+        auto result = convert_node(node);
+        --depth_;
+        return result;
+    }
+
+  private:
+    using Pairs = std::vector<std::pair<YAML::Node, YAML::Node>>;
+
+    Result<Json> convert_node(const YAML::Node& node) {
+        switch (node.Type()) {
+            case YAML::NodeType::Undefined:
+            case YAML::NodeType::Null:
+                return Json(nullptr);
+            case YAML::NodeType::Scalar:
+                return convert_scalar(node, /*is_key=*/false);
+            case YAML::NodeType::Sequence:
+                return convert_sequence(node);
+            case YAML::NodeType::Map:
+                return convert_mapping(node);
+        }
+        return Json(nullptr);
+    }
+
+    // The collection's tag, or an error when it names anything but `want`.
+    Status check_collection_tag(const YAML::Node& node, std::string_view want) const {
+        const std::string& tag = node.Tag();
+        if (tag == "?" || tag == "!" || tag.empty() ||
+            (tag.substr(0, kYamlTagPrefix.size()) == kYamlTagPrefix &&
+             tag.substr(kYamlTagPrefix.size()) == want)) {
+            return {};
+        }
+        return error_at(node.Mark(),
+                        "could not determine a constructor for the tag " + python_quoted(tag));
+    }
+
+    Result<Json> convert_sequence(const YAML::Node& node) {
+        ARUNNER_TRY(check_collection_tag(node, "seq"));
+        Json array = Json::array();
+        for (const auto& item : node) {
+            auto value = convert(item);
+            if (!value) {
+                return value.error();
+            }
+            array.push_back(std::move(*value));
+        }
+        return array;
+    }
+
+    Result<Json> convert_scalar(const YAML::Node& node, bool is_key) {
+        const std::string& tag = node.Tag();
+        const std::string& text = node.Scalar();
+        std::string_view kind;
+        if (tag == "?") {
+            kind = resolve_plain(text);
+        } else if (tag == "!") {
+            kind = "str";
+        } else if (tag.substr(0, kYamlTagPrefix.size()) == kYamlTagPrefix) {
+            kind = std::string_view(tag).substr(kYamlTagPrefix.size());
+        }
+        if (kind == "str" || kind == "timestamp" || (kind == "value" && is_key)) {
+            return Json(text);
+        }
+        if (kind == "null") {
+            return Json(nullptr);
+        }
+        if (kind == "bool") {
+            if (auto b = construct_bool(text)) {
+                return Json(*b);
+            }
+            return error_at(node.Mark(), "invalid boolean " + python_quoted(text));
+        }
+        if (kind == "int") {
+            if (auto i = construct_int(text)) {
+                return std::move(*i);
+            }
+            return error_at(node.Mark(), "invalid literal for int(): " + python_quoted(text));
+        }
+        if (kind == "float") {
+            if (auto d = construct_float(text)) {
+                return Json(*d);
+            }
+            return error_at(node.Mark(),
+                            "could not convert string to float: " + python_quoted(text));
+        }
+        const std::string full_tag =
+            tag == "?" ? std::string(kYamlTagPrefix) + std::string(kind) : tag;
+        return error_at(node.Mark(),
+                        "could not determine a constructor for the tag " + python_quoted(full_tag));
+    }
+
+    static bool is_merge_key(const YAML::Node& key) {
+        return key.IsScalar() && ((key.Tag() == "?" && key.Scalar() == "<<") ||
+                                  key.Tag() == std::string(kYamlTagPrefix) + "merge");
+    }
+
+    // SafeConstructor.flatten_mapping: the pairs of `node` with merge keys replaced by the pairs
+    // they merge in, which come first (later pairs win when keys repeat).
+    Status flatten(const YAML::Node& node, Pairs& out) {
+        if (depth_ >= kMaxDepth) {
+            return error_at(node.Mark(), "nesting too deep (or a recursive alias)");
+        }
+        ++depth_;
+        Pairs merged;
+        Pairs own;
+        Status status;
+        for (auto it = node.begin(); it != node.end() && status.ok(); ++it) {
+            const YAML::Node& key = it->first;
+            const YAML::Node& value = it->second;
+            if (!is_merge_key(key)) {
+                own.emplace_back(key, value);
+            } else if (value.IsMap()) {
+                status = flatten(value, merged);
+            } else if (value.IsSequence()) {
+                std::vector<Pairs> submerge;
+                for (const auto& sub : value) {
+                    if (!sub.IsMap()) {
+                        status = error_at(sub.Mark(), "expected a mapping for merging, but found " +
+                                                          node_kind(sub));
+                        break;
+                    }
+                    submerge.emplace_back();
+                    status = flatten(sub, submerge.back());
+                    if (!status.ok()) {
+                        break;
+                    }
+                }
+                for (auto sub = submerge.rbegin(); sub != submerge.rend(); ++sub) {
+                    merged.insert(merged.end(), sub->begin(), sub->end());
+                }
+            } else {
+                status = error_at(value.Mark(),
+                                  "expected a mapping or list of mappings for merging, but found " +
+                                      node_kind(value));
+            }
+        }
+        --depth_;
+        out.insert(out.end(), merged.begin(), merged.end());
+        out.insert(out.end(), own.begin(), own.end());
+        return status;
+    }
+
+    static std::string node_kind(const YAML::Node& node) {
+        return node.IsSequence() ? "sequence" : node.IsMap() ? "mapping" : "scalar";
+    }
+
+    Result<std::string> key_string(const YAML::Node& key) {
+        if (key.IsMap() || key.IsSequence()) {
+            return error_at(key.Mark(), "found unhashable key");
+        }
+        if (!key.IsScalar()) {
+            return std::string("None");
+        }
+        auto value = convert_scalar(key, /*is_key=*/true);
+        if (!value) {
+            return value.error();
+        }
+        return value->is_string() ? value->get<std::string>() : util::python_str(*value);
+    }
+
+    Result<Json> convert_mapping(const YAML::Node& node) {
+        ARUNNER_TRY(check_collection_tag(node, "map"));
+        Pairs pairs;
+        ARUNNER_TRY(flatten(node, pairs));
+        Json object = Json::object();
+        auto& entries = object.get_ref<Json::object_t&>();
+        std::unordered_map<std::string, size_t> index;  // ordered_map looks keys up linearly
+        for (const auto& [key_node, value_node] : pairs) {
+            auto key = key_string(key_node);
+            if (!key) {
+                return key.error();
+            }
+            auto value = convert(value_node);
+            if (!value) {
+                return value.error();
+            }
+            auto [slot, inserted] = index.try_emplace(*key, entries.size());
+            if (inserted) {
+                static_cast<Json::object_t::Container&>(entries).emplace_back(std::move(*key),
+                                                                              std::move(*value));
+            } else {
+                (entries.begin() + static_cast<std::ptrdiff_t>(slot->second))->second =
+                    std::move(*value);
+            }
+        }
+        return object;
+    }
+
+    std::string_view source_name_;
+    int depth_ = 0;
+    size_t nodes_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+enum class ReadOutcome {
+    kRead,     // the text was read
+    kMissing,  // no such file
+};
+
+Result<ReadOutcome> read_all(const std::filesystem::path& path, std::string_view display_name,
+                             std::string& text) {
+    auto failure = [&](int err) {
+        return Error{"cannot read " + std::string(display_name) + ": " + std::strerror(err)};
+    };
+    util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+            return ReadOutcome::kMissing;
+        }
+        return failure(errno);
+    }
+    char buffer[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return failure(errno);
+        }
+        if (n == 0) {
+            return ReadOutcome::kRead;
+        }
+        text.append(buffer, static_cast<size_t>(n));
+    }
+}
+
+bool python_truthy(const Json& v) {
+    switch (v.type()) {
+        case Json::value_t::boolean:
+            return v.get<bool>();
+        case Json::value_t::number_integer:
+            return v.get<int64_t>() != 0;
+        case Json::value_t::number_unsigned:
+            return v.get<uint64_t>() != 0;
+        case Json::value_t::number_float:
+            return v.get<double>() != 0.0;
+        case Json::value_t::string:
+        case Json::value_t::array:
+        case Json::value_t::object:
+        case Json::value_t::binary:
+            return !v.empty() && !(v.is_string() && v.get_ref<const std::string&>().empty());
+        default:
+            return false;
+    }
+}
+
+bool deeper_than(const Json& v, int limit) {
+    if (!v.is_structured()) {
+        return false;
+    }
+    if (limit == 0) {
+        return true;
+    }
+    return std::any_of(v.begin(), v.end(),
+                       [&](const Json& child) { return deeper_than(child, limit - 1); });
+}
+
+std::string kind_name(const Json& v) {
+    switch (v.type()) {
+        case Json::value_t::array:
+            return "list";
+        case Json::value_t::string:
+            return "string";
+        case Json::value_t::boolean:
+            return "boolean";
+        default:
+            return v.is_number() ? "number" : v.type_name();
+    }
+}
+
+// "<display_name>: invalid JSON at line L, column C (byte B): <reason>" from nlohmann's message.
+Error json_error(std::string_view display_name, const Json::parse_error& e) {
+    std::string what = e.what();
+    const size_t p = what.find("parse error");
+    std::string rest = p == std::string::npos ? what : what.substr(p + std::strlen("parse error"));
+    std::string where;
+    const size_t colon = rest.find(": ");
+    if (colon != std::string::npos) {
+        where = rest.substr(0, colon);
+        rest = rest.substr(colon + 2);
+    }
+    where += " (byte " + std::to_string(e.byte) + ")";
+    return Error{std::string(display_name) + ": invalid JSON" + where + ": " + rest};
+}
+
+}  // namespace
+
+Result<Json> yaml_to_json(std::string_view text, std::string_view source_name) {
+    YamlConverter converter(source_name);
+    try {
+        const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+        if (documents.empty()) {
+            return Json(nullptr);
+        }
+        if (documents.size() > 1) {
+            return converter.error_at(documents[1].Mark(),
+                                      "expected a single document in the stream");
+        }
+        return converter.convert(documents[0]);
+    } catch (const YAML::Exception& e) {
+        return converter.error_at(e.mark, e.msg);
+    } catch (const std::exception& e) {
+        return Error{std::string(source_name) + ": " + e.what()};
+    }
+}
+
+Result<std::optional<Json>> load_mapping_file(const std::filesystem::path& path,
+                                              std::string_view display_name) {
+    std::string text;
+    auto outcome = read_all(path, display_name, text);
+    if (!outcome) {
+        return outcome.error();
+    }
+    const size_t first = text.find_first_not_of(" \t\r\n\f\v");
+    if (*outcome == ReadOutcome::kMissing || first == std::string::npos) {
+        return std::optional<Json>();
+    }
+
+    std::optional<Error> json_failure;
+    Json value;
+    try {
+        value = Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        json_failure = json_error(display_name, e);
+    } catch (const std::exception& e) {
+        json_failure = Error{std::string(display_name) + ": invalid JSON: " + e.what()};
+    }
+    if (json_failure || !python_truthy(value)) {
+        auto yaml = yaml_to_json(text, display_name);
+        if (!yaml) {
+            const bool looks_like_json = text[first] == '{' || text[first] == '[';
+            return json_failure && looks_like_json ? *json_failure : yaml.error();
+        }
+        value = std::move(*yaml);
+    } else if (deeper_than(value, kMaxDepth)) {
+        return Error{std::string(display_name) + ": nesting deeper than " +
+                     std::to_string(kMaxDepth) + " levels"};
+    }
+    if (value.is_null()) {
+        return std::optional<Json>();
+    }
+    if (!value.is_object()) {
+        return Error{std::string(display_name) +
+                     " must be a mapping of keys to values, but it holds a " + kind_name(value)};
+    }
+    return std::optional<Json>(std::move(value));
+}
+
+Result<std::optional<std::string>> load_text_file(const std::filesystem::path& path,
+                                                  std::string_view display_name) {
+    std::string text;
+    auto outcome = read_all(path, display_name, text);
+    if (!outcome) {
+        return outcome.error();
+    }
+    if (*outcome == ReadOutcome::kMissing) {
+        return std::optional<std::string>();
+    }
+    return std::optional<std::string>(std::move(text));
+}
+
+std::vector<std::pair<std::string, std::string>> stringify_mapping(const Json& mapping) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (!mapping.is_object()) {
+        return out;
+    }
+    out.reserve(mapping.size());
+    for (const auto& [key, value] : mapping.get_ref<const Json::object_t&>()) {
+        out.emplace_back(key, util::python_str(value));
+    }
+    return out;
+}
+
+}  // namespace arunner::config

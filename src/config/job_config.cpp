@@ -1,0 +1,205 @@
+#include "config/job_config.hpp"
+
+#include <sys/stat.h>
+
+#include "config/ansible_command.hpp"
+#include "config/callback_dir.hpp"
+#include "config/child_environment.hpp"
+#include "config/env_file.hpp"
+#include "util/files.hpp"
+#include "util/shlex.hpp"
+#include "util/uuid.hpp"
+
+namespace arunner::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool path_exists(const fs::path& path) {
+    std::error_code ec;
+    return fs::exists(path, ec);
+}
+
+bool is_file(const fs::path& path) {
+    std::error_code ec;
+    return fs::is_regular_file(path, ec);
+}
+
+Result<std::vector<std::string>> split_words(const std::string& text, const std::string& source) {
+    auto words = util::shlex_split(text);
+    if (!words) {
+        return Error{source + ": cannot split into words: " + words.error().message};
+    }
+    return std::move(words.value());
+}
+
+/// The cmdline option, written to env/cmdline the way ansible-runner's dump_artifacts does.
+Status dump_cmdline(const fs::path& pdd, const std::string& cmdline) {
+    ARUNNER_TRY(util::make_dirs(pdd / "env", 0700));
+    return util::write_file(pdd / "env" / "cmdline", cmdline, 0600);
+}
+
+}  // namespace
+
+Result<JobConfig> prepare_job(const RunOptions& options) {
+    JobConfig job;
+    if (options.private_data_dir.empty()) {
+        return Error{"no private data dir given"};
+    }
+    job.private_data_dir = util::absolute_path(options.private_data_dir);
+    struct stat st {};
+    if (::stat(job.private_data_dir.c_str(), &st) != 0) {
+        return Error{"private data dir " + job.private_data_dir.string() + " does not exist"};
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return Error{"private data dir " + job.private_data_dir.string() + " is not a directory"};
+    }
+    if (options.playbook && options.module) {
+        return Error{"Only one of playbook and module options are allowed"};
+    }
+    if (options.rotate_artifacts < 0) {
+        return Error{"rotate_artifacts must not be negative"};
+    }
+    if (options.verbosity < 0) {
+        return Error{"verbosity must not be negative"};
+    }
+    const fs::path& pdd = job.private_data_dir;
+    job.ident = options.ident.empty() ? util::uuid4() : options.ident;
+    if (job.ident.find('/') != std::string::npos || job.ident == "." || job.ident == "..") {
+        return Error{"ident '" + job.ident + "' cannot name an artifact directory"};
+    }
+    fs::path artifact_root =
+        options.artifact_dir ? util::absolute_path(*options.artifact_dir) : pdd / "artifacts";
+    job.artifact_dir = artifact_root / job.ident;
+    job.project_dir =
+        options.project_dir ? util::absolute_path(*options.project_dir) : pdd / "project";
+    job.runner_mode = options.runner_mode;
+    job.json_mode = options.json_mode;
+    job.rotate_artifacts = options.rotate_artifacts;
+
+    // Settings: the option's keys, then env/settings over them.
+    nlohmann::ordered_json settings =
+        options.settings.is_object() ? options.settings : nlohmann::ordered_json::object();
+    auto settings_file = load_mapping_file(pdd / "env" / "settings", "env/settings");
+    if (!settings_file) {
+        return settings_file.error();
+    }
+    if (*settings_file) {
+        for (const auto& [key, value] : (*settings_file)->items()) {
+            settings[key] = value;
+        }
+    }
+    auto parsed = parse_runner_settings(settings, "env/settings");
+    if (!parsed) {
+        return parsed.error();
+    }
+    job.settings = std::move(parsed.value());
+    job.pexpect_timeout = job.settings.pexpect_timeout;
+    job.idle_timeout = job.settings.idle_timeout;
+    // The timeout option overrides job_timeout, truncated to whole seconds as int() does.
+    if (options.timeout && static_cast<long long>(*options.timeout) > 0) {
+        job.job_timeout = static_cast<double>(static_cast<long long>(*options.timeout));
+    } else {
+        job.job_timeout = job.settings.job_timeout;
+    }
+    job.suppress_output_file = job.settings.suppress_output_file;
+    job.suppress_ansible_output = job.settings.suppress_ansible_output.value_or(options.quiet);
+    job.fact_cache_dir = job.artifact_dir / job.settings.fact_cache.value_or("fact_cache");
+
+    // The environment.
+    auto envvars_file = load_mapping_file(pdd / "env" / "envvars", "env/envvars");
+    if (!envvars_file) {
+        return envvars_file.error();
+    }
+    EnvironmentInputs env_inputs;
+    env_inputs.base = util::Environment::from_current_process();
+    env_inputs.envvars_option = options.envvars;
+    if (*envvars_file) {
+        env_inputs.envvars_file = stringify_mapping(**envvars_file);
+    }
+    env_inputs.callback_dir = find_callback_dir();
+    env_inputs.ad_hoc = !options.binary && options.module;
+    env_inputs.artifact_dir = job.artifact_dir;
+    env_inputs.fact_cache_dir = job.fact_cache_dir;
+    env_inputs.roles_path = options.roles_path;
+    env_inputs.omit_event_data = options.omit_event_data;
+    env_inputs.only_failed_event_data = options.only_failed_event_data;
+    job.env = build_child_environment(env_inputs);
+
+    if (job.env.contains("AD_HOC_COMMAND_ID") || !path_exists(job.project_dir)) {
+        job.cwd = pdd;
+    } else {
+        job.cwd = job.project_dir;
+    }
+
+    // PDD/args replaces the whole command (raw mode).
+    auto args = load_text_file(pdd / "args", "args");
+    if (!args) {
+        return args.error();
+    }
+    if (*args) {
+        auto words = split_words(**args, "args");
+        if (!words) {
+            return words.error();
+        }
+        if (words->empty()) {
+            return Error{"args: the file holds no command"};
+        }
+        job.command = std::move(words.value());
+        return job;
+    }
+
+    CommandInputs command;
+    command.binary = options.binary;
+    command.module = options.module;
+    command.module_args = options.module_args;
+    command.host_pattern = options.host_pattern;
+    command.playbook = options.playbook;
+    if (!options.binary) {
+        if (!options.module && !options.playbook) {
+            return Error{"Runner playbook required when running ansible-playbook"};
+        }
+    }
+
+    std::optional<std::string> cmdline_text;
+    std::string cmdline_source = "--cmdline";
+    if (options.cmdline && !options.cmdline->empty()) {
+        cmdline_text = options.cmdline;
+        if (!options.suppress_env_files && !path_exists(pdd / "env" / "cmdline")) {
+            ARUNNER_TRY(dump_cmdline(pdd, *options.cmdline));
+        }
+    } else {
+        auto file = load_text_file(pdd / "env" / "cmdline", "env/cmdline");
+        if (!file) {
+            return file.error();
+        }
+        cmdline_text = *file;
+        cmdline_source = "env/cmdline";
+    }
+    if (cmdline_text) {
+        auto words = split_words(*cmdline_text, cmdline_source);
+        if (!words) {
+            return words.error();
+        }
+        command.cmdline_tokens = std::move(words.value());
+    }
+
+    if (options.inventory) {
+        command.inventories.push_back(*options.inventory);
+    } else if (path_exists(pdd / "inventory")) {
+        command.inventories.push_back((pdd / "inventory").string());
+    }
+    command.limit = options.limit;
+    if (is_file(pdd / "env" / "extravars")) {
+        command.extravars_file = (pdd / "env" / "extravars").string();
+    }
+    command.extravars = options.extravars;
+    command.verbosity = options.verbosity;
+    command.tags = options.tags;
+    command.skip_tags = options.skip_tags;
+    command.forks = options.forks;
+    job.command = build_ansible_command(command);
+    return job;
+}
+
+}  // namespace arunner::config

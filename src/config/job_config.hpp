@@ -1,0 +1,44 @@
+#pragma once
+// Turns RunOptions plus the private data dir into everything one local run needs: the command,
+// its environment and cwd, the artifact dir and the runner settings (ansible-runner's
+// RunnerConfig.prepare()).
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arunner/error.hpp"
+#include "arunner/run_options.hpp"
+#include "config/runner_settings.hpp"
+#include "util/environment.hpp"
+
+namespace arunner::config {
+
+/// A run, fully resolved. Paths are absolute.
+struct JobConfig {
+    std::filesystem::path private_data_dir;
+    std::string ident;
+    std::filesystem::path artifact_dir;  ///< ART = <artifact root>/<ident>
+    std::filesystem::path project_dir;
+    std::filesystem::path fact_cache_dir;
+    std::vector<std::string> command;
+    util::Environment env;
+    std::filesystem::path cwd;
+    RunnerSettings settings;
+    RunnerMode runner_mode = RunnerMode::pexpect;
+    std::optional<double> job_timeout;
+    std::optional<double> idle_timeout;
+    double pexpect_timeout = 5.0;
+    bool suppress_ansible_output = false;  ///< no console echo
+    bool suppress_output_file = false;     ///< no ART/stdout, ART/stderr
+    bool json_mode = false;
+    int rotate_artifacts = 0;
+};
+
+/// Validates `options`, reads the private data dir's env/ files and args, and resolves the run.
+/// Errors name the option or file at fault. Writes env/cmdline from the cmdline option when that
+/// file does not exist yet (ansible-runner's dump_artifacts), unless suppress_env_files is set.
+Result<JobConfig> prepare_job(const RunOptions& options);
+
+}  // namespace arunner::config

@@ -1,0 +1,101 @@
+#include "config/runner_settings.hpp"
+
+namespace arunner::config {
+namespace {
+
+/// A number of seconds; null, false and 0 mean "not set", as Python's `if self.job_timeout`.
+Result<std::optional<double>> seconds(const nlohmann::ordered_json& mapping, const char* key,
+                                      const std::string& source) {
+    auto it = mapping.find(key);
+    if (it == mapping.end() || it->is_null()) {
+        return std::optional<double>();
+    }
+    double value = 0;
+    if (it->is_number()) {
+        value = it->get<double>();
+    } else if (it->is_string()) {
+        try {
+            size_t used = 0;
+            value = std::stod(it->get<std::string>(), &used);
+            if (used != it->get<std::string>().size()) {
+                throw std::invalid_argument("trailing text");
+            }
+        } catch (const std::exception&) {
+            return Error{source + ": " + key + " must be a number of seconds, not '" +
+                         it->get<std::string>() + "'"};
+        }
+    } else {
+        return Error{source + ": " + key + " must be a number of seconds"};
+    }
+    if (value < 0) {
+        return Error{source + ": " + key + " must not be negative"};
+    }
+    if (value == 0) {
+        return std::optional<double>();
+    }
+    return std::optional<double>(value);
+}
+
+}  // namespace
+
+bool truthy(const nlohmann::ordered_json& value) {
+    switch (value.type()) {
+        case nlohmann::ordered_json::value_t::null:
+            return false;
+        case nlohmann::ordered_json::value_t::boolean:
+            return value.get<bool>();
+        case nlohmann::ordered_json::value_t::number_integer:
+        case nlohmann::ordered_json::value_t::number_unsigned:
+        case nlohmann::ordered_json::value_t::number_float:
+            return value.get<double>() != 0;
+        case nlohmann::ordered_json::value_t::string:
+            return !value.get<std::string>().empty();
+        case nlohmann::ordered_json::value_t::array:
+        case nlohmann::ordered_json::value_t::object:
+            return !value.empty();
+        default:
+            return true;
+    }
+}
+
+Result<RunnerSettings> parse_runner_settings(const nlohmann::ordered_json& mapping,
+                                             const std::string& source) {
+    RunnerSettings settings;
+    settings.raw = mapping;
+    auto job_timeout = seconds(mapping, "job_timeout", source);
+    if (!job_timeout) {
+        return job_timeout.error();
+    }
+    settings.job_timeout = *job_timeout;
+    auto idle_timeout = seconds(mapping, "idle_timeout", source);
+    if (!idle_timeout) {
+        return idle_timeout.error();
+    }
+    settings.idle_timeout = *idle_timeout;
+    auto pexpect_timeout = seconds(mapping, "pexpect_timeout", source);
+    if (!pexpect_timeout) {
+        return pexpect_timeout.error();
+    }
+    if (*pexpect_timeout) {
+        settings.pexpect_timeout = **pexpect_timeout;
+    }
+    if (auto it = mapping.find("suppress_output_file"); it != mapping.end()) {
+        settings.suppress_output_file = truthy(*it);
+    }
+    if (auto it = mapping.find("suppress_ansible_output"); it != mapping.end()) {
+        settings.suppress_ansible_output = truthy(*it);
+    }
+    if (auto it = mapping.find("fact_cache"); it != mapping.end()) {
+        if (!it->is_string() || it->get<std::string>().empty()) {
+            return Error{source + ": fact_cache must be a directory name"};
+        }
+        // ansible-runner honours fact_cache only for the jsonfile cache type.
+        auto type = mapping.find("fact_cache_type");
+        if (type == mapping.end() || *type == "jsonfile") {
+            settings.fact_cache = it->get<std::string>();
+        }
+    }
+    return settings;
+}
+
+}  // namespace arunner::config

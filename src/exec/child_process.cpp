@@ -1,0 +1,268 @@
+#include "exec/child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace arunner::exec {
+namespace {
+
+bool is_executable_file(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+           ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string env_value(const std::vector<std::string>& envp, std::string_view name) {
+    for (const auto& entry : envp) {
+        if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+            entry[name.size()] == '=') {
+            return entry.substr(name.size() + 1);
+        }
+    }
+    return {};
+}
+
+/// posix_spawn_file_actions_t and posix_spawnattr_t with their destroy calls on every path.
+struct SpawnActions {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    SpawnActions() {
+        posix_spawn_file_actions_init(&actions);
+        posix_spawnattr_init(&attributes);
+    }
+    ~SpawnActions() {
+        posix_spawn_file_actions_destroy(&actions);
+        posix_spawnattr_destroy(&attributes);
+    }
+    SpawnActions(const SpawnActions&) = delete;
+    SpawnActions& operator=(const SpawnActions&) = delete;
+};
+
+SpawnError other_error(std::string what, int err) {
+    return SpawnError{SpawnFailure::other, what + ": " + std::strerror(err)};
+}
+
+}  // namespace
+
+std::string find_executable(const std::string& name, const std::string& path_variable) {
+    if (name.empty()) {
+        return {};
+    }
+    if (name.find('/') != std::string::npos) {
+        return is_executable_file(name) ? name : std::string();
+    }
+    size_t start = 0;
+    while (start <= path_variable.size()) {
+        size_t end = path_variable.find(':', start);
+        if (end == std::string::npos) {
+            end = path_variable.size();
+        }
+        std::string dir = path_variable.substr(start, end - start);
+        std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+        if (is_executable_file(candidate)) {
+            return candidate;
+        }
+        start = end + 1;
+    }
+    return {};
+}
+
+std::variant<ChildProcess, SpawnError> ChildProcess::spawn(const SpawnRequest& request) {
+    if (request.argv.empty()) {
+        return SpawnError{SpawnFailure::not_found, "no command to run"};
+    }
+    std::string executable = find_executable(request.argv[0], env_value(request.envp, "PATH"));
+    if (executable.empty()) {
+        return SpawnError{
+            SpawnFailure::not_found,
+            "The command was not found or was not executable: " + request.argv[0] + "."};
+    }
+    struct stat cwd_stat {};
+    if (::stat(request.cwd.c_str(), &cwd_stat) != 0 || !S_ISDIR(cwd_stat.st_mode)) {
+        return SpawnError{SpawnFailure::other,
+                          "working directory " + request.cwd.string() + " is not a directory"};
+    }
+
+    ChildProcess child;
+    child.terminal_ = request.terminal;
+    SpawnActions spawn;
+    util::UniqueFd stdout_write;
+    util::UniqueFd stderr_write;
+
+    if (request.terminal == Terminal::pty) {
+        // The parent never opens the slave: once the child and its descendants close it, reads
+        // on the master end with EIO, which is how we know all output has been read.
+        util::UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+        if (!master.valid()) {
+            return other_error("cannot open a pseudo-terminal", errno);
+        }
+        char slave_name[128];
+        if (::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0 ||
+            ::ptsname_r(master.get(), slave_name, sizeof slave_name) != 0) {
+            return other_error("cannot prepare the pseudo-terminal", errno);
+        }
+        struct winsize size {};
+        size.ws_row = 24;  // pexpect's default dimensions: ansible sizes its banners from them
+        size.ws_col = 80;
+        ::ioctl(master.get(), TIOCSWINSZ, &size);
+        // pexpect spawns ansible-runner's children with echo=False: nothing written to the
+        // child's input comes back in its output (password answers, later).
+        struct termios modes {};
+        if (::tcgetattr(master.get(), &modes) == 0) {
+            modes.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL);
+            ::tcsetattr(master.get(), TCSANOW, &modes);
+        }
+        // After setsid() the child opens the slave without O_NOCTTY: it becomes the child's
+        // controlling terminal, as with pexpect.
+        posix_spawn_file_actions_addopen(&spawn.actions, 0, slave_name, O_RDWR, 0);
+        posix_spawn_file_actions_adddup2(&spawn.actions, 0, 1);
+        posix_spawn_file_actions_adddup2(&spawn.actions, 0, 2);
+        child.output_ = std::move(master);
+    } else {
+        int out[2];
+        int err[2];
+        if (::pipe2(out, O_CLOEXEC) != 0) {
+            return other_error("cannot create a pipe", errno);
+        }
+        child.output_.reset(out[0]);
+        stdout_write.reset(out[1]);
+        if (::pipe2(err, O_CLOEXEC) != 0) {
+            return other_error("cannot create a pipe", errno);
+        }
+        child.error_.reset(err[0]);
+        stderr_write.reset(err[1]);
+        posix_spawn_file_actions_addopen(&spawn.actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&spawn.actions, stdout_write.get(), 1);
+        posix_spawn_file_actions_adddup2(&spawn.actions, stderr_write.get(), 2);
+    }
+    posix_spawn_file_actions_addclosefrom_np(&spawn.actions, 3);
+    posix_spawn_file_actions_addchdir_np(&spawn.actions, request.cwd.c_str());
+
+    // A new session (so a new process group we can kill as a whole), default signal dispositions
+    // and an empty signal mask, whatever the parent has installed.
+    sigset_t all_signals;
+    sigset_t no_signals;
+    sigfillset(&all_signals);
+    sigemptyset(&no_signals);
+    posix_spawnattr_setsigdefault(&spawn.attributes, &all_signals);
+    posix_spawnattr_setsigmask(&spawn.attributes, &no_signals);
+    posix_spawnattr_setflags(&spawn.attributes,
+                             POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+    std::vector<char*> argv;
+    for (const auto& arg : request.argv) {
+        argv.push_back(const_cast<char*>(arg.c_str()));
+    }
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (const auto& entry : request.envp) {
+        envp.push_back(const_cast<char*>(entry.c_str()));
+    }
+    envp.push_back(nullptr);
+
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, executable.c_str(), &spawn.actions, &spawn.attributes, argv.data(),
+                           envp.data());
+    if (rc != 0) {
+        if (rc == ENOENT || rc == EACCES || rc == ENOEXEC || rc == ENOTDIR) {
+            return SpawnError{
+                SpawnFailure::not_found,
+                "The command was not found or was not executable: " + request.argv[0] + "."};
+        }
+        return other_error("cannot start " + request.argv[0], rc);
+    }
+    child.pid_ = pid;
+    child.reaped_ = false;
+    child.pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (child.pidfd_.valid()) {
+        ::fcntl(child.pidfd_.get(), F_SETFD, FD_CLOEXEC);
+    }
+    for (int fd : {child.output_.get(), child.error_.get()}) {
+        if (fd >= 0) {
+            ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+        }
+    }
+    return child;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      reaped_(std::exchange(other.reaped_, true)),
+      wait_status_(other.wait_status_),
+      terminal_(other.terminal_),
+      output_(std::move(other.output_)),
+      error_(std::move(other.error_)),
+      pidfd_(std::move(other.pidfd_)) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+    if (this != &other) {
+        if (!reaped_ && pid_ > 0) {
+            signal_group(SIGKILL);
+            wait();
+        }
+        pid_ = std::exchange(other.pid_, -1);
+        reaped_ = std::exchange(other.reaped_, true);
+        wait_status_ = other.wait_status_;
+        terminal_ = other.terminal_;
+        output_ = std::move(other.output_);
+        error_ = std::move(other.error_);
+        pidfd_ = std::move(other.pidfd_);
+    }
+    return *this;
+}
+
+ChildProcess::~ChildProcess() {
+    if (!reaped_ && pid_ > 0) {
+        signal_group(SIGKILL);
+        wait();
+    }
+}
+
+void ChildProcess::signal_group(int signal) const {
+    if (pid_ > 0) {
+        // The child is a session leader, so its process group id is its pid. Errors (the group
+        // is already gone) are ignored, as ansible-runner does.
+        ::killpg(pid_, signal);
+    }
+}
+
+std::optional<int> ChildProcess::try_wait() {
+    if (reaped_) {
+        return wait_status_;
+    }
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+        reaped_ = true;
+        wait_status_ = status;
+        return status;
+    }
+    return std::nullopt;
+}
+
+int ChildProcess::wait() {
+    while (!reaped_) {
+        int status = 0;
+        pid_t r = ::waitpid(pid_, &status, 0);
+        if (r == pid_) {
+            reaped_ = true;
+            wait_status_ = status;
+        } else if (r < 0 && errno != EINTR) {
+            reaped_ = true;  // not our child any more (ECHILD): nothing left to reap
+        }
+    }
+    return wait_status_;
+}
+
+}  // namespace arunner::exec

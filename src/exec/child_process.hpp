@@ -1,0 +1,98 @@
+#pragma once
+// One child process started with posix_spawn in a session (and process group) of its own, its
+// output on a pseudo-terminal (as pexpect gives ansible-runner's children) or on two pipes.
+// The handle owns the process: destroying it while the child runs kills the whole group.
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "arunner/error.hpp"
+#include "util/unique_fd.hpp"
+
+namespace arunner::exec {
+
+/// How the child's standard streams are connected.
+enum class Terminal {
+    pty,    ///< stdin, stdout and stderr are one pseudo-terminal (24x80, like pexpect)
+    pipes,  ///< stdout and stderr are separate pipes, stdin is /dev/null
+};
+
+/// What to start.
+struct SpawnRequest {
+    std::vector<std::string> argv;  ///< argv[0] is looked up in the PATH of `envp`
+    std::vector<std::string> envp;  ///< the whole environment, "NAME=VALUE"
+    std::filesystem::path cwd;      ///< must exist
+    Terminal terminal = Terminal::pty;
+};
+
+/// Why a spawn failed.
+enum class SpawnFailure {
+    not_found,  ///< the executable does not exist or is not executable (ansible-runner's rc 127)
+    other,      ///< anything else (no pty, fork failure, bad cwd)
+};
+
+/// A failed spawn: the reason and a message naming what is wrong.
+struct SpawnError {
+    SpawnFailure failure;
+    std::string message;
+};
+
+/// A running (or finished, not yet reaped) child process.
+class ChildProcess {
+  public:
+    /// Starts the child. On failure nothing is left running.
+    static std::variant<ChildProcess, SpawnError> spawn(const SpawnRequest& request);
+
+    ChildProcess(ChildProcess&&) noexcept;
+    ChildProcess& operator=(ChildProcess&&) noexcept;
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+    /// Kills the process group and reaps the child if it was never waited for.
+    ~ChildProcess();
+
+    pid_t pid() const { return pid_; }
+    /// The pty master, or the stdout pipe.
+    int output_fd() const { return output_.get(); }
+    /// The stderr pipe; -1 in pty mode (the pty merges stderr into output_fd).
+    int error_fd() const { return error_.get(); }
+    /// Where to write the child's input: the pty master; -1 in pipes mode.
+    int input_fd() const { return terminal_ == Terminal::pty ? output_.get() : -1; }
+    /// Readable once the child has exited (a pidfd), or -1 if the kernel has none.
+    int exit_fd() const { return pidfd_.get(); }
+
+    /// Closes our end of the child's output streams (after draining them).
+    void close_output() {
+        output_.reset();
+        error_.reset();
+    }
+
+    /// Sends `signal` to the child's whole process group.
+    void signal_group(int signal) const;
+
+    /// Reaps the child if it has exited: its wait status. Never blocks.
+    std::optional<int> try_wait();
+    /// Blocks until the child exits: its wait status.
+    int wait();
+
+  private:
+    ChildProcess() = default;
+
+    pid_t pid_ = -1;
+    bool reaped_ = true;
+    int wait_status_ = 0;
+    Terminal terminal_ = Terminal::pty;
+    util::UniqueFd output_;
+    util::UniqueFd error_;
+    util::UniqueFd pidfd_;
+};
+
+/// Finds `name` the way pexpect's which() does: a name with a '/' is used as it is, anything
+/// else is searched in `path_variable` (colon-separated). Empty when not found or not executable.
+std::string find_executable(const std::string& name, const std::string& path_variable);
+
+}  // namespace arunner::exec

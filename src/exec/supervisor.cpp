@@ -1,0 +1,191 @@
+#include "exec/supervisor.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+namespace arunner::exec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Bytes read from one stream per poll wake-up before the clocks are looked at again, so a
+// child that never stops writing cannot starve the timeout and cancel checks.
+constexpr size_t kReadBudget = 1 << 20;
+constexpr size_t kReadSize = 1 << 16;
+// Without a pidfd the exit is polled this often.
+constexpr auto kExitPollInterval = std::chrono::milliseconds(20);
+
+Clock::duration to_duration(SupervisionLimits::Seconds s) {
+    return std::chrono::duration_cast<Clock::duration>(s);
+}
+
+/// Reads what is available on `fd` into `sink`; false once the stream has ended.
+bool read_available(int fd, Stream stream, OutputSink& sink, std::vector<char>& buffer,
+                    bool& got_data) {
+    size_t total = 0;
+    while (total < kReadBudget) {
+        ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n > 0) {
+            got_data = true;
+            total += static_cast<size_t>(n);
+            sink.on_output(stream, std::string_view(buffer.data(), static_cast<size_t>(n)));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return true;
+        }
+        return false;  // 0 = EOF on a pipe; EIO = every slave fd of the pty is closed
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<int> Supervision::exit_code() const {
+    if (WIFEXITED(wait_status)) {
+        return WEXITSTATUS(wait_status);
+    }
+    return std::nullopt;
+}
+
+Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLimits& limits,
+                      int cancel_fd, const CancelCheck& should_cancel) {
+    Supervision result;
+    std::vector<char> buffer(kReadSize);
+    const auto started = Clock::now();
+    auto last_output = started;
+    auto next_cancel_poll = started + to_duration(limits.poll_interval);
+    std::optional<Clock::time_point> exited_at;
+    bool killed = false;
+    bool out_open = child.output_fd() >= 0;
+    bool err_open = child.error_fd() >= 0;
+
+    auto kill_group = [&]() {
+        if (!killed) {
+            killed = true;
+            child.signal_group(SIGKILL);
+        }
+    };
+
+    for (;;) {
+        const auto now = Clock::now();
+        if (!exited_at) {
+            if (auto status = child.try_wait()) {
+                result.wait_status = *status;
+                exited_at = now;
+                last_output = std::max(last_output, now);
+            }
+        }
+        if (exited_at) {
+            bool streams_done = !out_open && !err_open;
+            bool quiet = now - last_output >= to_duration(limits.drain_grace);
+            if (streams_done || quiet) {
+                break;
+            }
+        }
+
+        // Which deadline comes first decides how long poll may sleep.
+        std::optional<Clock::time_point> wake;
+        auto consider = [&](Clock::time_point t) { wake = wake ? std::min(*wake, t) : t; };
+        if (!killed && !exited_at) {
+            if (limits.job_timeout) {
+                consider(started + to_duration(*limits.job_timeout));
+            }
+            if (limits.idle_timeout) {
+                consider(last_output + to_duration(*limits.idle_timeout));
+            }
+            if (should_cancel) {
+                consider(next_cancel_poll);
+            }
+        }
+        if (exited_at) {
+            consider(last_output + to_duration(limits.drain_grace));
+        }
+        if (!exited_at && child.exit_fd() < 0) {
+            consider(now + kExitPollInterval);
+        }
+
+        std::vector<pollfd> fds;
+        auto add = [&](int fd) {
+            fds.push_back(pollfd{fd, POLLIN, 0});
+            return fds.size() - 1;
+        };
+        size_t out_slot = out_open ? add(child.output_fd()) : SIZE_MAX;
+        size_t err_slot = err_open ? add(child.error_fd()) : SIZE_MAX;
+        size_t exit_slot = (!exited_at && child.exit_fd() >= 0) ? add(child.exit_fd()) : SIZE_MAX;
+        size_t cancel_slot = (cancel_fd >= 0 && !killed && !exited_at) ? add(cancel_fd) : SIZE_MAX;
+
+        int timeout_ms = -1;
+        if (wake) {
+            auto wait = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
+            timeout_ms = static_cast<int>(std::clamp<long long>(wait, 0, 60'000));
+        }
+        int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+        if (ready < 0 && errno != EINTR) {
+            kill_group();  // cannot supervise any more: do not leave the child behind
+            result.wait_status = child.wait();
+            break;
+        }
+
+        bool got_data = false;
+        auto readable = [&](size_t slot) {
+            return slot != SIZE_MAX && ready > 0 && fds[slot].revents != 0;
+        };
+        if (readable(out_slot)) {
+            out_open = read_available(child.output_fd(), Stream::out, sink, buffer, got_data);
+        }
+        if (readable(err_slot)) {
+            err_open = read_available(child.error_fd(), Stream::err, sink, buffer, got_data);
+        }
+        const auto after = Clock::now();
+        if (got_data) {
+            last_output = after;
+        }
+        if (readable(cancel_slot) && !exited_at) {
+            result.canceled = true;
+            kill_group();
+        }
+        (void)exit_slot;  // its readiness is picked up by try_wait at the top of the loop
+
+        if (killed || exited_at) {
+            continue;
+        }
+        if (should_cancel && after >= next_cancel_poll) {
+            next_cancel_poll = after + to_duration(limits.poll_interval);
+            if (should_cancel()) {
+                result.canceled = true;
+                kill_group();
+                continue;
+            }
+        }
+        bool job_expired =
+            limits.job_timeout && after - started >= to_duration(*limits.job_timeout);
+        bool idle_expired =
+            limits.idle_timeout && after - last_output >= to_duration(*limits.idle_timeout);
+        if (job_expired || idle_expired) {
+            result.timed_out = true;
+            kill_group();
+        }
+    }
+    if (!exited_at) {
+        result.wait_status = child.wait();
+    }
+    if (killed) {
+        // Descendants that left the group's pty open are dead too: re-signal in case any
+        // process joined the group late.
+        child.signal_group(SIGKILL);
+    }
+    child.close_output();
+    return result;
+}
+
+}  // namespace arunner::exec

@@ -1,0 +1,60 @@
+#pragma once
+// The job supervisor: one poll loop per child over its output streams, its exit (pidfd), a
+// cancel fd and the clock. It enforces job and idle timeouts, honours cancellation by killing the
+// child's whole process group, and drains every byte of output after the child exits.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include "exec/child_process.hpp"
+
+namespace arunner::exec {
+
+/// Which of the child's streams bytes came from.
+enum class Stream {
+    out,  ///< stdout, or the pty (stdout and stderr merged)
+    err,  ///< stderr in pipes mode
+};
+
+/// Receives the child's output, in order, as it arrives. Called on the supervising thread.
+class OutputSink {
+  public:
+    virtual ~OutputSink() = default;
+    /// `bytes` is only valid during the call.
+    virtual void on_output(Stream stream, std::string_view bytes) = 0;
+};
+
+/// Limits and polling cadence for one child.
+struct SupervisionLimits {
+    using Seconds = std::chrono::duration<double>;
+    std::optional<Seconds> job_timeout;   ///< wall clock since spawn (settings job_timeout)
+    std::optional<Seconds> idle_timeout;  ///< without any output (settings idle_timeout)
+    /// How often `should_cancel` is polled (ansible-runner's pexpect_timeout, 5 s by default).
+    Seconds poll_interval{5.0};
+    /// After the child exits, how long to wait for output held open by a descendant that
+    /// outlived it before giving up on the rest.
+    Seconds drain_grace{0.25};
+};
+
+/// What happened to the child.
+struct Supervision {
+    int wait_status = 0;     ///< as from waitpid
+    bool timed_out = false;  ///< killed by the job or idle timeout
+    bool canceled = false;   ///< killed because cancellation was requested
+    /// The exit code when the child exited by itself; empty when a signal ended it.
+    std::optional<int> exit_code() const;
+};
+
+/// Polled every `poll_interval`: true asks for cancellation.
+using CancelCheck = std::function<bool()>;
+
+/// Runs `child` to the end, handing its output to `sink`. `cancel_fd` (or -1) becomes readable
+/// when cancellation is requested (a signal, say); `should_cancel` (may be empty) is polled.
+/// On timeout or cancel the whole process group gets SIGKILL. Returns after the child is reaped
+/// and its output drained; nothing of the child's group is left running on timeout or cancel.
+Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLimits& limits,
+                      int cancel_fd, const CancelCheck& should_cancel);
+
+}  // namespace arunner::exec

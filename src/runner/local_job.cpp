@@ -1,0 +1,115 @@
+#include "runner/local_job.hpp"
+
+#include <variant>
+
+#include "artifacts/artifact_dir.hpp"
+#include "exec/child_process.hpp"
+#include "util/files.hpp"
+
+namespace arunner::runner {
+namespace {
+
+/// Sends the child's output to the console and to ART/stdout / ART/stderr.
+class ArtifactOutputSink : public exec::OutputSink {
+  public:
+    ArtifactOutputSink(artifacts::ArtifactDir& dir, int console_fd)
+        : dir_(dir), console_fd_(console_fd) {}
+
+    void on_output(exec::Stream stream, std::string_view bytes) override {
+        if (console_fd_ >= 0 && !util::write_all(console_fd_, bytes)) {
+            console_fd_ = -1;  // the console went away (EPIPE): keep the job and the files going
+        }
+        Status written =
+            stream == exec::Stream::out ? dir_.append_stdout(bytes) : dir_.append_stderr(bytes);
+        if (!written && !write_error_) {
+            write_error_ = written.error();
+        }
+    }
+
+    const std::optional<Error>& write_error() const { return write_error_; }
+
+  private:
+    artifacts::ArtifactDir& dir_;
+    int console_fd_;
+    std::optional<Error> write_error_;
+};
+
+}  // namespace
+
+Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) {
+    JobOutcome outcome;
+    outcome.artifact_dir = job.artifact_dir;
+    auto set_status = [&](JobStatus status) {
+        outcome.status = status;
+        if (hooks.on_status) {
+            hooks.on_status(status);
+        }
+    };
+
+    set_status(JobStatus::starting);
+    auto dir = artifacts::ArtifactDir::create(job.artifact_dir);
+    if (!dir) {
+        return dir.error();
+    }
+    ARUNNER_TRY(dir->write_command(job.command, job.cwd.string(), job.env));
+    ARUNNER_TRY(artifacts::rotate_artifacts(job.artifact_dir.parent_path(), job.rotate_artifacts));
+    if (!job.suppress_output_file) {
+        ARUNNER_TRY(dir->open_output_files());
+    }
+    int console_fd = job.suppress_ansible_output ? -1 : hooks.console_fd;
+    ArtifactOutputSink sink(*dir, console_fd);
+    set_status(JobStatus::running);
+
+    exec::SpawnRequest request;
+    request.argv = job.command;
+    request.envp = job.env.to_envp();
+    request.cwd = job.cwd;
+    request.terminal =
+        job.runner_mode == RunnerMode::pexpect ? exec::Terminal::pty : exec::Terminal::pipes;
+    auto spawned = exec::ChildProcess::spawn(request);
+    if (auto* failure = std::get_if<exec::SpawnError>(&spawned)) {
+        if (failure->failure != exec::SpawnFailure::not_found) {
+            dir->close_output_files();
+            return Error{failure->message};
+        }
+        // ansible-runner writes pexpect's message into the output and reports rc 127.
+        sink.on_output(exec::Stream::out, failure->message + "\n");
+        outcome.rc = kRcNotFound;
+    } else {
+        auto& child = std::get<exec::ChildProcess>(spawned);
+        exec::SupervisionLimits limits;
+        if (job.job_timeout) {
+            limits.job_timeout = exec::SupervisionLimits::Seconds(*job.job_timeout);
+        }
+        if (job.idle_timeout) {
+            limits.idle_timeout = exec::SupervisionLimits::Seconds(*job.idle_timeout);
+        }
+        limits.poll_interval = exec::SupervisionLimits::Seconds(job.pexpect_timeout);
+        exec::Supervision result =
+            exec::supervise(child, sink, limits, hooks.cancel_fd, hooks.should_cancel);
+        outcome.canceled = result.canceled;
+        outcome.timed_out = result.timed_out;
+        outcome.rc = (result.canceled || result.timed_out)
+                         ? std::optional<int>(kRcCanceledOrTimeout)
+                         : result.exit_code();
+    }
+    dir->close_output_files();
+
+    if (outcome.canceled) {
+        set_status(JobStatus::canceled);
+    } else if (outcome.rc == 0 && !outcome.timed_out) {
+        set_status(JobStatus::successful);
+    } else if (outcome.timed_out) {
+        set_status(JobStatus::timeout);
+    } else {
+        set_status(JobStatus::failed);
+    }
+    ARUNNER_TRY(dir->write_status(outcome.status));
+    ARUNNER_TRY(dir->write_rc(outcome.rc));
+    if (sink.write_error()) {
+        return *sink.write_error();
+    }
+    return outcome;
+}
+
+}  // namespace arunner::runner

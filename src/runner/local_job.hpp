@@ -1,0 +1,42 @@
+#pragma once
+// One local run from start to end (ansible-runner's Runner.run): status `starting`, the artifact
+// dir and its command file, rotation, stdout/stderr files, status `running`, the supervised child,
+// then the final status and rc written to ART.
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+
+#include "arunner/error.hpp"
+#include "arunner/job_status.hpp"
+#include "config/job_config.hpp"
+#include "exec/supervisor.hpp"
+
+namespace arunner::runner {
+
+/// What a caller can plug into a run. Every hook is called on the calling thread.
+struct JobHooks {
+    /// Called at each status change (starting, running, then the final one).
+    std::function<void(JobStatus)> on_status;
+    /// Readable when the job must be canceled (e.g. TerminationSignals::fd()); -1 = none.
+    int cancel_fd = -1;
+    /// Polled every pexpect_timeout seconds; true cancels the job.
+    exec::CancelCheck should_cancel;
+    /// Where the console echo goes (unless the job suppresses it); -1 = nowhere.
+    int console_fd = 1;
+};
+
+/// How a run ended.
+struct JobOutcome {
+    JobStatus status = JobStatus::unstarted;
+    std::optional<int> rc;  ///< empty when the child was killed by a signal (ansible-runner's None)
+    bool canceled = false;
+    bool timed_out = false;
+    std::filesystem::path artifact_dir;
+};
+
+/// Runs `job` to the end. An Error means the run could not be set up or its artifacts could not
+/// be written; the child is never left running.
+Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks);
+
+}  // namespace arunner::runner

@@ -171,138 +171,84 @@ std::string_view resolve_plain(std::string_view s) {
 // ---------------------------------------------------------------------------------------------
 // PyYAML's SafeConstructor for int and float (yaml/constructor.py), with Python's unbounded ints.
 
-// A non-negative integer of any size: base-1e9 limbs, least significant first.
-class BigMagnitude {
-  public:
-    /// this = this * mul + add.
-    void mul_add(uint32_t mul, uint32_t add) {
-        uint64_t carry = add;
-        for (auto& limb : limbs_) {
-            const uint64_t v = uint64_t{limb} * mul + carry;
-            limb = static_cast<uint32_t>(v % kBase);
-            carry = v / kBase;
-        }
-        while (carry != 0) {
-            limbs_.push_back(static_cast<uint32_t>(carry % kBase));
-            carry /= kBase;
-        }
-    }
-    /// this += other.
-    void add(const BigMagnitude& other) {
-        uint64_t carry = 0;
-        for (size_t i = 0; i < other.limbs_.size() || carry != 0; ++i) {
-            if (i == limbs_.size()) {
-                limbs_.push_back(0);
-            }
-            const uint64_t v =
-                uint64_t{limbs_[i]} + carry + (i < other.limbs_.size() ? other.limbs_[i] : 0);
-            limbs_[i] = static_cast<uint32_t>(v % kBase);
-            carry = v / kBase;
-        }
-    }
-    /// The value, if it fits in 64 bits.
-    std::optional<uint64_t> to_u64() const {
-        unsigned __int128 v = 0;
-        for (auto it = limbs_.rbegin(); it != limbs_.rend(); ++it) {
-            v = v * kBase + *it;
-            if (v > std::numeric_limits<uint64_t>::max()) {
-                return std::nullopt;
-            }
-        }
-        return static_cast<uint64_t>(v);
-    }
-    std::string decimal() const {
-        if (limbs_.empty()) {
-            return "0";
-        }
-        std::string out = std::to_string(limbs_.back());
-        for (auto it = limbs_.rbegin() + 1; it != limbs_.rend(); ++it) {
-            const std::string part = std::to_string(*it);
-            out.append(9 - part.size(), '0').append(part);
-        }
-        return out;
-    }
-
-  private:
-    static constexpr uint64_t kBase = 1'000'000'000;
-    std::vector<uint32_t> limbs_;
-};
-
-// Python's int(digits, base) for a plain run of digits (no sign, prefix or underscores).
-std::optional<BigMagnitude> parse_magnitude(std::string_view digits, uint32_t base) {
-    if (digits.empty()) {
-        return std::nullopt;
-    }
-    BigMagnitude m;
-    for (char c : digits) {
-        uint32_t d = 0;
-        if (is_digit(c)) {
-            d = static_cast<uint32_t>(c - '0');
-        } else if (c >= 'a' && c <= 'z') {
-            d = static_cast<uint32_t>(c - 'a' + 10);
-        } else if (c >= 'A' && c <= 'Z') {
-            d = static_cast<uint32_t>(c - 'A' + 10);
-        } else {
-            return std::nullopt;
-        }
-        if (d >= base) {
-            return std::nullopt;
-        }
-        m.mul_add(base, d);
-    }
-    return m;
+// Python's repr() of a str, as used in PyYAML's messages.
+std::string python_quoted(std::string_view s) {
+    const std::string list = util::python_str(Json::array({s}));
+    return list.substr(1, list.size() - 2);
 }
 
-// construct_yaml_int. Values beyond 64 bits become their decimal string.
-std::optional<Json> construct_int(std::string_view text) {
+// Python's int() digit value of c, or 99.
+unsigned digit_value(char c) {
+    if (is_digit(c)) {
+        return static_cast<unsigned>(c - '0');
+    }
+    const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return lower >= 'a' && lower <= 'z' ? static_cast<unsigned>(lower - 'a' + 10) : 99;
+}
+
+// construct_yaml_int. Python ints are unbounded: a decimal beyond 64 bits is kept as its digits
+// (what str() prints); another base beyond 64 bits is refused. On failure `why` says why.
+std::optional<Json> construct_int(std::string_view text, std::string& why) {
     std::string value;
     std::remove_copy(text.begin(), text.end(), std::back_inserter(value), '_');
     const bool negative = !value.empty() && value[0] == '-';
     value.erase(0, skip_sign(value));
-    if (value.empty()) {
-        return std::nullopt;
-    }
-    std::optional<BigMagnitude> magnitude;
-    const std::string_view v = value;
-    if (v == "0") {
-        return Json(0);
-    } else if (v.substr(0, 2) == "0b") {
-        magnitude = parse_magnitude(v.substr(2), 2);
-    } else if (v.substr(0, 2) == "0x") {
-        magnitude = parse_magnitude(v.substr(2), 16);
-    } else if (v[0] == '0') {  // int(v, 8) also takes a 0o prefix
-        magnitude =
-            parse_magnitude(v.size() > 1 && (v[1] == 'o' || v[1] == 'O') ? v.substr(2) : v, 8);
+    std::string_view v = value;
+    unsigned base = 10;
+    if (v.substr(0, 2) == "0b" || v.substr(0, 2) == "0x") {
+        base = v[1] == 'b' ? 2 : 16;
+        v.remove_prefix(2);
+    } else if (v.size() > 1 && v[0] == '0') {  // int(v, 8) also takes a 0o prefix
+        base = 8;
+        v.remove_prefix(v[1] == 'o' || v[1] == 'O' ? 2 : 1);
     } else if (v.find(':') != std::string_view::npos) {
-        magnitude.emplace();
-        for (size_t start = 0; start <= v.size();) {
-            size_t end = std::min(v.find(':', start), v.size());
-            const auto part = parse_magnitude(v.substr(start, end - start), 10);
-            if (!part) {
-                return std::nullopt;
-            }
-            magnitude->mul_add(60, 0);
-            magnitude->add(*part);
-            start = end + 1;
-        }
-    } else {
-        magnitude = parse_magnitude(v, 10);
+        base = 60;  // sexagesimal: decimal parts separated by ':'
     }
-    if (!magnitude) {
+    constexpr auto kLimit = static_cast<unsigned __int128>(1) << 64;
+    unsigned __int128 total = 0;
+    unsigned __int128 part = 0;
+    bool overflow = false;
+    bool empty_part = true;
+    for (char c : v) {
+        if (base == 60 && c == ':') {
+            if (empty_part) {
+                break;
+            }
+            total = total * 60 + part;
+            overflow = overflow || total > kLimit;
+            part = 0;
+            empty_part = true;
+            continue;
+        }
+        const unsigned d = digit_value(c);
+        if (d >= (base == 60 ? 10 : base)) {
+            why = "invalid literal for int(): " + python_quoted(text);
+            return std::nullopt;
+        }
+        part = part * (base == 60 ? 10 : base) + d;
+        overflow = overflow || part > kLimit;
+        empty_part = false;
+    }
+    total = base == 60 ? total * 60 + part : part;
+    overflow = overflow || total >= kLimit;
+    if (empty_part || (overflow && base != 10)) {
+        why = empty_part ? "invalid literal for int(): " + python_quoted(text)
+                         : "integer too large: " + python_quoted(text);
         return std::nullopt;
     }
-    const auto u = magnitude->to_u64();
-    constexpr uint64_t kInt64Max = std::numeric_limits<int64_t>::max();
-    if (u && !negative && *u <= kInt64Max) {
-        return Json(static_cast<int64_t>(*u));
+    if (overflow) {
+        return Json((negative ? "-" : "") + std::string(v));
     }
-    if (u && !negative) {
-        return Json(*u);
+    const auto magnitude = static_cast<uint64_t>(total);
+    if (!negative) {
+        return magnitude <= std::numeric_limits<int64_t>::max()
+                   ? Json(static_cast<int64_t>(magnitude))
+                   : Json(magnitude);
     }
-    if (u && *u <= kInt64Max + 1) {
-        return Json(static_cast<int64_t>(-static_cast<int64_t>(*u - 1) - 1));
+    if (magnitude <= uint64_t{1} << 63) {
+        return Json(static_cast<int64_t>(0 - magnitude));
     }
-    return Json((negative ? "-" : "") + magnitude->decimal());
+    return Json("-" + std::string(v));
 }
 
 // Python's float(text): optional sign, decimal digits or inf/infinity/nan in any case.
@@ -381,18 +327,13 @@ std::optional<bool> construct_bool(std::string_view text) {
     return std::nullopt;
 }
 
-// Python's repr() of a str, as used in PyYAML's messages.
-std::string python_quoted(std::string_view s) {
-    const std::string list = util::python_str(Json::array({s}));
-    return list.substr(1, list.size() - 2);
-}
-
 // ---------------------------------------------------------------------------------------------
 // yaml-cpp node tree → JSON, the way SafeConstructor builds Python objects.
 
 class YamlConverter {
   public:
-    explicit YamlConverter(std::string_view source_name) : source_name_(source_name) {}
+    YamlConverter(std::string_view text, std::string_view source_name)
+        : text_(text), source_name_(source_name) {}
 
     Error error_at(const YAML::Mark& mark, std::string_view reason) const {
         std::string message(source_name_);
@@ -449,10 +390,23 @@ class YamlConverter {
                         "could not determine a constructor for the tag " + python_quoted(tag));
     }
 
+    // yaml-cpp accepts an empty flow entry (`[a,,b]`, `{"a": 1,,}`, `{: x}`) as a null node that
+    // sits on the `,` or `:`; PyYAML refuses it ("expected the node content").
+    Status check_not_missing(const YAML::Node& node, std::string_view bad_chars) const {
+        const auto pos = node.Mark().pos;
+        if (node.IsNull() && pos >= 0 && static_cast<size_t>(pos) < text_.size() &&
+            bad_chars.find(text_[static_cast<size_t>(pos)]) != std::string_view::npos) {
+            return error_at(node.Mark(), std::string("expected the node content, but found '") +
+                                             text_[static_cast<size_t>(pos)] + "'");
+        }
+        return {};
+    }
+
     Result<Json> convert_sequence(const YAML::Node& node) {
         ARUNNER_TRY(check_collection_tag(node, "seq"));
         Json array = Json::array();
         for (const auto& item : node) {
+            ARUNNER_TRY(check_not_missing(item, ","));
             auto value = convert(item);
             if (!value) {
                 return value.error();
@@ -486,10 +440,11 @@ class YamlConverter {
             return error_at(node.Mark(), "invalid boolean " + python_quoted(text));
         }
         if (kind == "int") {
-            if (auto i = construct_int(text)) {
+            std::string why;
+            if (auto i = construct_int(text, why)) {
                 return std::move(*i);
             }
-            return error_at(node.Mark(), "invalid literal for int(): " + python_quoted(text));
+            return error_at(node.Mark(), why);
         }
         if (kind == "float") {
             if (auto d = construct_float(text)) {
@@ -520,8 +475,8 @@ class YamlConverter {
         Pairs own;
         Status status;
         for (auto it = node.begin(); it != node.end() && status.ok(); ++it) {
-            const YAML::Node& key = it->first;
-            const YAML::Node& value = it->second;
+            const YAML::Node key = it->first;
+            const YAML::Node value = it->second;
             if (!is_merge_key(key)) {
                 own.emplace_back(key, value);
             } else if (value.IsMap()) {
@@ -563,6 +518,7 @@ class YamlConverter {
         if (key.IsMap() || key.IsSequence()) {
             return error_at(key.Mark(), "found unhashable key");
         }
+        ARUNNER_TRY(check_not_missing(key, ",:"));
         if (!key.IsScalar()) {
             return std::string("None");
         }
@@ -601,6 +557,7 @@ class YamlConverter {
         return object;
     }
 
+    std::string_view text_;
     std::string_view source_name_;
     int depth_ = 0;
     size_t nodes_ = 0;
@@ -640,6 +597,41 @@ Result<ReadOutcome> read_all(const std::filesystem::path& path, std::string_view
         }
         text.append(buffer, static_cast<size_t>(n));
     }
+}
+
+// Offset of the first byte that is not part of well-formed UTF-8, or npos.
+size_t invalid_utf8_offset(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        const auto lead = static_cast<unsigned char>(s[i]);
+        size_t need = 0;
+        unsigned char lo = 0x80;
+        unsigned char hi = 0xBF;
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        } else if (lead >= 0xC2 && lead <= 0xDF) {
+            need = 1;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            need = 2;
+            lo = lead == 0xE0 ? 0xA0 : 0x80;
+            hi = lead == 0xED ? 0x9F : 0xBF;
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            need = 3;
+            lo = lead == 0xF0 ? 0x90 : 0x80;
+            hi = lead == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return i;
+        }
+        for (size_t k = 1; k <= need; ++k, lo = 0x80, hi = 0xBF) {
+            const auto c = i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+            if (c < lo || c > hi) {
+                return i;
+            }
+        }
+        i += need + 1;
+    }
+    return std::string_view::npos;
 }
 
 bool python_truthy(const Json& v) {
@@ -704,7 +696,7 @@ Error json_error(std::string_view display_name, const Json::parse_error& e) {
 }  // namespace
 
 Result<Json> yaml_to_json(std::string_view text, std::string_view source_name) {
-    YamlConverter converter(source_name);
+    YamlConverter converter(text, source_name);
     try {
         const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
         if (documents.empty()) {
@@ -732,6 +724,11 @@ Result<std::optional<Json>> load_mapping_file(const std::filesystem::path& path,
     const size_t first = text.find_first_not_of(" \t\r\n\f\v");
     if (*outcome == ReadOutcome::kMissing || first == std::string::npos) {
         return std::optional<Json>();
+    }
+    // Python reads the file as UTF-8 and fails on anything else.
+    if (const size_t bad = invalid_utf8_offset(text); bad != std::string::npos) {
+        return Error{std::string(display_name) + ": not valid UTF-8 (byte " + std::to_string(bad) +
+                     ")"};
     }
 
     std::optional<Error> json_failure;

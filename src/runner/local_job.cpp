@@ -4,37 +4,10 @@
 
 #include "artifacts/artifact_dir.hpp"
 #include "exec/child_process.hpp"
+#include "runner/job_output.hpp"
 #include "util/files.hpp"
 
 namespace arunner::runner {
-namespace {
-
-/// Sends the child's output to the console and to ART/stdout / ART/stderr.
-class ArtifactOutputSink : public exec::OutputSink {
-  public:
-    ArtifactOutputSink(artifacts::ArtifactDir& dir, int console_fd)
-        : dir_(dir), console_fd_(console_fd) {}
-
-    void on_output(exec::Stream stream, std::string_view bytes) override {
-        if (console_fd_ >= 0 && !util::write_all(console_fd_, bytes)) {
-            console_fd_ = -1;  // the console went away (EPIPE): keep the job and the files going
-        }
-        Status written =
-            stream == exec::Stream::out ? dir_.append_stdout(bytes) : dir_.append_stderr(bytes);
-        if (!written && !write_error_) {
-            write_error_ = written.error();
-        }
-    }
-
-    const std::optional<Error>& write_error() const { return write_error_; }
-
-  private:
-    artifacts::ArtifactDir& dir_;
-    int console_fd_;
-    std::optional<Error> write_error_;
-};
-
-}  // namespace
 
 Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) {
     JobOutcome outcome;
@@ -57,7 +30,10 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
         ARUNNER_TRY(dir->open_output_files());
     }
     int console_fd = job.suppress_ansible_output ? -1 : hooks.console_fd;
-    ArtifactOutputSink sink(*dir, console_fd);
+    events::DecoderOptions decoder_options;
+    decoder_options.runner_ident = job.ident;
+    decoder_options.json_mode = job.json_mode;
+    JobOutput sink(*dir, console_fd, decoder_options, hooks.event_handler);
     set_status(JobStatus::running);
 
     exec::SpawnRequest request;
@@ -73,7 +49,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
             return Error{failure->message};
         }
         // ansible-runner writes pexpect's message into the output and reports rc 127.
-        sink.on_output(exec::Stream::out, failure->message + "\n");
+        sink.inject(failure->message + "\n");
         outcome.rc = kRcNotFound;
     } else {
         auto& child = std::get<exec::ChildProcess>(spawned);
@@ -93,6 +69,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
                          ? std::optional<int>(kRcCanceledOrTimeout)
                          : result.exit_code();
     }
+    sink.finish();
     dir->close_output_files();
 
     if (outcome.canceled) {

@@ -12,6 +12,8 @@
 #include "config/job_config.hpp"
 #include "exec/supervisor.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace arunner::runner {
 
 /// What a caller can plug into a run. Every hook is called on the calling thread.
@@ -22,6 +24,9 @@ struct JobHooks {
     int cancel_fd = -1;
     /// Polled every pexpect_timeout seconds; true cancels the job.
     exec::CancelCheck should_cancel;
+    /// Called with each complete event before its job_events file is written; false skips the
+    /// file (ansible-runner's event_handler). May be empty.
+    std::function<bool(nlohmann::ordered_json& event)> event_handler;
     /// Where the console echo goes (unless the job suppresses it); -1 = nowhere.
     int console_fd = 1;
 };

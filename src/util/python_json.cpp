@@ -496,10 +496,6 @@ void append_string_repr(std::string& out, std::string_view s) {
             out.append("\\n");
         } else if (cp == '\r') {
             out.append("\\r");
-        } else if (cp < 0x20 || cp == 0x7F) {
-            append_hex_escape(out, 'x', cp, 2);
-        } else if (cp < 0x7F) {
-            out.push_back(static_cast<char>(cp));
         } else if (!valid) {
             out.append(kReplacementUtf8);
         } else if (is_printable(cp)) {

@@ -348,6 +348,30 @@ TEST(EnvFileYaml, ErrorsNameSourceAndLine) {
               std::string::npos);
 }
 
+TEST(EnvFileYaml, EmptyFlowEntriesAreRefusedLikePyYaml) {
+    // yaml-cpp would read these as nulls; PyYAML says "expected the node content".
+    for (const char* text : {"[a, , b]", "{\"a\": 1,,}", "{: x}", "k: [1,,2]"}) {
+        SCOPED_TRACE(text);
+        auto v = yaml_to_json(text, "f");
+        ASSERT_FALSE(v.ok());
+        EXPECT_NE(v.error().message.find("expected the node content"), std::string::npos)
+            << v.error().message;
+    }
+    auto v = yaml_to_json("{a: , b: 1}", "f");  // an empty value is fine
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    EXPECT_EQ(*v, Json::parse(R"({"a": null, "b": 1})"));
+}
+
+TEST(EnvFileYaml, NonDecimalIntegersBeyond64BitsAreRefused) {
+    auto v = yaml_to_json("k: 0xffffffffffffffffffff\n", "f");
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.error().message,
+              "f: invalid YAML at line 1, column 4: integer too large: '0xffffffffffffffffffff'");
+    v = yaml_to_json("k: 0xffffffffffffffff\n", "f");
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    EXPECT_EQ((*v)["k"].get<std::uint64_t>(), 18446744073709551615ULL);
+}
+
 TEST(EnvFileYaml, RecursiveAliasIsAnErrorNotACrash) {
     auto v = yaml_to_json("a: &x [1, *x]\n", "f");
     ASSERT_FALSE(v.ok());
@@ -439,6 +463,20 @@ TEST(EnvFileMapping, MalformedYamlReportsYamlLine) {
         << v.error().message;
 }
 
+TEST(EnvFileMapping, InvalidUtf8IsAnError) {
+    auto v = load_text("a: ok\nb: \xff\n");
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.error().message, "env/settings: not valid UTF-8 (byte 9)");
+    EXPECT_EQ(stringified("a: caf\xc3\xa9\n"), (Pairs{{"a", "caf\xc3\xa9"}}));
+}
+
+TEST(EnvFileMapping, JsonTypoThatYamlWouldAcceptIsReported) {
+    auto v = load_text("{\"a\": 1,,}");
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.error().message.rfind("env/settings: invalid JSON at line 1, column 9", 0), 0u)
+        << v.error().message;
+}
+
 TEST(EnvFileMapping, JsonWithFlowYamlFallback) {
     // Not JSON (single quotes, trailing comma), but a YAML flow mapping.
     EXPECT_EQ(stringified("{'a': 1, b: on,}"), (Pairs{{"a", "1"}, {"b", "True"}}));
@@ -487,16 +525,15 @@ TEST(EnvFileText, RawBytesMissingAndErrors) {
     EXPECT_EQ(is_dir.error().message, "cannot read args: Is a directory");
 }
 
-TEST(EnvFileText, PermissionDenied) {
-    if (::geteuid() == 0) {
-        GTEST_SKIP() << "root reads files regardless of mode";
-    }
+TEST(EnvFileText, OpenFailureOtherThanMissingIsAnError) {
     TempDir dir;
-    const fs::path p = dir.write("ssh_key", "secret");
-    fs::permissions(p, fs::perms::none);
-    auto v = load_text_file(p, "env/ssh_key");
+    fs::create_symlink("loop", dir.path() / "loop");
+    auto v = load_text_file(dir.path() / "loop", "env/cmdline");
     ASSERT_FALSE(v.ok());
-    EXPECT_EQ(v.error().message, "cannot read env/ssh_key: Permission denied");
+    EXPECT_EQ(v.error().message, "cannot read env/cmdline: Too many levels of symbolic links");
+    auto m = load_mapping_file(dir.path() / "loop", "env/envvars");
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(m.error().message, "cannot read env/envvars: Too many levels of symbolic links");
 }
 
 TEST(EnvFileText, ReadsAFifo) {

@@ -1,0 +1,59 @@
+#pragma once
+// Where a local run's output goes: the child's bytes are decoded into events; each event goes to
+// the event handler and (unless it says no) to ART/job_events; the display text goes to the
+// console and ART/stdout (ART/stderr for the child's stderr in subprocess mode).
+
+#include <functional>
+#include <optional>
+
+#include "artifacts/artifact_dir.hpp"
+#include "events/event_decoder.hpp"
+#include "events/job_event_writer.hpp"
+#include "exec/supervisor.hpp"
+
+namespace arunner::runner {
+
+/// Called with each complete event before it is written; false means "do not write the file".
+using EventHandler = std::function<bool(nlohmann::ordered_json& event)>;
+
+/// The supervisor's sink for one local run.
+class JobOutput : public exec::OutputSink {
+  public:
+    JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::DecoderOptions options,
+              EventHandler handler);
+
+    void on_output(exec::Stream stream, std::string_view bytes) override;
+    /// Flushes both decoders at the end of the output.
+    void finish();
+    /// Writes text as if the child had printed it (e.g. "command not found").
+    void inject(std::string_view text) { on_output(exec::Stream::out, text); }
+
+    /// The first failure to write an artifact, if any.
+    const std::optional<Error>& write_error() const { return write_error_; }
+
+  private:
+    class StreamListener : public events::DecoderListener {
+      public:
+        StreamListener(JobOutput& owner, exec::Stream stream) : owner_(owner), stream_(stream) {}
+        void on_event(nlohmann::ordered_json& event) override;
+        void on_display(std::string_view text) override;
+
+      private:
+        JobOutput& owner_;
+        exec::Stream stream_;
+    };
+
+    void record(const Status& status);
+
+    artifacts::ArtifactDir& dir_;
+    int console_fd_;
+    EventHandler handler_;
+    events::JobEventWriter writer_;
+    StreamListener out_listener_;
+    StreamListener err_listener_;
+    events::EventDecoder out_decoder_;
+    events::EventDecoder err_decoder_;
+    std::optional<Error> write_error_;
+};
+
+}  // namespace arunner::runner

@@ -1,0 +1,162 @@
+#include "util/text.hpp"
+
+#include <cstdint>
+
+namespace arunner::util {
+namespace {
+
+/// Length of the valid UTF-8 sequence at `s[i]`, or 0 when it is invalid (Python's rules:
+/// no overlongs, no surrogates, nothing above U+10FFFF).
+size_t valid_sequence_length(std::string_view s, size_t i) {
+    auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
+    uint8_t b0 = byte(i);
+    if (b0 < 0x80) {
+        return 1;
+    }
+    size_t n = 0;
+    uint8_t lo = 0x80;
+    uint8_t hi = 0xBF;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        n = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        n = 3;
+        if (b0 == 0xE0)
+            lo = 0xA0;
+        if (b0 == 0xED)
+            hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        n = 4;
+        if (b0 == 0xF0)
+            lo = 0x90;
+        if (b0 == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (i + n > s.size()) {
+        return 0;
+    }
+    uint8_t b1 = byte(i + 1);
+    if (b1 < lo || b1 > hi) {
+        return 0;
+    }
+    for (size_t k = 2; k < n; ++k) {
+        if ((byte(i + k) & 0xC0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/// How many bytes Python's replace handler swallows for one U+FFFD: the maximal prefix of a
+/// valid sequence (at least one byte).
+size_t invalid_prefix_length(std::string_view s, size_t i) {
+    uint8_t b0 = static_cast<uint8_t>(s[i]);
+    size_t n = 0;
+    uint8_t lo = 0x80;
+    uint8_t hi = 0xBF;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        n = 2;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        n = 3;
+        if (b0 == 0xE0)
+            lo = 0xA0;
+        if (b0 == 0xED)
+            hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        n = 4;
+        if (b0 == 0xF0)
+            lo = 0x90;
+        if (b0 == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 1;
+    }
+    size_t k = 1;
+    for (; k < n && i + k < s.size(); ++k) {
+        uint8_t b = static_cast<uint8_t>(s[i + k]);
+        uint8_t l = k == 1 ? lo : 0x80;
+        uint8_t h = k == 1 ? hi : 0xBF;
+        if (b < l || b > h) {
+            break;
+        }
+    }
+    return k;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view bytes) {
+    size_t i = 0;
+    while (i < bytes.size()) {
+        // Fast path over ASCII.
+        while (i < bytes.size() && static_cast<uint8_t>(bytes[i]) < 0x80) {
+            ++i;
+        }
+        if (i == bytes.size()) {
+            break;
+        }
+        size_t n = valid_sequence_length(bytes, i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
+std::string valid_utf8(std::string_view bytes) {
+    if (is_valid_utf8(bytes)) {
+        return std::string(bytes);
+    }
+    std::string out;
+    out.reserve(bytes.size() + 16);
+    size_t i = 0;
+    while (i < bytes.size()) {
+        size_t n = valid_sequence_length(bytes, i);
+        if (n > 0) {
+            out.append(bytes.substr(i, n));
+            i += n;
+        } else {
+            out.append("\xEF\xBF\xBD");
+            i += invalid_prefix_length(bytes, i);
+        }
+    }
+    return out;
+}
+
+std::vector<std::string_view> split_lines_keep_ends(std::string_view text) {
+    std::vector<std::string_view> lines;
+    size_t start = 0;
+    size_t i = 0;
+    while (i < text.size()) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        size_t end = 0;  // one past the separator, when one is here
+        if (c == '\n' || c == '\v' || c == '\f' || c == 0x1c || c == 0x1d || c == 0x1e) {
+            end = i + 1;
+        } else if (c == '\r') {
+            end = (i + 1 < text.size() && text[i + 1] == '\n') ? i + 2 : i + 1;
+        } else if (c == 0xC2 && i + 1 < text.size() &&
+                   static_cast<unsigned char>(text[i + 1]) == 0x85) {
+            end = i + 2;
+        } else if (c == 0xE2 && i + 2 < text.size() &&
+                   static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+                   (static_cast<unsigned char>(text[i + 2]) == 0xA8 ||
+                    static_cast<unsigned char>(text[i + 2]) == 0xA9)) {
+            end = i + 3;
+        }
+        if (end != 0) {
+            lines.push_back(text.substr(start, end - start));
+            start = end;
+            i = end;
+        } else {
+            ++i;
+        }
+    }
+    if (start < text.size()) {
+        lines.push_back(text.substr(start));
+    }
+    return lines;
+}
+
+}  // namespace arunner::util

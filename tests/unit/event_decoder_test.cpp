@@ -1,0 +1,207 @@
+#include "events/event_decoder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace arunner::events {
+namespace {
+
+class Recorder : public DecoderListener {
+  public:
+    void on_event(nlohmann::ordered_json& event) override { events.push_back(event); }
+    void on_display(std::string_view text) override { display.append(text); }
+    std::vector<nlohmann::ordered_json> events;
+    std::string display;
+};
+
+std::string begin(const std::string& json) {
+    return std::string(EventDecoder::kFrameStart) + json + std::string(EventDecoder::kFrameEnd);
+}
+std::string end_frame() {
+    return std::string(EventDecoder::kFrameStart) + std::string(EventDecoder::kFrameEnd);
+}
+
+const std::string kTaskStart =
+    R"({"event": "playbook_on_task_start", "pid": 7, "uuid": "u-task", "created": "2026-01-01T00:00:00.000001+00:00", "parent_uuid": "u-play", "event_data": {"task": "t"}})";
+const std::string kOk =
+    R"({"event": "runner_on_ok", "pid": 7, "uuid": "u-ok", "created": "2026-01-01T00:00:01.000001+00:00", "parent_uuid": "u-task", "event_data": {"host": "h"}})";
+
+/// A realistic stream: a verbose line, two events, a trailing line.
+std::string sample_stream() {
+    return "Using /etc/ansible.cfg\r\n" + begin(kTaskStart) + "\r\nTASK [t] ****\r\n" +
+           end_frame() + begin(kOk) + "ok: [h]\r\n" + end_frame() + "bye\r\n";
+}
+
+Recorder decode(const std::string& stream, size_t chunk, bool json_mode = false) {
+    Recorder recorder;
+    EventDecoder decoder({"ident-1", json_mode}, recorder);
+    for (size_t i = 0; i < stream.size(); i += chunk) {
+        decoder.feed(std::string_view(stream).substr(i, chunk));
+    }
+    decoder.finish();
+    return recorder;
+}
+
+TEST(EventDecoder, CompletesEventsInAnsibleRunnersKeyOrder) {
+    Recorder r = decode(sample_stream(), 1 << 20);
+    ASSERT_EQ(r.events.size(), 4u);
+    std::vector<std::string> keys;
+    for (auto& [key, value] : r.events[1].items()) {
+        keys.push_back(key);
+    }
+    EXPECT_EQ(keys, (std::vector<std::string>{"uuid", "counter", "stdout", "start_line", "end_line",
+                                              "runner_ident", "event", "pid", "created",
+                                              "parent_uuid", "event_data"}));
+    EXPECT_EQ(r.events[1]["stdout"], "\r\nTASK [t] ****");
+    EXPECT_EQ(r.events[1]["runner_ident"], "ident-1");
+    EXPECT_EQ(r.events[1]["counter"], 2);
+    std::vector<std::string> verbose_keys;
+    for (auto& [key, value] : r.events[0].items()) {
+        verbose_keys.push_back(key);
+    }
+    EXPECT_EQ(verbose_keys,
+              (std::vector<std::string>{"event", "uuid", "counter", "stdout", "start_line",
+                                        "end_line", "runner_ident", "created"}));
+    EXPECT_EQ(r.events[0]["event"], "verbose");
+    EXPECT_EQ(r.events[0]["stdout"], "Using /etc/ansible.cfg");
+    EXPECT_EQ(r.events[3]["stdout"], "bye");
+}
+
+TEST(EventDecoder, LineNumbersCountNewlinesAndNeverGoBack) {
+    Recorder r = decode(sample_stream(), 1 << 20);
+    ASSERT_EQ(r.events.size(), 4u);
+    int expected[][2] = {{0, 1}, {1, 3}, {3, 4}, {4, 5}};
+    for (size_t i = 0; i < r.events.size(); ++i) {
+        EXPECT_EQ(r.events[i]["start_line"], expected[i][0]) << i;
+        EXPECT_EQ(r.events[i]["end_line"], expected[i][1]) << i;
+        EXPECT_EQ(r.events[i]["counter"], i + 1);
+    }
+}
+
+TEST(EventDecoder, DisplayHoldsTheTextWithoutFraming) {
+    Recorder r = decode(sample_stream(), 1 << 20);
+    // Lines outside events are displayed as printed; an event's text loses its trailing CR/LF
+    // and gets one "\n", as ansible-runner writes ART/stdout.
+    EXPECT_EQ(r.display, "Using /etc/ansible.cfg\r\n\r\nTASK [t] ****\nok: [h]\nbye\r\n");
+    EXPECT_EQ(r.display.find('\x1b'), std::string::npos);
+}
+
+TEST(EventDecoder, SameResultWhateverTheChunkBoundaries) {
+    std::string stream = sample_stream();
+    Recorder whole = decode(stream, stream.size());
+    for (size_t chunk = 1; chunk <= stream.size(); ++chunk) {
+        Recorder r = decode(stream, chunk);
+        ASSERT_EQ(r.display, whole.display) << "chunk " << chunk;
+        ASSERT_EQ(r.events.size(), whole.events.size()) << "chunk " << chunk;
+        for (size_t i = 0; i < r.events.size(); ++i) {
+            nlohmann::ordered_json a = r.events[i];
+            nlohmann::ordered_json b = whole.events[i];
+            for (auto* e : {&a, &b}) {
+                if ((*e)["event"] == "verbose") {
+                    e->erase("uuid");
+                    e->erase("created");
+                }
+            }
+            ASSERT_EQ(a, b) << "chunk " << chunk << " event " << i;
+        }
+    }
+}
+
+TEST(EventDecoder, SplitAtEveryByteOfAFrame) {
+    std::string stream = begin(kOk) + "ok: [h]\r\n" + end_frame();
+    for (size_t cut = 0; cut <= stream.size(); ++cut) {
+        Recorder r;
+        EventDecoder decoder({"i", false}, r);
+        decoder.feed(std::string_view(stream).substr(0, cut));
+        decoder.feed(std::string_view(stream).substr(cut));
+        decoder.finish();
+        ASSERT_EQ(r.events.size(), 1u) << cut;
+        EXPECT_EQ(r.events[0]["event"], "runner_on_ok");
+        EXPECT_EQ(r.events[0]["stdout"], "ok: [h]");
+        EXPECT_EQ(r.display, "ok: [h]\n");
+    }
+}
+
+TEST(EventDecoder, CrLfAndBareCrSplitVerboseLinesLikePython) {
+    Recorder r = decode("a\r\nb\rc\nd", 3);
+    ASSERT_EQ(r.events.size(), 4u);
+    EXPECT_EQ(r.events[0]["stdout"], "a");
+    EXPECT_EQ(r.events[1]["stdout"], "b");
+    EXPECT_EQ(r.events[2]["stdout"], "c");
+    EXPECT_EQ(r.events[3]["stdout"], "d");
+    EXPECT_EQ(r.events[1]["start_line"], 1);
+    EXPECT_EQ(r.events[1]["end_line"], 1);  // "b\r" has no \n
+    EXPECT_EQ(r.display, "a\r\nb\rc\nd\n");
+}
+
+TEST(EventDecoder, TenMebibyteLineWithoutNewlineIsFast) {
+    std::string big(10 << 20, 'x');
+    auto started = std::chrono::steady_clock::now();
+    Recorder r;
+    EventDecoder decoder({"i", false}, r);
+    for (size_t i = 0; i < big.size(); i += 4096) {
+        decoder.feed(std::string_view(big).substr(i, 4096));
+    }
+    decoder.finish();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.events[0]["stdout"].get<std::string>().size(), big.size());
+    EXPECT_EQ(r.display.size(), big.size() + 1);
+}
+
+TEST(EventDecoder, FrameTruncatedByEofIsDroppedButItsTextIsKept) {
+    std::string stream = begin(kOk) + "ok: [h]\r\n" + std::string(EventDecoder::kFrameStart) +
+                         R"({"event": "runner_on_ok", "uu)";
+    Recorder r = decode(stream, 7);
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.events[0]["event"], "runner_on_ok");
+    EXPECT_EQ(r.events[0]["stdout"], "ok: [h]");
+    EXPECT_EQ(r.display.find('\x1b'), std::string::npos);
+}
+
+TEST(EventDecoder, EventWithoutEndFrameStillGetsItsText) {
+    Recorder r = decode(begin(kOk) + "ok: [h]\r\n", 5);
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.events[0]["stdout"], "ok: [h]");
+    EXPECT_EQ(r.display, "ok: [h]\n");
+}
+
+TEST(EventDecoder, UnparsableBeginFrameClosesInsteadOfOpening) {
+    Recorder r = decode(begin("{not json") + "text\r\n" + end_frame(), 4);
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.events[0]["event"], "verbose");
+    EXPECT_EQ(r.events[0]["stdout"], "text");
+}
+
+TEST(EventDecoder, ForeignEscapeSequencesAreText) {
+    std::string colored = "\x1b[0;32mok\x1b[0m\r\n\x1b_other\x1b\\\r\n";
+    Recorder r = decode(colored, 2);
+    ASSERT_EQ(r.events.size(), 2u);
+    EXPECT_EQ(r.events[0]["stdout"], "\x1b[0;32mok\x1b[0m");
+    EXPECT_EQ(r.display, colored);
+}
+
+TEST(EventDecoder, JsonModeDisplaysEventsAsPythonJsonLines) {
+    Recorder r = decode(begin(kOk) + "ok: [h]\r\n" + end_frame(), 1 << 20, true);
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.display.rfind("{\"uuid\": \"u-ok\", \"counter\": 1, \"stdout\": \"ok: [h]\", ", 0),
+              0u)
+        << r.display;
+    EXPECT_EQ(r.display.back(), '\n');
+}
+
+TEST(EventDecoder, InvalidUtf8BecomesReplacementCharacters) {
+    Recorder r = decode("caf\xC3\r\n", 100);
+    ASSERT_EQ(r.events.size(), 1u);
+    EXPECT_EQ(r.events[0]["stdout"], "caf\xEF\xBF\xBD");
+}
+
+TEST(UtcNowIso, HasMicrosecondsAndOffset) {
+    std::string now = utc_now_iso();
+    EXPECT_EQ(now.substr(now.size() - 6), "+00:00");
+    EXPECT_EQ(now[10], 'T');
+}
+
+}  // namespace
+}  // namespace arunner::events

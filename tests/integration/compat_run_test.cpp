@@ -79,16 +79,24 @@ void expect_same_run(const std::string& fixture, std::vector<std::string> args) 
     their_env.erase("ANSIBLE_CALLBACK_PLUGINS");
     EXPECT_EQ(ours_env, their_env);
     std::vector<std::string> our_keys, their_keys;
-    for (auto& [k, v] : a.command["env"].items()) our_keys.push_back(k);
-    for (auto& [k, v] : r.command["env"].items()) their_keys.push_back(k);
+    for (auto& [k, v] : a.command["env"].items())
+        our_keys.push_back(k);
+    for (auto& [k, v] : r.command["env"].items())
+        their_keys.push_back(k);
     EXPECT_EQ(our_keys.size(), their_keys.size());
 }
 
-TEST(CompatRun, PassingPlay) { expect_same_run("hello", {"-p", "site.yml"}); }
+TEST(CompatRun, PassingPlay) {
+    expect_same_run("hello", {"-p", "site.yml"});
+}
 
-TEST(CompatRun, FailingPlay) { expect_same_run("failing", {"-p", "site.yml"}); }
+TEST(CompatRun, FailingPlay) {
+    expect_same_run("failing", {"-p", "site.yml"});
+}
 
-TEST(CompatRun, MissingPlaybook) { expect_same_run("hello", {"-p", "missing.yml"}); }
+TEST(CompatRun, MissingPlaybook) {
+    expect_same_run("hello", {"-p", "missing.yml"});
+}
 
 TEST(CompatRun, VerbosityLimitAndForks) {
     expect_same_run("hello", {"-p", "site.yml", "-v", "--limit", "localhost", "--forks", "2"});

@@ -137,7 +137,7 @@ void EventDecoder::emit_complete_lines(std::string_view text) {
 
 void EventDecoder::number(nlohmann::ordered_json& event, std::string_view chunk) {
     ++counter_;
-    uint64_t lines = static_cast<uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+    uint64_t lines = util::count_newlines(chunk);
     event["counter"] = counter_;
     event["stdout"] = util::valid_utf8(strip_trailing_newlines(chunk));
     event["start_line"] = line_;
@@ -154,11 +154,12 @@ void EventDecoder::emit_verbose(std::string_view line, bool display_raw) {
     event["created"] = utc_now_iso();
     // A line printed outside any event is displayed as it was printed, even in JSON mode; a last
     // partial line is displayed the way an event is.
-    std::string display = display_raw ? util::valid_utf8(line) : display_text(event);
-    listener_.on_event(event);
-    if (!display.empty()) {
-        listener_.on_display(display);
+    if (display_raw) {
+        listener_.on_display(util::valid_utf8(line));
+    } else {
+        display(event);
     }
+    listener_.on_event(event);
 }
 
 void EventDecoder::emit_open_event(std::string_view text) {
@@ -174,25 +175,27 @@ void EventDecoder::emit_open_event(std::string_view text) {
         event["created"] = utc_now_iso();
     }
     event_open_ = false;
-    std::string display = display_text(event);
+    display(event);
     listener_.on_event(event);
-    if (!display.empty()) {
-        listener_.on_display(display);
-    }
 }
 
-std::string EventDecoder::display_text(const nlohmann::ordered_json& event) const {
-    std::string text;
+void EventDecoder::display(const nlohmann::ordered_json& event) {
+    // Displayed before the listener gets the event (it may move from it); the text is passed
+    // without a copy, since it can be megabytes.
     if (options_.json_mode) {
+        std::string text;
         util::python_json_dump(event, text);
-    } else {
-        text = event["stdout"].get<std::string>();
+        if (text != "{}") {
+            text += '\n';
+            listener_.on_display(text);
+        }
+        return;
     }
-    if (text.empty() || text == "{}") {
-        return {};
+    const std::string& text = event["stdout"].get_ref<const std::string&>();
+    if (!text.empty() && text != "{}") {
+        listener_.on_display(text);
+        listener_.on_display("\n");
     }
-    text += '\n';
-    return text;
 }
 
 void EventDecoder::compact() {

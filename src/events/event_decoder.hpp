@@ -58,7 +58,7 @@ class EventDecoder {
     void emit_verbose(std::string_view line, bool display_raw);
     void emit_open_event(std::string_view text);
     void number(nlohmann::ordered_json& event, std::string_view chunk);
-    std::string display_text(const nlohmann::ordered_json& event) const;
+    void display(const nlohmann::ordered_json& event);
     void compact();
 
     DecoderOptions options_;

@@ -1,6 +1,7 @@
 #include "util/text.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace arunner::util {
 namespace {
@@ -89,7 +90,15 @@ size_t invalid_prefix_length(std::string_view s, size_t i) {
 bool is_valid_utf8(std::string_view bytes) {
     size_t i = 0;
     while (i < bytes.size()) {
-        // Fast path over ASCII.
+        // Fast path over ASCII, eight bytes at a time.
+        while (i + 8 <= bytes.size()) {
+            uint64_t word;
+            std::memcpy(&word, bytes.data() + i, sizeof word);
+            if ((word & 0x8080808080808080ULL) != 0) {
+                break;
+            }
+            i += 8;
+        }
         while (i < bytes.size() && static_cast<uint8_t>(bytes[i]) < 0x80) {
             ++i;
         }
@@ -123,6 +132,17 @@ std::string valid_utf8(std::string_view bytes) {
         }
     }
     return out;
+}
+
+size_t count_newlines(std::string_view text) {
+    size_t count = 0;
+    const char* p = text.data();
+    const char* end = p + text.size();
+    while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p))))) {
+        ++count;
+        ++p;
+    }
+    return count;
 }
 
 std::vector<std::string_view> split_lines_keep_ends(std::string_view text) {

@@ -16,6 +16,9 @@ std::vector<std::string_view> split_lines_keep_ends(std::string_view text);
 /// bytes.decode('utf-8', 'replace'). Returns the input unchanged (no copy) when it is valid.
 std::string valid_utf8(std::string_view bytes);
 
+/// Number of '\n' bytes in `text`.
+size_t count_newlines(std::string_view text);
+
 /// True when `bytes` is valid UTF-8.
 bool is_valid_utf8(std::string_view bytes);
 

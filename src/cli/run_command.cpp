@@ -222,9 +222,6 @@ int run_command(const std::vector<std::string>& args) {
     if (!f.role.empty()) {
         return refuse("-r/--role");
     }
-    if (f.json) {
-        return refuse("-j/--json");
-    }
 
     RunOptions options;
     options.private_data_dir = pdd;
@@ -248,6 +245,7 @@ int run_command(const std::vector<std::string>& args) {
     }
     options.rotate_artifacts = f.rotate_artifacts;
     options.quiet = f.quiet;
+    options.json_mode = f.json;
     options.omit_event_data = f.omit_event_data;
     options.only_failed_event_data = f.only_failed_event_data;
     options.suppress_env_files = f.omit_env_files;

@@ -1,5 +1,6 @@
 // The same private data dirs through `arunner run` and Debian's `ansible-runner run`: status, rc,
-// the stdout text, the command artifact and the artifact file set must agree.
+// the stdout text byte for byte, the command artifact, the artifact files and the number of job
+// events must agree. (compat_events_test.cpp compares the events themselves.)
 
 #include <gtest/gtest.h>
 
@@ -21,18 +22,8 @@ struct RunArtifacts {
     std::string status, rc, stdout_text;
     nlohmann::json command;
     std::set<std::string> files;
+    size_t event_count = 0;
 };
-
-/// ansible-runner's stdout artifact is rebuilt from events (each event's text with its trailing
-/// "\r\n" turned into "\n"); until arunner decodes events too, compare without carriage returns
-/// and without the final blank line.
-std::string normalise(std::string text) {
-    std::erase(text, '\r');
-    while (!text.empty() && text.back() == '\n') {
-        text.pop_back();
-    }
-    return text;
-}
 
 RunArtifacts run_and_collect(const std::vector<std::string>& argv, const fs::path& pdd,
                              const fs::path& keep_as) {
@@ -42,12 +33,13 @@ RunArtifacts run_and_collect(const std::vector<std::string>& argv, const fs::pat
     fs::path art = pdd / "artifacts" / "same";
     a.status = read_text(art / "status");
     a.rc = read_text(art / "rc");
-    a.stdout_text = normalise(read_text(art / "stdout"));
+    a.stdout_text = read_text(art / "stdout");
     a.command = nlohmann::json::parse(read_text(art / "command"), nullptr, false);
-    // Top level only: job_events/ holds events once the callback emits them (issue 3).
     for (const auto& entry : fs::directory_iterator(art)) {
         a.files.insert(fs::relative(entry.path(), art).string());
     }
+    a.event_count = static_cast<size_t>(
+        std::distance(fs::directory_iterator(art / "job_events"), fs::directory_iterator()));
     fs::rename(art, keep_as);  // the other runner gets the same PDD and ident
     return a;
 }
@@ -68,6 +60,7 @@ void expect_same_run(const std::string& fixture, std::vector<std::string> args) 
     EXPECT_EQ(a.rc, r.rc);
     EXPECT_EQ(a.stdout_text, r.stdout_text);
     EXPECT_EQ(a.files, r.files);
+    EXPECT_EQ(a.event_count, r.event_count);
     ASSERT_TRUE(a.command.is_object());
     ASSERT_TRUE(r.command.is_object());
     EXPECT_EQ(a.command["command"], r.command["command"]);

@@ -57,6 +57,9 @@ struct RunOptions {
 
     // Output.
     bool quiet = false;  ///< no echo to the console
+    /// Where the output is echoed unless quiet: a file descriptor the caller owns (1 = stdout);
+    /// -1 echoes nowhere. The library writes nowhere else.
+    int console_fd = 1;
     bool json_mode = false;
     bool omit_event_data = false;
     bool only_failed_event_data = false;

@@ -14,9 +14,7 @@
 #include "arunner/run_options.hpp"
 #include "arunner/version.hpp"
 #include "cli/usage.hpp"
-#include "config/job_config.hpp"
-#include "exec/termination_signals.hpp"
-#include "runner/local_job.hpp"
+#include "arunner/runner.hpp"
 #include "util/files.hpp"
 
 namespace arunner::cli {
@@ -252,35 +250,33 @@ int run_command(const std::vector<std::string>& args) {
 
     DebugLog log(f.debug, f.logfile);
     log.line("starting debug logging");
-    auto job = config::prepare_job(options);
-    if (!job) {
-        std::fprintf(stderr, "arunner: %s\n", job.error().message.c_str());
+    RunCallbacks callbacks;
+    if (log.enabled()) {
+        callbacks.status_handler = [&log](const StatusUpdate& update) {
+            log.line("status: " + std::string(to_string(update.status)));
+            if (update.status == JobStatus::starting) {
+                std::string command;
+                for (const auto& word : update.command) {
+                    command += (command.empty() ? "" : " ") + word;
+                }
+                log.line("command: " + command);
+                log.line("cwd: " + update.cwd);
+            }
+        };
+    }
+    // No cancel_callback: the library cancels the job on SIGINT and SIGTERM, as ansible-runner.
+    auto runner = Runner::create(options, std::move(callbacks));
+    if (!runner) {
+        std::fprintf(stderr, "arunner: %s\n", runner.error().message.c_str());
         return 1;
     }
-    if (log.enabled()) {
-        std::string command;
-        for (const auto& word : job->command) {
-            command += (command.empty() ? "" : " ") + word;
-        }
-        log.line("command: " + command);
-        log.line("cwd: " + job->cwd.string());
-        log.line("artifact dir: " + job->artifact_dir.string());
-    }
-
-    // SIGINT and SIGTERM cancel the job instead of killing arunner (ansible-runner's default).
-    exec::TerminationSignals signals;
-    runner::JobHooks hooks;
-    hooks.cancel_fd = signals.fd();
-    hooks.on_status = [&](JobStatus status) {
-        log.line("status: " + std::string(to_string(status)));
-    };
-    auto outcome = runner::run_job(*job, hooks);
-    if (!outcome) {
-        std::fprintf(stderr, "arunner: %s\n", outcome.error().message.c_str());
+    (*runner)->run();
+    if ((*runner)->errored()) {
+        std::fprintf(stderr, "arunner: %s\n", (*runner)->error_message().c_str());
         return 1;
     }
     // A job rc of None (the child died of a signal) exits 0, as ansible-runner's sys.exit(None).
-    return outcome->rc.value_or(0);
+    return (*runner)->rc().value_or(0);
 }
 
 }  // namespace arunner::cli

@@ -20,6 +20,8 @@ class JobEventWriter {
     /// Writes `event` as Python JSON (ensure_ascii) to `<counter>-<uuid>.json`.
     Status write(const nlohmann::ordered_json& event);
 
+    const std::filesystem::path& directory() const { return directory_; }
+
     /// The file name an event gets, e.g. "3-0242ac11-….json".
     static std::string file_name(const nlohmann::ordered_json& event);
 

@@ -18,6 +18,8 @@ using Clock = std::chrono::steady_clock;
 // child that never stops writing cannot starve the timeout and cancel checks.
 constexpr size_t kReadBudget = 1 << 20;
 constexpr size_t kReadSize = 1 << 16;
+// The cancel check runs after output bursts, but not more often than this.
+constexpr auto kMinCancelPollGap = std::chrono::milliseconds(100);
 // Without a pidfd the exit is polled this often.
 constexpr auto kExitPollInterval = std::chrono::milliseconds(20);
 
@@ -58,12 +60,13 @@ std::optional<int> Supervision::exit_code() const {
 }
 
 Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLimits& limits,
-                      int cancel_fd, const CancelCheck& should_cancel) {
+                      std::span<const int> cancel_fds, const CancelCheck& should_cancel) {
     Supervision result;
     std::vector<char> buffer(kReadSize);
     const auto started = Clock::now();
     auto last_output = started;
     auto next_cancel_poll = started + to_duration(limits.poll_interval);
+    auto last_cancel_poll = started;
     std::optional<Clock::time_point> exited_at;
     bool killed = false;
     bool out_open = child.output_fd() >= 0;
@@ -122,7 +125,15 @@ Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLi
         size_t out_slot = out_open ? add(child.output_fd()) : SIZE_MAX;
         size_t err_slot = err_open ? add(child.error_fd()) : SIZE_MAX;
         size_t exit_slot = (!exited_at && child.exit_fd() >= 0) ? add(child.exit_fd()) : SIZE_MAX;
-        size_t cancel_slot = (cancel_fd >= 0 && !killed && !exited_at) ? add(cancel_fd) : SIZE_MAX;
+        size_t first_cancel_slot = fds.size();
+        if (!killed && !exited_at) {
+            for (int fd : cancel_fds) {
+                if (fd >= 0) {
+                    add(fd);
+                }
+            }
+        }
+        size_t end_cancel_slots = fds.size();
 
         int timeout_ms = -1;
         if (wake) {
@@ -150,16 +161,20 @@ Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLi
         if (got_data) {
             last_output = after;
         }
-        if (readable(cancel_slot) && !exited_at) {
-            result.canceled = true;
-            kill_group();
+        for (size_t slot = first_cancel_slot; slot < end_cancel_slots; ++slot) {
+            if (readable(slot) && !exited_at && !killed) {
+                result.canceled = true;
+                kill_group();
+            }
         }
         (void)exit_slot;  // its readiness is picked up by try_wait at the top of the loop
 
         if (killed || exited_at) {
             continue;
         }
-        if (should_cancel && after >= next_cancel_poll) {
+        bool output_burst = got_data && after - last_cancel_poll >= kMinCancelPollGap;
+        if (should_cancel && (after >= next_cancel_poll || output_burst)) {
+            last_cancel_poll = after;
             next_cancel_poll = after + to_duration(limits.poll_interval);
             if (should_cancel()) {
                 result.canceled = true;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "exec/child_process.hpp"
@@ -47,14 +48,16 @@ struct Supervision {
     std::optional<int> exit_code() const;
 };
 
-/// Polled every `poll_interval`: true asks for cancellation.
+/// Polled after each burst of output (at most every 100 ms) and at least every `poll_interval`:
+/// true asks for cancellation.
 using CancelCheck = std::function<bool()>;
 
-/// Runs `child` to the end, handing its output to `sink`. `cancel_fd` (or -1) becomes readable
-/// when cancellation is requested (a signal, say); `should_cancel` (may be empty) is polled.
+/// Runs `child` to the end, handing its output to `sink`. Each of `cancel_fds` (-1 entries are
+/// ignored) becomes readable when cancellation is requested (a signal, a failed callback);
+/// `should_cancel` (may be empty) is polled.
 /// On timeout or cancel the whole process group gets SIGKILL. Returns after the child is reaped
 /// and its output drained; nothing of the child's group is left running on timeout or cancel.
 Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLimits& limits,
-                      int cancel_fd, const CancelCheck& should_cancel);
+                      std::span<const int> cancel_fds, const CancelCheck& should_cancel);
 
 }  // namespace arunner::exec

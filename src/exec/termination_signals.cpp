@@ -5,12 +5,20 @@
 
 #include <atomic>
 #include <cerrno>
+#include <mutex>
 
 namespace arunner::exec {
 namespace {
 
+// One pipe and one pair of handlers for the whole process, shared by every job that wants them
+// (several jobs may run at once in a program using the library).
+std::mutex g_mutex;
+int g_users = 0;
+int g_read_fd = -1;
 std::atomic<int> g_write_fd{-1};
 std::atomic<int> g_received{0};
+struct sigaction g_previous_int {};
+struct sigaction g_previous_term {};
 
 void on_termination_signal(int signal) {
     int saved_errno = errno;
@@ -26,33 +34,46 @@ void on_termination_signal(int signal) {
 }  // namespace
 
 TerminationSignals::TerminationSignals() {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-        return;
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (g_users == 0) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+            return;
+        }
+        g_read_fd = fds[0];
+        g_write_fd.store(fds[1]);
+        g_received.store(0);
+        struct sigaction action {};
+        action.sa_handler = on_termination_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        ::sigaction(SIGINT, &action, &g_previous_int);
+        ::sigaction(SIGTERM, &action, &g_previous_term);
     }
-    read_end_.reset(fds[0]);
-    write_end_.reset(fds[1]);
-    g_received.store(0);
-    g_write_fd.store(write_end_.get());
-    struct sigaction action {};
-    action.sa_handler = on_termination_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    ::sigaction(SIGINT, &action, &previous_int_);
-    ::sigaction(SIGTERM, &action, &previous_term_);
+    ++g_users;
     installed_ = true;
 }
 
 TerminationSignals::~TerminationSignals() {
-    if (installed_) {
-        ::sigaction(SIGINT, &previous_int_, nullptr);
-        ::sigaction(SIGTERM, &previous_term_, nullptr);
-        g_write_fd.store(-1);
+    if (!installed_) {
+        return;
+    }
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if (--g_users == 0) {
+        ::sigaction(SIGINT, &g_previous_int, nullptr);
+        ::sigaction(SIGTERM, &g_previous_term, nullptr);
+        int write_fd = g_write_fd.exchange(-1);
+        ::close(write_fd);
+        ::close(g_read_fd);
+        g_read_fd = -1;
     }
 }
 
-int TerminationSignals::received() const {
-    return g_received.load();
+int TerminationSignals::fd() const {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    return installed_ ? g_read_fd : -1;
 }
+
+int TerminationSignals::received() const { return g_received.load(); }
 
 }  // namespace arunner::exec

@@ -5,29 +5,25 @@
 
 #include <signal.h>
 
-#include "util/unique_fd.hpp"
-
 namespace arunner::exec {
 
-/// Catches SIGINT and SIGTERM for its lifetime and restores the previous handlers after.
-/// Only one may exist at a time in a process (the handler writes to a process-wide pipe).
+/// Catches SIGINT and SIGTERM while at least one instance exists (any thread may create one;
+/// instances share one process-wide pipe and handler) and restores the previous handlers when
+/// the last one goes.
 class TerminationSignals {
-  public:
+public:
     TerminationSignals();
     ~TerminationSignals();
     TerminationSignals(const TerminationSignals&) = delete;
     TerminationSignals& operator=(const TerminationSignals&) = delete;
 
-    /// Readable once SIGINT or SIGTERM has arrived; -1 if the handlers could not be installed.
-    int fd() const { return read_end_.get(); }
+    /// Readable once SIGINT or SIGTERM has arrived (it is never drained, so every job watching
+    /// it sees it); -1 if the handlers could not be installed.
+    int fd() const;
     /// The signal that arrived (SIGINT or SIGTERM), 0 if none yet.
     int received() const;
 
-  private:
-    util::UniqueFd read_end_;
-    util::UniqueFd write_end_;
-    struct sigaction previous_int_ {};
-    struct sigaction previous_term_ {};
+private:
     bool installed_ = false;
 };
 

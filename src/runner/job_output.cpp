@@ -5,10 +5,12 @@
 namespace arunner::runner {
 
 JobOutput::JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::DecoderOptions options,
-                     EventHandler handler)
+                     EventHandler handler,
+                     std::function<void(const std::filesystem::path&)> on_written)
     : dir_(dir),
       console_fd_(console_fd),
       handler_(std::move(handler)),
+      on_written_(std::move(on_written)),
       writer_(dir.job_events_dir()),
       out_listener_(*this, exec::Stream::out),
       err_listener_(*this, exec::Stream::err),
@@ -32,8 +34,13 @@ void JobOutput::record(const Status& status) {
 
 void JobOutput::StreamListener::on_event(nlohmann::ordered_json& event) {
     bool write = owner_.handler_ ? owner_.handler_(event) : true;
-    if (write) {
-        owner_.record(owner_.writer_.write(event));
+    if (!write) {
+        return;
+    }
+    Status written = owner_.writer_.write(event);
+    owner_.record(written);
+    if (written && owner_.on_written_) {
+        owner_.on_written_(owner_.writer_.directory() / events::JobEventWriter::file_name(event));
     }
 }
 

@@ -20,7 +20,8 @@ using EventHandler = std::function<bool(nlohmann::ordered_json& event)>;
 class JobOutput : public exec::OutputSink {
   public:
     JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::DecoderOptions options,
-              EventHandler handler);
+              EventHandler handler,
+              std::function<void(const std::filesystem::path&)> on_written = {});
 
     void on_output(exec::Stream stream, std::string_view bytes) override;
     /// Flushes both decoders at the end of the output.
@@ -48,6 +49,7 @@ class JobOutput : public exec::OutputSink {
     artifacts::ArtifactDir& dir_;
     int console_fd_;
     EventHandler handler_;
+    std::function<void(const std::filesystem::path&)> on_written_;
     events::JobEventWriter writer_;
     StreamListener out_listener_;
     StreamListener err_listener_;

@@ -33,7 +33,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     events::DecoderOptions decoder_options;
     decoder_options.runner_ident = job.ident;
     decoder_options.json_mode = job.json_mode;
-    JobOutput sink(*dir, console_fd, decoder_options, hooks.event_handler);
+    JobOutput sink(*dir, console_fd, decoder_options, hooks.event_handler, hooks.on_event_written);
     set_status(JobStatus::running);
 
     exec::SpawnRequest request;
@@ -62,7 +62,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
         }
         limits.poll_interval = exec::SupervisionLimits::Seconds(job.pexpect_timeout);
         exec::Supervision result =
-            exec::supervise(child, sink, limits, hooks.cancel_fd, hooks.should_cancel);
+            exec::supervise(child, sink, limits, hooks.cancel_fds, hooks.should_cancel);
         outcome.canceled = result.canceled;
         outcome.timed_out = result.timed_out;
         outcome.rc = (result.canceled || result.timed_out)
@@ -72,7 +72,10 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     sink.finish();
     dir->close_output_files();
 
-    if (outcome.canceled) {
+    if (hooks.failed && hooks.failed()) {
+        outcome.rc = 1;
+        set_status(JobStatus::error);
+    } else if (outcome.canceled) {
         set_status(JobStatus::canceled);
     } else if (outcome.rc == 0 && !outcome.timed_out) {
         set_status(JobStatus::successful);

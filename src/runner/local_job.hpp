@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <vector>
 
 #include "arunner/error.hpp"
 #include "arunner/job_status.hpp"
@@ -20,13 +21,18 @@ namespace arunner::runner {
 struct JobHooks {
     /// Called at each status change (starting, running, then the final one).
     std::function<void(JobStatus)> on_status;
-    /// Readable when the job must be canceled (e.g. TerminationSignals::fd()); -1 = none.
-    int cancel_fd = -1;
-    /// Polled every pexpect_timeout seconds; true cancels the job.
+    /// Each becomes readable when the job must be canceled (TerminationSignals::fd(), a pipe a
+    /// failing callback writes to); -1 entries are ignored.
+    std::vector<int> cancel_fds;
+    /// Polled while the child runs; true cancels the job.
     exec::CancelCheck should_cancel;
     /// Called with each complete event before its job_events file is written; false skips the
     /// file (ansible-runner's event_handler). May be empty.
     std::function<bool(nlohmann::ordered_json& event)> event_handler;
+    /// Called after an event's file is written, with its path. May be empty.
+    std::function<void(const std::filesystem::path& file)> on_event_written;
+    /// Asked at the end: true makes the job's status `error` and rc 1 (a callback failed).
+    std::function<bool()> failed;
     /// Where the console echo goes (unless the job suppresses it); -1 = nowhere.
     int console_fd = 1;
 };

@@ -58,7 +58,7 @@ pid_t read_pid(const std::filesystem::path& file) {
 TEST(Supervisor, CapturesOutputAndExitCodeThroughAPty) {
     auto child = spawn_shell("echo hello; exit 3");
     CollectingSink sink;
-    Supervision result = supervise(child, sink, {}, -1, {});
+    Supervision result = supervise(child, sink, {}, {}, {});
     EXPECT_EQ(sink.out, "hello\r\n");  // the pty turns \n into \r\n, as under pexpect
     EXPECT_EQ(result.exit_code(), 3);
     EXPECT_FALSE(result.timed_out);
@@ -68,14 +68,14 @@ TEST(Supervisor, CapturesOutputAndExitCodeThroughAPty) {
 TEST(Supervisor, PtyIs80ColumnsWideAndDoesNotEcho) {
     auto child = spawn_shell("stty size; stty -a | grep -o -- '-echo ' | head -1");
     CollectingSink sink;
-    supervise(child, sink, {}, -1, {});
+    supervise(child, sink, {}, {}, {});
     EXPECT_EQ(sink.out, "24 80\r\n-echo \r\n");
 }
 
 TEST(Supervisor, PipesKeepStderrApart) {
     auto child = spawn_shell("echo out; echo err >&2", Terminal::pipes);
     CollectingSink sink;
-    Supervision result = supervise(child, sink, {}, -1, {});
+    Supervision result = supervise(child, sink, {}, {}, {});
     EXPECT_EQ(sink.out, "out\n");
     EXPECT_EQ(sink.err, "err\n");
     EXPECT_EQ(result.exit_code(), 0);
@@ -85,7 +85,7 @@ TEST(Supervisor, NoOutputIsLostWhenTheChildExitsRightAfterWriting) {
     for (int i = 0; i < 10; ++i) {
         auto child = spawn_shell("head -c 3000000 /dev/zero | tr '\\0' x; exit 0");
         CollectingSink sink;
-        supervise(child, sink, {}, -1, {});
+        supervise(child, sink, {}, {}, {});
         ASSERT_EQ(sink.out.size(), 3000000u) << "round " << i;
     }
 }
@@ -98,7 +98,7 @@ TEST(Supervisor, JobTimeoutKillsTheWholeProcessGroup) {
     SupervisionLimits limits;
     limits.job_timeout = SupervisionLimits::Seconds(0.5);
     auto started = std::chrono::steady_clock::now();
-    Supervision result = supervise(child, sink, limits, -1, {});
+    Supervision result = supervise(child, sink, limits, {}, {});
     EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
     EXPECT_TRUE(result.timed_out);
     EXPECT_FALSE(result.exit_code().has_value());
@@ -113,7 +113,7 @@ TEST(Supervisor, IdleTimeoutFiresOnlyWithoutOutput) {
     CollectingSink sink;
     SupervisionLimits limits;
     limits.idle_timeout = SupervisionLimits::Seconds(0.4);
-    Supervision result = supervise(child, sink, limits, -1, {});
+    Supervision result = supervise(child, sink, limits, {}, {});
     EXPECT_TRUE(result.timed_out);
     EXPECT_EQ(sink.out, "tick\r\ntick\r\ntick\r\ntick\r\ntick\r\ntick\r\n");
 }
@@ -128,7 +128,7 @@ TEST(Supervisor, CancelFdKillsTheChild) {
         ASSERT_EQ(::write(fds[1], &byte, 1), 1);
     });
     CollectingSink sink;
-    Supervision result = supervise(child, sink, {}, fds[0], {});
+    Supervision result = supervise(child, sink, {}, std::vector<int>{fds[0]}, {});
     canceller.join();
     ::close(fds[0]);
     ::close(fds[1]);
@@ -143,7 +143,7 @@ TEST(Supervisor, CancelCheckIsPolledEveryInterval) {
     SupervisionLimits limits;
     limits.poll_interval = SupervisionLimits::Seconds(0.05);
     int polls = 0;
-    Supervision result = supervise(child, sink, limits, -1, [&] { return ++polls >= 4; });
+    Supervision result = supervise(child, sink, limits, {}, [&] { return ++polls >= 4; });
     EXPECT_TRUE(result.canceled);
     EXPECT_EQ(polls, 4);
 }
@@ -152,7 +152,7 @@ TEST(Supervisor, ADescendantHoldingThePtyDoesNotHangTheJob) {
     auto child = spawn_shell("setsid sleep 3 & echo done");
     CollectingSink sink;
     auto started = std::chrono::steady_clock::now();
-    Supervision result = supervise(child, sink, {}, -1, {});
+    Supervision result = supervise(child, sink, {}, {}, {});
     EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
     EXPECT_EQ(result.exit_code(), 0);
     EXPECT_EQ(sink.out, "done\r\n");

@@ -1,0 +1,417 @@
+// arunner::Runner: ansible-runner's Runner object around one local job (runner/local_job.cpp),
+// with the five callbacks, the event index behind events()/event_stream(), and the fact cache.
+
+#include "arunner/runner.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "config/job_config.hpp"
+#include "exec/termination_signals.hpp"
+#include "runner/local_job.hpp"
+#include "util/files.hpp"
+#include "util/python_json.hpp"
+#include "util/unique_fd.hpp"
+
+namespace arunner {
+
+struct Runner::State {
+    config::JobConfig job;
+    RunCallbacks callbacks;
+    int console_fd = 1;
+
+    mutable std::mutex mutex;
+    mutable std::condition_variable changed;
+    JobStatus status = JobStatus::unstarted;
+    std::optional<int> rc;
+    bool canceled = false;
+    bool timed_out = false;
+    bool errored = false;
+    bool started = false;
+    bool done = false;
+    std::string error_message;
+    std::vector<std::filesystem::path> event_files;  // written this run, in counter order
+    std::thread thread;
+    // Written to when a callback fails, so the supervisor kills the child at once.
+    util::UniqueFd abort_read;
+    util::UniqueFd abort_write;
+    // Whether SIGINT/SIGTERM should cancel (decided on the thread that called run or start).
+    bool default_signal_handling = false;
+};
+
+namespace {
+
+std::string what_of(std::exception_ptr error) {
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+bool on_main_thread() { return ::getpid() == ::gettid(); }
+
+Result<Json> read_json_file(const std::filesystem::path& path) {
+    auto text = util::read_file(path);
+    if (!text) {
+        return text.error();
+    }
+    Json parsed = Json::parse(*text, nullptr, false);
+    if (parsed.is_discarded()) {
+        return Error{path.string() + ": not valid JSON"};
+    }
+    return parsed;
+}
+
+}  // namespace
+
+Runner::Runner(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Runner::~Runner() {
+    if (state_->thread.joinable()) {
+        if (state_->thread.get_id() == std::this_thread::get_id()) {
+            state_->thread.detach();  // the job's own thread dropped the last reference
+        } else {
+            state_->thread.join();
+        }
+    }
+}
+
+Result<std::shared_ptr<Runner>> Runner::create(const RunOptions& options, RunCallbacks callbacks) {
+    auto job = config::prepare_job(options);
+    if (!job) {
+        return job.error();
+    }
+    auto state = std::make_unique<State>();
+    state->job = std::move(job.value());
+    state->callbacks = std::move(callbacks);
+    state->console_fd = options.console_fd;
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        return Error{"cannot create a pipe for the job"};
+    }
+    state->abort_read.reset(fds[0]);
+    state->abort_write.reset(fds[1]);
+    return std::shared_ptr<Runner>(new Runner(std::move(state)));
+}
+
+void Runner::run() {
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        if (state_->started) {
+            return;
+        }
+        state_->started = true;
+        state_->default_signal_handling = !state_->callbacks.cancel_callback && on_main_thread();
+    }
+    execute();
+}
+
+void Runner::start() {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (state_->started) {
+        return;
+    }
+    state_->started = true;
+    state_->default_signal_handling = !state_->callbacks.cancel_callback && on_main_thread();
+    state_->thread = std::thread([self = shared_from_this()] { self->execute(); });
+}
+
+void Runner::execute() {
+    State& s = *state_;
+    auto fail = [&s](const std::string& message) {
+        {
+            std::lock_guard<std::mutex> lock(s.mutex);
+            if (!s.errored) {
+                s.errored = true;
+                s.error_message = message;
+            }
+        }
+        char byte = 1;
+        [[maybe_unused]] ssize_t n = ::write(s.abort_write.get(), &byte, 1);
+    };
+    std::optional<exec::TerminationSignals> signals;
+    if (s.default_signal_handling) {
+        signals.emplace();
+    }
+
+    runner::JobHooks hooks;
+    hooks.console_fd = s.console_fd;
+    hooks.cancel_fds = {s.abort_read.get(), signals ? signals->fd() : -1};
+    hooks.on_status = [&](JobStatus status) {
+        {
+            std::lock_guard<std::mutex> lock(s.mutex);
+            s.status = status;
+        }
+        s.changed.notify_all();
+        if (!s.callbacks.status_handler) {
+            return;
+        }
+        StatusUpdate update;
+        update.status = status;
+        update.runner_ident = s.job.ident;
+        if (status == JobStatus::starting) {
+            update.command = s.job.command;
+            update.env = s.job.env.entries();
+            update.cwd = s.job.cwd.string();
+        }
+        try {
+            s.callbacks.status_handler(update);
+        } catch (...) {
+            fail("Exception in Status Handler: " + what_of(std::current_exception()));
+        }
+    };
+    if (s.callbacks.cancel_callback) {
+        hooks.should_cancel = [&]() {
+            try {
+                return s.callbacks.cancel_callback();
+            } catch (...) {
+                fail("Exception in Cancel Callback: " + what_of(std::current_exception()));
+                return false;
+            }
+        };
+    }
+    if (s.callbacks.event_handler) {
+        hooks.event_handler = [&](Json& event) {
+            try {
+                return s.callbacks.event_handler(event);
+            } catch (...) {
+                fail("Exception in Event Handler: " + what_of(std::current_exception()));
+                return false;
+            }
+        };
+    }
+    hooks.on_event_written = [&](const std::filesystem::path& file) {
+        {
+            std::lock_guard<std::mutex> lock(s.mutex);
+            s.event_files.push_back(file);
+        }
+        s.changed.notify_all();
+    };
+    hooks.failed = [&]() {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        return s.errored;
+    };
+
+    auto outcome = runner::run_job(s.job, hooks);
+    if (outcome) {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.status = outcome->status;
+        s.rc = outcome->rc;
+        s.canceled = outcome->canceled;
+        s.timed_out = outcome->timed_out;
+    } else {
+        fail(outcome.error().message);
+        record_error_status();
+    }
+    s.changed.notify_all();
+
+    if (s.callbacks.artifacts_handler) {
+        try {
+            s.callbacks.artifacts_handler(s.job.artifact_dir);
+        } catch (...) {
+            fail("Exception in Artifact Callback: " + what_of(std::current_exception()));
+            record_error_status();
+        }
+    }
+    if (s.callbacks.finished_callback) {
+        try {
+            s.callbacks.finished_callback(*this);
+        } catch (...) {
+            fail("Exception in Finished Callback: " + what_of(std::current_exception()));
+            record_error_status();
+        }
+    }
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.done = true;
+    }
+    s.changed.notify_all();
+}
+
+void Runner::record_error_status() {
+    State& s = *state_;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        s.status = JobStatus::error;
+        s.rc = 1;
+    }
+    // Best effort: ART may be what could not be written.
+    std::error_code ec;
+    if (std::filesystem::is_directory(s.job.artifact_dir, ec)) {
+        (void)util::write_file(s.job.artifact_dir / "status", to_string(JobStatus::error), 0600);
+        (void)util::write_file(s.job.artifact_dir / "rc", "1", 0600);
+    }
+}
+
+void Runner::wait() const {
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    state_->changed.wait(lock, [&] { return state_->done || !state_->started; });
+}
+
+bool Runner::done() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->done;
+}
+
+JobStatus Runner::status() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->status;
+}
+
+std::optional<int> Runner::rc() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->rc;
+}
+
+bool Runner::canceled() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->canceled;
+}
+
+bool Runner::timed_out() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->timed_out;
+}
+
+bool Runner::errored() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->errored;
+}
+
+std::string Runner::error_message() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->error_message;
+}
+
+const std::string& Runner::ident() const { return state_->job.ident; }
+const std::filesystem::path& Runner::artifact_dir() const { return state_->job.artifact_dir; }
+const std::vector<std::string>& Runner::command() const { return state_->job.command; }
+const std::string& Runner::cwd() const { return state_->job.cwd.native(); }
+
+std::vector<Json> Runner::events() const {
+    std::vector<std::filesystem::path> files;
+    {
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        files = state_->event_files;
+    }
+    std::vector<Json> events;
+    events.reserve(files.size());
+    for (const auto& file : files) {
+        if (auto event = read_json_file(file)) {
+            events.push_back(std::move(event.value()));
+        }
+    }
+    return events;
+}
+
+EventStream Runner::event_stream() const { return EventStream(shared_from_this()); }
+
+std::optional<Json> EventStream::next() {
+    const auto& state = *runner_->state_;
+    for (;;) {
+        std::filesystem::path file;
+        {
+            std::unique_lock<std::mutex> lock(state.mutex);
+            state.changed.wait(lock, [&] {
+                return position_ < state.event_files.size() || state.done || !state.started;
+            });
+            if (position_ >= state.event_files.size()) {
+                return std::nullopt;
+            }
+            file = state.event_files[position_++];
+        }
+        if (auto event = read_json_file(file)) {
+            return std::move(event.value());
+        }
+        // A file removed or rewritten by someone else is skipped, as ansible-runner does.
+    }
+}
+
+std::optional<Json> Runner::stats() const {
+    for (const auto& event : events()) {
+        if (event.value("event", "") != "playbook_on_stats") {
+            continue;
+        }
+        const Json& data = event.contains("event_data") ? event["event_data"] : Json::object();
+        Json summary = Json::object();
+        for (const char* key : {"skipped", "ok", "dark", "failures", "ignored", "rescued",
+                                "processed", "changed"}) {
+            summary[key] = data.contains(key) ? data[key] : Json::object();
+        }
+        return summary;
+    }
+    return std::nullopt;
+}
+
+std::vector<Json> Runner::host_events(const std::string& host) const {
+    std::vector<Json> matching;
+    for (auto& event : events()) {
+        if (event.contains("event_data") && event["event_data"].is_object() &&
+            event["event_data"].value("host", "") == host) {
+            matching.push_back(std::move(event));
+        }
+    }
+    return matching;
+}
+
+Result<std::string> Runner::stdout_text() const {
+    std::filesystem::path file = state_->job.artifact_dir / "stdout";
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+        return Error{"stdout missing"};
+    }
+    return util::read_file(file);
+}
+
+Result<std::string> Runner::stderr_text() const {
+    std::filesystem::path file = state_->job.artifact_dir / "stderr";
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+        return Error{"stderr missing"};
+    }
+    return util::read_file(file);
+}
+
+Result<Json> Runner::get_fact_cache(const std::string& host) const {
+    std::filesystem::path file = state_->job.fact_cache_dir / host;
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+        return Json::object();
+    }
+    return read_json_file(file);
+}
+
+Status Runner::set_fact_cache(const std::string& host, const Json& facts) const {
+    if (host.empty() || host.find('/') != std::string::npos) {
+        return Error{"set_fact_cache: '" + host + "' cannot name a fact cache file"};
+    }
+    ARUNNER_TRY(util::make_dirs(state_->job.fact_cache_dir, 0700));
+    return util::write_file(state_->job.fact_cache_dir / host, util::python_json_dumps(facts),
+                            0600);
+}
+
+Result<std::shared_ptr<Runner>> run(const RunOptions& options, RunCallbacks callbacks) {
+    auto runner = Runner::create(options, std::move(callbacks));
+    if (runner) {
+        (*runner)->run();
+    }
+    return runner;
+}
+
+Result<std::shared_ptr<Runner>> run_async(const RunOptions& options, RunCallbacks callbacks) {
+    auto runner = Runner::create(options, std::move(callbacks));
+    if (runner) {
+        (*runner)->start();
+    }
+    return runner;
+}
+
+}  // namespace arunner

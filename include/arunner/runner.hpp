@@ -70,12 +70,12 @@ struct RunCallbacks {
 /// Reads events as they are written, in counter order, like ansible-runner's `events`
 /// generator. Not thread-safe; make one per reading thread.
 class EventStream {
-public:
+  public:
     /// The next event, waiting for it while the job runs; empty once the job is over and every
     /// event has been read.
     std::optional<Json> next();
 
-private:
+  private:
     friend class Runner;
     explicit EventStream(std::shared_ptr<const Runner> runner) : runner_(std::move(runner)) {}
     std::shared_ptr<const Runner> runner_;
@@ -84,7 +84,7 @@ private:
 
 /// One job. Create it, optionally seed its fact cache, then run() or start() it once.
 class Runner : public std::enable_shared_from_this<Runner> {
-public:
+  public:
     /// Validates `options` and reads the private data dir (env files, settings). Writes nothing
     /// but env/cmdline when a cmdline option must be dumped there (as ansible-runner does).
     static Result<std::shared_ptr<Runner>> create(const RunOptions& options,
@@ -139,7 +139,7 @@ public:
     /// Writes facts for `host` into the fact cache, e.g. before run() to seed a play.
     Status set_fact_cache(const std::string& host, const Json& facts) const;
 
-private:
+  private:
     friend class EventStream;
     struct State;
     explicit Runner(std::unique_ptr<State> state);

@@ -381,8 +381,6 @@ def _install_display_hooks():
     return state
 
 
-STATE = _install_display_hooks()
-
 
 # ---------------------------------------------------------------------------------------
 # The stdout callback.
@@ -397,8 +395,12 @@ def _wrapped_callback():
     return plugin
 
 
+# Load the wrapped callback before patching Display, so that what ansible prints while
+# loading it stays plain text, as it does under ansible-runner.
 _WRAPPED = _wrapped_callback()
 _WrappedCallback = _WRAPPED.__class__
+
+STATE = _install_display_hooks()
 
 
 def _task_context(task):

@@ -12,9 +12,9 @@
 #include <optional>
 
 #include "arunner/run_options.hpp"
+#include "arunner/runner.hpp"
 #include "arunner/version.hpp"
 #include "cli/usage.hpp"
-#include "arunner/runner.hpp"
 #include "util/files.hpp"
 
 namespace arunner::cli {

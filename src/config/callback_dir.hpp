@@ -5,8 +5,10 @@
 
 namespace arunner::config {
 
-/// ARUNNER_CALLBACK_DIR if set; else `<dir of the binary>/callback` (the build tree); else
-/// `<dir of the binary>/../share/arunner/callback` (an installed tree). Empty if none exists.
+/// ARUNNER_CALLBACK_DIR if set; else the first of `<dir of the binary>/callback` (the build
+/// tree), `<dir of the binary>/../callback`, `<dir of the binary>/../share/arunner/callback` (an
+/// installed tree), the install prefix's share dir and the source tree's plugins/callback that
+/// holds awx_display.py. Empty if none does.
 std::string find_callback_dir();
 
 }  // namespace arunner::config

@@ -118,6 +118,11 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
         env_inputs.envvars_file = stringify_mapping(**envvars_file);
     }
     env_inputs.callback_dir = find_callback_dir();
+    if (env_inputs.callback_dir.empty()) {
+        return Error{
+            "cannot find arunner's Ansible callback plugin (awx_display.py): set "
+            "ARUNNER_CALLBACK_DIR to the directory that holds it"};
+    }
     env_inputs.ad_hoc = !options.binary && options.module;
     env_inputs.artifact_dir = job.artifact_dir;
     env_inputs.fact_cache_dir = job.fact_cache_dir;

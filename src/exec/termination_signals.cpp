@@ -74,6 +74,8 @@ int TerminationSignals::fd() const {
     return installed_ ? g_read_fd : -1;
 }
 
-int TerminationSignals::received() const { return g_received.load(); }
+int TerminationSignals::received() const {
+    return g_received.load();
+}
 
 }  // namespace arunner::exec

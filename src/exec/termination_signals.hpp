@@ -11,7 +11,7 @@ namespace arunner::exec {
 /// instances share one process-wide pipe and handler) and restores the previous handlers when
 /// the last one goes.
 class TerminationSignals {
-public:
+  public:
     TerminationSignals();
     ~TerminationSignals();
     TerminationSignals(const TerminationSignals&) = delete;
@@ -23,7 +23,7 @@ public:
     /// The signal that arrived (SIGINT or SIGTERM), 0 if none yet.
     int received() const;
 
-private:
+  private:
     bool installed_ = false;
 };
 

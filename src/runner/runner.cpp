@@ -56,7 +56,9 @@ std::string what_of(std::exception_ptr error) {
     }
 }
 
-bool on_main_thread() { return ::getpid() == ::gettid(); }
+bool on_main_thread() {
+    return ::getpid() == ::gettid();
+}
 
 Result<Json> read_json_file(const std::filesystem::path& path) {
     auto text = util::read_file(path);
@@ -291,10 +293,18 @@ std::string Runner::error_message() const {
     return state_->error_message;
 }
 
-const std::string& Runner::ident() const { return state_->job.ident; }
-const std::filesystem::path& Runner::artifact_dir() const { return state_->job.artifact_dir; }
-const std::vector<std::string>& Runner::command() const { return state_->job.command; }
-const std::string& Runner::cwd() const { return state_->job.cwd.native(); }
+const std::string& Runner::ident() const {
+    return state_->job.ident;
+}
+const std::filesystem::path& Runner::artifact_dir() const {
+    return state_->job.artifact_dir;
+}
+const std::vector<std::string>& Runner::command() const {
+    return state_->job.command;
+}
+const std::string& Runner::cwd() const {
+    return state_->job.cwd.native();
+}
 
 std::vector<Json> Runner::events() const {
     std::vector<std::filesystem::path> files;
@@ -312,7 +322,9 @@ std::vector<Json> Runner::events() const {
     return events;
 }
 
-EventStream Runner::event_stream() const { return EventStream(shared_from_this()); }
+EventStream Runner::event_stream() const {
+    return EventStream(shared_from_this());
+}
 
 std::optional<Json> EventStream::next() {
     const auto& state = *runner_->state_;
@@ -342,8 +354,8 @@ std::optional<Json> Runner::stats() const {
         }
         const Json& data = event.contains("event_data") ? event["event_data"] : Json::object();
         Json summary = Json::object();
-        for (const char* key : {"skipped", "ok", "dark", "failures", "ignored", "rescued",
-                                "processed", "changed"}) {
+        for (const char* key :
+             {"skipped", "ok", "dark", "failures", "ignored", "rescued", "processed", "changed"}) {
             summary[key] = data.contains(key) ? data[key] : Json::object();
         }
         return summary;

@@ -27,7 +27,9 @@ RunOptions playbook(const fs::path& pdd, const std::string& ident) {
     return options;
 }
 
-std::string art_env(const fs::path& art) { return "AWX_ISOLATED_DATA_DIR=" + art.string(); }
+std::string art_env(const fs::path& art) {
+    return "AWX_ISOLATED_DATA_DIR=" + art.string();
+}
 
 TEST(Api, CallbacksSeeARealRunInOrder) {
     TempDir tmp;
@@ -157,9 +159,9 @@ TEST(Api, StatsAndHostEventsOnTheUnreachableFixture) {
     ASSERT_TRUE(runner.ok());
     auto stats = (*runner)->stats();
     ASSERT_TRUE(stats.has_value());
-    EXPECT_EQ(keys_of(*stats), (std::vector<std::string>{"skipped", "ok", "dark", "failures",
-                                                         "ignored", "rescued", "processed",
-                                                         "changed"}));
+    EXPECT_EQ(keys_of(*stats),
+              (std::vector<std::string>{"skipped", "ok", "dark", "failures", "ignored", "rescued",
+                                        "processed", "changed"}));
     EXPECT_FALSE((*stats)["dark"].empty());
     EXPECT_FALSE((*stats)["ok"].empty());
     auto local = (*runner)->host_events("localhost");
@@ -181,7 +183,8 @@ TEST(Api, SeededFactCacheIsReadByThePlay) {
     fs::path pdd = copy_fixture("factcache", tmp);
     auto runner = Runner::create(playbook(pdd, "facts"));
     ASSERT_TRUE(runner.ok());
-    ASSERT_TRUE((*runner)->set_fact_cache("localhost", Json{{"seeded_message", "from the seed"}}).ok());
+    ASSERT_TRUE(
+        (*runner)->set_fact_cache("localhost", Json{{"seeded_message", "from the seed"}}).ok());
     (*runner)->run();
     EXPECT_EQ((*runner)->status(), JobStatus::successful);
     EXPECT_NE((*runner)->stdout_text().value().find("seeded says from the seed"), std::string::npos)
@@ -192,8 +195,8 @@ TEST(Api, SeededFactCacheIsReadByThePlay) {
 TEST(Api, CliAndApiLeaveTheSameArtifacts) {
     TempDir tmp;
     fs::path pdd = copy_fixture("hello", tmp);
-    CommandResult cli = run_command({ARUNNER_BINARY, "run", pdd.string(), "-p", "site.yml",
-                                     "-i", "same", "-q"});
+    CommandResult cli =
+        run_command({ARUNNER_BINARY, "run", pdd.string(), "-p", "site.yml", "-i", "same", "-q"});
     ASSERT_EQ(cli.exit_code, 0);
     fs::rename(pdd / "artifacts/same", tmp / "cli-art");
     RunOptions options = playbook(pdd, "same");
@@ -211,6 +214,25 @@ TEST(Api, CliAndApiLeaveTheSameArtifacts) {
         EXPECT_EQ(api_events[i]["stdout"], cli_events[i]["stdout"]);
         EXPECT_EQ(keys_of(api_events[i]), keys_of(cli_events[i]));
     }
+}
+
+TEST(Examples, PrintFailuresPrintsEachFailedTask) {
+    TempDir tmp;
+    fs::path pdd = copy_fixture("failing", tmp);
+    CommandResult r =
+        run_command({std::string(ARUNNER_EXAMPLES) + "/print_failures", pdd.string(), "site.yml"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(r.out, "FAILED this fails on localhost\nstatus failed, rc 2\n");
+}
+
+TEST(Examples, CancelAfterStopsTheJobAfterNEvents) {
+    TempDir tmp;
+    fs::path pdd = copy_fixture("sleeper", tmp);
+    CommandResult r = run_command(
+        {std::string(ARUNNER_EXAMPLES) + "/cancel_after", pdd.string(), "site.yml", "4"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("4 "), std::string::npos);
+    EXPECT_NE(r.out.find("status canceled, rc 254\n"), std::string::npos) << r.out;
 }
 
 }  // namespace

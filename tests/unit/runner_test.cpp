@@ -23,7 +23,8 @@ std::string framed_event(const std::string& event, const std::string& uuid, cons
                          const std::string& text) {
     std::string begin = "{\"event\": \"" + event + "\", \"pid\": 1, \"uuid\": \"" + uuid +
                         "\", \"created\": \"2026-01-01T00:00:00.000001+00:00\", "
-                        "\"event_data\": {\"host\": \"" + host + "\"}}";
+                        "\"event_data\": {\"host\": \"" +
+                        host + "\"}}";
     return "printf '\\033_arunner:%s\\033\\\\%s\\r\\n\\033_arunner:\\033\\\\' '" + begin + "' '" +
            text + "'\n";
 }
@@ -38,7 +39,8 @@ fs::path fake_job(const testing::TempDir& tmp, const std::string& script_body) {
 }
 
 std::string three_events() {
-    return framed_event("runner_on_ok", "00000000-0000-4000-8000-000000000001", "web1", "ok: [web1]") +
+    return framed_event("runner_on_ok", "00000000-0000-4000-8000-000000000001", "web1",
+                        "ok: [web1]") +
            framed_event("runner_on_failed", "00000000-0000-4000-8000-000000000002", "web2",
                         "fatal: [web2]") +
            framed_event("playbook_on_stats", "00000000-0000-4000-8000-000000000003", "",
@@ -87,10 +89,10 @@ TEST(Runner, CallbacksRunInAnsibleRunnersOrder) {
     };
     auto runner = run(options_for(pdd), callbacks);
     ASSERT_TRUE(runner.ok()) << runner.error().message;
-    EXPECT_EQ(calls, (std::vector<std::string>{"status:starting", "status:running",
-                                               "event:runner_on_ok", "event:runner_on_failed",
-                                               "event:playbook_on_stats", "status:successful",
-                                               "artifacts", "finished"}));
+    EXPECT_EQ(calls,
+              (std::vector<std::string>{"status:starting", "status:running", "event:runner_on_ok",
+                                        "event:runner_on_failed", "event:playbook_on_stats",
+                                        "status:successful", "artifacts", "finished"}));
     EXPECT_EQ((*runner)->rc(), 0);
     EXPECT_TRUE((*runner)->done());
 }
@@ -111,7 +113,8 @@ TEST(Runner, FalseFromTheEventHandlerSkipsTheFile) {
     EXPECT_EQ(events[0]["added_by_handler"], true);
     EXPECT_EQ(events[1]["event"], "playbook_on_stats");
     size_t files = 0;
-    for ([[maybe_unused]] const auto& f : fs::directory_iterator(pdd / "artifacts/job/job_events")) {
+    for ([[maybe_unused]] const auto& f :
+         fs::directory_iterator(pdd / "artifacts/job/job_events")) {
         ++files;
     }
     EXPECT_EQ(files, 2u);
@@ -178,13 +181,20 @@ TEST_P(RunnerCallbackThrows, EndsTheJobCleanlyAndNamesTheCallback) {
     auto boom = [](const char*) { throw std::runtime_error("boom"); };
     bool finished_called = false;
     if (which == "event") {
-        callbacks.event_handler = [&](Json&) -> bool { boom("event"); return true; };
+        callbacks.event_handler = [&](Json&) -> bool {
+            boom("event");
+            return true;
+        };
     } else if (which == "status") {
         callbacks.status_handler = [&](const StatusUpdate& u) {
-            if (u.status == JobStatus::running) boom("status");
+            if (u.status == JobStatus::running)
+                boom("status");
         };
     } else if (which == "cancel") {
-        callbacks.cancel_callback = [&]() -> bool { boom("cancel"); return false; };
+        callbacks.cancel_callback = [&]() -> bool {
+            boom("cancel");
+            return false;
+        };
     } else if (which == "artifacts") {
         callbacks.artifacts_handler = [&](const fs::path&) { boom("artifacts"); };
     } else if (which == "finished") {
@@ -223,9 +233,11 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Runner, RunAsyncStreamsEventsWhileTheJobRuns) {
     testing::TempDir tmp;
-    fs::path pdd = fake_job(tmp, framed_event("runner_on_ok", "00000000-0000-4000-8000-00000000000a", "h", "first") +
-                                     "sleep 0.5\n" +
-                                     framed_event("runner_on_ok", "00000000-0000-4000-8000-00000000000b", "h", "second"));
+    fs::path pdd = fake_job(
+        tmp,
+        framed_event("runner_on_ok", "00000000-0000-4000-8000-00000000000a", "h", "first") +
+            "sleep 0.5\n" +
+            framed_event("runner_on_ok", "00000000-0000-4000-8000-00000000000b", "h", "second"));
     auto runner = run_async(options_for(pdd));
     ASSERT_TRUE(runner.ok());
     EventStream stream = (*runner)->event_stream();

@@ -197,8 +197,11 @@ def _fix_surrogate(match):
 def encode_event(data):
     try:
         text = _ENCODER.encode(data)
-    except (TypeError, ValueError, OverflowError, RecursionError):
-        text = _ENCODER.encode(_plain(data, set()))
+    except Exception:
+        try:
+            text = _ENCODER.encode(_plain(data, set()))
+        except Exception:  # e.g. nesting too deep even for _plain: keep the event, drop its data
+            text = _ENCODER.encode(_plain(dict(data, event_data={}), set()))
     if '\\ud' in text:
         text = _SURROGATE_RE.sub(_fix_surrogate, text)
     return text

@@ -10,6 +10,7 @@
 
 #include "arunner/version.hpp"
 #include "cli/run_command.hpp"
+#include "cli/stream_commands.hpp"
 #include "cli/usage.hpp"
 
 namespace {
@@ -70,6 +71,15 @@ int main(int argc, char** argv) {
     rest.insert(rest.end(), args.begin() + static_cast<long>(command_index) + 1, args.end());
     if (command == "run") {
         return arunner::cli::run_command(rest);
+    }
+    if (command == "transmit") {
+        return arunner::cli::transmit_command(rest);
+    }
+    if (command == "worker") {
+        return arunner::cli::worker_command(rest);
+    }
+    if (command == "process") {
+        return arunner::cli::process_command(rest);
     }
     bool known = false;
     for (auto name : kCommands) {

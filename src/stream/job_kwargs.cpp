@@ -1,0 +1,254 @@
+#include "stream/job_kwargs.hpp"
+
+#include "util/files.hpp"
+#include "util/python_json.hpp"
+#include "util/uuid.hpp"
+
+namespace arunner::stream {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+Json optional_text(const std::optional<std::string>& value) {
+    return value ? Json(*value) : Json(nullptr);
+}
+
+Json optional_path(const std::optional<fs::path>& value) {
+    return value ? Json(value->string()) : Json(nullptr);
+}
+
+/// `path` relative to `base` when it lies under it, else unchanged.
+std::string relative_if_under(const std::string& path, const fs::path& base) {
+    fs::path p = util::absolute_path(path);
+    fs::path b = util::absolute_path(base);
+    auto rel = p.lexically_relative(b);
+    if (!rel.empty() && *rel.begin() != "..") {
+        return rel.string();
+    }
+    return path;
+}
+
+/// Reads kwargs[key] with a type check; `nullptr` and a missing key leave `out` unset.
+struct Reader {
+    const Json& kwargs;
+    Status error;
+
+    const Json* get(const char* key) {
+        auto it = kwargs.find(key);
+        if (it == kwargs.end() || it->is_null()) {
+            return nullptr;
+        }
+        return &*it;
+    }
+    void fail(const char* key, const char* expected) {
+        if (error) {
+            error = Error{std::string("kwargs: ") + key + " must be " + expected};
+        }
+    }
+    void text(const char* key, std::optional<std::string>& out) {
+        if (const Json* v = get(key)) {
+            if (v->is_string()) {
+                out = v->get<std::string>();
+            } else if (v->is_number()) {
+                out = v->dump();
+            } else {
+                fail(key, "a string");
+            }
+        }
+    }
+    void flag(const char* key, bool& out) {
+        if (const Json* v = get(key)) {
+            if (v->is_boolean()) {
+                out = v->get<bool>();
+            } else {
+                fail(key, "true or false");
+            }
+        }
+    }
+    void integer(const char* key, int& out) {
+        if (const Json* v = get(key)) {
+            if (v->is_number_integer()) {
+                out = v->get<int>();
+            } else {
+                fail(key, "an integer");
+            }
+        }
+    }
+    void object(const char* key, Json& out) {
+        if (const Json* v = get(key)) {
+            if (v->is_object()) {
+                out = *v;
+            } else {
+                fail(key, "a mapping");
+            }
+        }
+    }
+};
+
+}  // namespace
+
+Json to_kwargs(const RunOptions& o) {
+    fs::path pdd = util::absolute_path(o.private_data_dir);
+    Json k = Json::object();
+    k["ident"] = o.ident.empty() ? util::uuid_hex(util::uuid4()) : o.ident;
+    k["binary"] = optional_text(o.binary);
+    std::optional<std::string> playbook = o.playbook;
+    if (playbook) {
+        fs::path project = o.project_dir ? util::absolute_path(*o.project_dir) : pdd / "project";
+        playbook = relative_if_under(*playbook, project);
+    }
+    k["playbook"] = optional_text(playbook);
+    k["module"] = optional_text(o.module);
+    k["module_args"] = optional_text(o.module_args);
+    k["host_pattern"] = optional_text(o.host_pattern);
+    k["verbosity"] = o.verbosity > 0 ? Json(o.verbosity) : Json(nullptr);
+    k["quiet"] = o.quiet;
+    k["rotate_artifacts"] = o.rotate_artifacts;
+    k["json_mode"] = o.json_mode;
+    k["omit_event_data"] = o.omit_event_data;
+    k["only_failed_event_data"] = o.only_failed_event_data;
+    k["inventory"] = o.inventory ? Json(relative_if_under(*o.inventory, pdd)) : Json(nullptr);
+    k["forks"] = optional_text(o.forks);
+    k["project_dir"] = optional_path(o.project_dir);
+    k["artifact_dir"] = optional_path(o.artifact_dir);
+    k["roles_path"] = o.roles_path ? Json::array({*o.roles_path}) : Json(nullptr);
+    for (const char* key :
+         {"process_isolation", "process_isolation_executable", "process_isolation_path",
+          "process_isolation_hide_paths", "process_isolation_show_paths",
+          "process_isolation_ro_paths", "container_image", "container_volume_mounts",
+          "container_options", "directory_isolation_base_path"}) {
+        k[key] = nullptr;
+    }
+    k["cmdline"] = optional_text(o.cmdline);
+    k["limit"] = optional_text(o.limit);
+    k["suppress_env_files"] = o.suppress_env_files;
+    // Options only the library sets: sent when given, as ansible-runner's run() kwargs.
+    if (!o.envvars.empty()) {
+        Json env = Json::object();
+        for (const auto& [name, value] : o.envvars) {
+            env[name] = value;
+        }
+        k["envvars"] = std::move(env);
+    }
+    if (o.extravars.is_object() && !o.extravars.empty()) {
+        k["extravars"] = o.extravars;
+    }
+    if (o.settings.is_object() && !o.settings.empty()) {
+        k["settings"] = o.settings;
+    }
+    if (o.tags) {
+        k["tags"] = *o.tags;
+    }
+    if (o.skip_tags) {
+        k["skip_tags"] = *o.skip_tags;
+    }
+    if (o.timeout) {
+        k["timeout"] = *o.timeout;
+    }
+    return k;
+}
+
+Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_dir) {
+    if (!kwargs.is_object()) {
+        return Error{"kwargs must be a mapping"};
+    }
+    RunOptions o;
+    o.private_data_dir = private_data_dir;
+    Reader r{kwargs, {}};
+    if (const Json* ident = r.get("ident")) {
+        o.ident = ident->is_string() ? ident->get<std::string>() : ident->dump();
+    }
+    r.text("binary", o.binary);
+    if (const Json* playbook = r.get("playbook"); playbook && !playbook->is_string()) {
+        if (!playbook->is_array() && !playbook->is_object()) {
+            r.fail("playbook", "a path or a list of plays");
+        } else {
+            // Inline plays, as ansible-runner's dump_artifacts writes them.
+            Json plays = playbook->is_object() ? Json::array({*playbook}) : *playbook;
+            fs::path project = private_data_dir / "project";
+            ARUNNER_TRY(util::make_dirs(project, 0700));
+            ARUNNER_TRY(
+                util::write_file(project / "main.json", util::python_json_dumps(plays), 0600));
+            o.playbook = (project / "main.json").string();
+        }
+    } else {
+        r.text("playbook", o.playbook);
+    }
+    r.text("module", o.module);
+    r.text("module_args", o.module_args);
+    r.text("host_pattern", o.host_pattern);
+    r.integer("verbosity", o.verbosity);
+    r.flag("quiet", o.quiet);
+    r.integer("rotate_artifacts", o.rotate_artifacts);
+    r.flag("json_mode", o.json_mode);
+    r.flag("omit_event_data", o.omit_event_data);
+    r.flag("only_failed_event_data", o.only_failed_event_data);
+    r.flag("suppress_env_files", o.suppress_env_files);
+    if (const Json* inventory = r.get("inventory")) {
+        Json list = inventory->is_array() ? *inventory : Json::array({*inventory});
+        if (list.size() > 1 || (list.size() == 1 && !list[0].is_string())) {
+            r.fail("inventory", "one path (several inventories are not supported yet)");
+        } else if (list.size() == 1) {
+            fs::path path = list[0].get<std::string>();
+            o.inventory = (path.is_absolute() ? path : private_data_dir / path).string();
+        }
+    }
+    r.text("forks", o.forks);
+    std::optional<std::string> dir;
+    r.text("project_dir", dir);
+    if (dir) {
+        o.project_dir = *dir;
+    }
+    dir.reset();
+    r.text("artifact_dir", dir);
+    if (dir) {
+        o.artifact_dir = *dir;
+    }
+    if (const Json* roles = r.get("roles_path")) {
+        if (roles->is_string()) {
+            o.roles_path = roles->get<std::string>();
+        } else if (roles->is_array()) {
+            std::string joined;
+            for (const auto& p : *roles) {
+                if (p.is_string()) {
+                    joined += (joined.empty() ? "" : ":") + p.get<std::string>();
+                }
+            }
+            o.roles_path = joined;
+        } else {
+            r.fail("roles_path", "a path or a list of paths");
+        }
+    }
+    r.text("cmdline", o.cmdline);
+    r.text("limit", o.limit);
+    r.text("tags", o.tags);
+    r.text("skip_tags", o.skip_tags);
+    if (const Json* envvars = r.get("envvars")) {
+        if (!envvars->is_object()) {
+            r.fail("envvars", "a mapping");
+        } else {
+            for (const auto& [name, value] : envvars->items()) {
+                o.envvars.emplace_back(name, util::python_str(value));
+            }
+        }
+    }
+    r.object("extravars", o.extravars);
+    r.object("settings", o.settings);
+    if (const Json* timeout = r.get("timeout")) {
+        if (timeout->is_number()) {
+            o.timeout = timeout->get<double>();
+        } else {
+            r.fail("timeout", "a number of seconds");
+        }
+    }
+    if (const Json* isolation = r.get("process_isolation"); isolation && *isolation == true) {
+        return Error{"kwargs: process_isolation is not supported by this worker yet"};
+    }
+    if (!r.error) {
+        return r.error.error();
+    }
+    return o;
+}
+
+}  // namespace arunner::stream

@@ -1,0 +1,31 @@
+#pragma once
+// A temporary file for a zip on its way into or out of a stream: created in $TMPDIR, removed
+// when the handle dies. Keeps payloads on disk, never in memory.
+
+#include <filesystem>
+#include <utility>
+
+#include "arunner/error.hpp"
+#include "util/unique_fd.hpp"
+
+namespace arunner::stream {
+
+/// An open, named temp file that is deleted on destruction.
+class SpoolFile {
+  public:
+    static Result<SpoolFile> create();
+    SpoolFile(SpoolFile&& other) noexcept
+        : fd_(std::move(other.fd_)), path_(std::exchange(other.path_, {})) {}
+    SpoolFile& operator=(SpoolFile&&) = delete;
+    ~SpoolFile();
+
+    int fd() const { return fd_.get(); }
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    SpoolFile() = default;
+    util::UniqueFd fd_;
+    std::filesystem::path path_;
+};
+
+}  // namespace arunner::stream

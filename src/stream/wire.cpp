@@ -1,0 +1,189 @@
+#include "stream/wire.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "stream/base64.hpp"
+#include "util/files.hpp"
+#include "util/python_json.hpp"
+#include "util/unique_fd.hpp"
+
+namespace arunner::stream {
+namespace {
+
+constexpr size_t kReadChunk = 1 << 16;
+
+Error write_error() {
+    return Error{std::string("cannot write the stream: ") + std::strerror(errno)};
+}
+
+}  // namespace
+
+Status WireWriter::write_locked(std::string_view bytes) {
+    if (!util::write_all(fd_, bytes)) {
+        return write_error();
+    }
+    last_write_ = std::chrono::steady_clock::now();
+    return {};
+}
+
+Status WireWriter::write_json(const nlohmann::ordered_json& line) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    scratch_.clear();
+    util::python_json_dump(line, scratch_);
+    scratch_ += '\n';
+    return write_locked(scratch_);
+}
+
+Status WireWriter::write_zip(const std::filesystem::path& zip_file) {
+    util::UniqueFd in(::open(zip_file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) {
+        return util::errno_error("cannot open", zip_file, errno);
+    }
+    struct stat st {};
+    if (::fstat(in.get(), &st) != 0) {
+        return util::errno_error("cannot stat", zip_file, errno);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    ARUNNER_TRY(write_locked("{\"zipfile\": " + std::to_string(st.st_size) + "}\n"));
+    scratch_.clear();
+    ARUNNER_TRY(base64_encode_fd(in.get(), fd_, scratch_));
+    last_write_ = std::chrono::steady_clock::now();
+    return {};
+}
+
+Status WireWriter::write_eof() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return write_locked("{\"eof\": true}\n");
+}
+
+bool WireWriter::try_write_keepalive() {
+    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+        return false;
+    }
+    return write_locked("{\"event\": \"keepalive\", \"counter\": 0, \"uuid\": 0}\n").ok();
+}
+
+std::chrono::steady_clock::time_point WireWriter::last_write() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_write_;
+}
+
+Result<bool> WireReader::fill() {
+    if (start_ > 0 && start_ == buffer_.size()) {
+        buffer_.clear();
+        start_ = 0;
+    } else if (start_ >= kReadChunk * 4) {
+        buffer_.erase(0, start_);
+        start_ = 0;
+    }
+    size_t old = buffer_.size();
+    buffer_.resize(old + kReadChunk);
+    for (;;) {
+        ssize_t n = ::read(fd_, buffer_.data() + old, kReadChunk);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            buffer_.resize(old);
+            return Error{std::string("cannot read the stream: ") + std::strerror(errno)};
+        }
+        buffer_.resize(old + static_cast<size_t>(n));
+        return n > 0;
+    }
+}
+
+Result<std::optional<std::string>> WireReader::read_line(size_t max_line) {
+    size_t searched = start_;
+    for (;;) {
+        size_t newline = buffer_.find('\n', searched);
+        if (newline != std::string::npos) {
+            std::string line = buffer_.substr(start_, newline - start_);
+            start_ = newline + 1;
+            return std::optional<std::string>(std::move(line));
+        }
+        searched = buffer_.size();
+        if (buffer_.size() - start_ > max_line) {
+            return Error{"a line of the stream is longer than " + std::to_string(max_line) +
+                         " bytes"};
+        }
+        size_t searched_offset = searched - start_;  // fill() may move the buffer's start
+        auto more = fill();
+        if (!more) {
+            return more.error();
+        }
+        searched = start_ + searched_offset;
+        if (!*more) {
+            if (start_ == buffer_.size()) {
+                return std::optional<std::string>();
+            }
+            std::string rest = buffer_.substr(start_);
+            start_ = buffer_.size();
+            return std::optional<std::string>(std::move(rest));
+        }
+    }
+}
+
+Status WireReader::read_zip(uint64_t size, int out_fd) {
+    Base64Decoder decoder(size);
+    auto sink = [out_fd](std::string_view bytes) -> Status {
+        if (!util::write_all(out_fd, bytes)) {
+            return Error{std::string("cannot spool the zip payload: ") + std::strerror(errno)};
+        }
+        return {};
+    };
+    while (!decoder.complete()) {
+        if (start_ == buffer_.size()) {
+            auto more = fill();
+            if (!more) {
+                return more.error();
+            }
+            if (!*more) {
+                return Error{"the stream ended inside a zip payload of " + std::to_string(size) +
+                             " bytes"};
+            }
+        }
+        auto used = decoder.feed(std::string_view(buffer_).substr(start_), sink);
+        if (!used) {
+            return used.error();
+        }
+        start_ += *used;
+    }
+    return {};
+}
+
+std::string python_bytes_repr(std::string_view bytes) {
+    bool has_single = bytes.find('\'') != std::string_view::npos;
+    bool has_double = bytes.find('"') != std::string_view::npos;
+    char quote = (has_single && !has_double) ? '"' : '\'';
+    std::string out = "b";
+    out += quote;
+    static const char* hex = "0123456789abcdef";
+    for (unsigned char c : bytes) {
+        if (c == static_cast<unsigned char>(quote) || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c < 0x20 || c >= 0x7f) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    out += quote;
+    return out;
+}
+
+}  // namespace arunner::stream

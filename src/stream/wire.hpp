@@ -1,0 +1,68 @@
+#pragma once
+// The transmit/worker/process byte stream (SPEC §6.1): newline-terminated JSON lines (Python
+// JSON), except the zip payload that follows a `{"zipfile": N}` line — exactly 4*ceil(N/3)
+// base64 characters with no newline after them.
+
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "arunner/error.hpp"
+
+namespace arunner::stream {
+
+/// Writes a stream to a file descriptor. Thread-safe: every write holds one lock, so a keepalive
+/// written from another thread never lands inside a line or a zip payload.
+class WireWriter {
+  public:
+    explicit WireWriter(int fd) : fd_(fd) {}
+
+    /// One JSON line, as Python's json.dumps (ensure_ascii) plus "\n".
+    Status write_json(const nlohmann::ordered_json& line);
+    /// `{"zipfile": N}\n` then the base64 of the N bytes of `zip_file`, streamed.
+    Status write_zip(const std::filesystem::path& zip_file);
+    /// `{"eof": true}\n`.
+    Status write_eof();
+    /// `{"event": "keepalive", "counter": 0, "uuid": 0}\n` unless another write is under way
+    /// (then nothing: the stream is busy, so it is alive). True when written.
+    bool try_write_keepalive();
+    /// Seconds-resolution monotonic time of the last write (for keepalive pacing).
+    std::chrono::steady_clock::time_point last_write() const;
+
+  private:
+    Status write_locked(std::string_view bytes);
+    int fd_;
+    mutable std::mutex mutex_;
+    std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
+    std::string scratch_;
+};
+
+/// Reads a stream from a file descriptor with its own buffer. Not thread-safe.
+class WireReader {
+  public:
+    explicit WireReader(int fd) : fd_(fd) {}
+
+    /// The next line without its "\n"; empty at end of stream. A last line without "\n" is
+    /// returned as it is. An Error for a read failure or a line over `max_line` bytes.
+    Result<std::optional<std::string>> read_line(size_t max_line = size_t{1} << 30);
+    /// Decodes the payload of a `{"zipfile": size}` line into `out_fd`. An Error when the
+    /// stream ends early or holds something that is not base64.
+    Status read_zip(uint64_t size, int out_fd);
+
+  private:
+    /// Reads more bytes into the buffer; false at end of stream.
+    Result<bool> fill();
+    int fd_;
+    std::string buffer_;
+    size_t start_ = 0;
+};
+
+/// Python's repr() of a bytes value: b'...' with \\x escapes, as ansible-runner quotes a line it
+/// cannot parse.
+std::string python_bytes_repr(std::string_view bytes);
+
+}  // namespace arunner::stream

@@ -1,0 +1,32 @@
+#pragma once
+// `arunner worker`: reads a job stream (kwargs, the zipped private data dir, eof), runs the job
+// with the local runner, and writes the worker stream: status lines, one line per event, the
+// artifacts zip and eof (SPEC §6.5). Nothing but protocol bytes reaches the output; every failure
+// becomes a `{"status": "error", ...}` line followed by `{"eof": true}`.
+
+#include <filesystem>
+#include <optional>
+
+#include "stream/zip_reader.hpp"
+
+namespace arunner::stream {
+
+/// How a worker runs.
+struct WorkerOptions {
+    /// Where the job's private data dir goes; empty = a temp dir, removed at the end.
+    std::optional<std::filesystem::path> private_data_dir;
+    /// Remove private_data_dir before the job and again at the end.
+    bool delete_dir = false;
+    /// Write a keepalive line whenever this many seconds pass without output; 0 = never.
+    double keepalive_seconds = 0;
+    ExtractLimits limits;
+};
+
+/// The name of the lock file a worker holds (flock) in its private data dir while it works.
+inline constexpr const char* kWorkerLockFile = ".arunner-worker.lock";
+
+/// Runs one job from `in_fd` to `out_fd`. Returns the exit code: the job's rc (0 when it has
+/// none), 0 after a malformed stream (as ansible-runner), 1 when the job could not be set up.
+int run_worker(int in_fd, int out_fd, const WorkerOptions& options);
+
+}  // namespace arunner::stream

@@ -42,7 +42,7 @@ class Base64Decoder {
     Result<size_t> feed(std::string_view input, const Sink& sink);
 
     /// True once all `decoded_size` bytes have been produced (immediately for an empty payload).
-    bool complete() const { return consumed_ == total_chars_; }
+    bool complete() const { return !failed_ && consumed_ == total_chars_; }
 
     /// Characters still expected before the payload ends.
     uint64_t remaining_chars() const { return total_chars_ - consumed_; }

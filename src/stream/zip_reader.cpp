@@ -134,6 +134,25 @@ Result<std::string> real_path(const fs::path& path) {
     return std::string(resolved);
 }
 
+// libarchive does not recognise a zip with no entries (just the 22-byte end record, plus an
+// optional comment), which Python's zipfile writes for an empty dir.
+bool is_empty_zip(const fs::path& zip_file, uint64_t zip_size) {
+    if (zip_size < 22 || zip_size > 22 + 0xFFFF) {
+        return false;
+    }
+    auto content = util::read_file(zip_file);
+    if (!content.ok() || content->size() != zip_size) {
+        return false;
+    }
+    const std::string& z = *content;
+    auto le16 = [&](size_t at) {
+        return static_cast<size_t>(static_cast<unsigned char>(z[at]) |
+                                   static_cast<unsigned char>(z[at + 1]) << 8);
+    };
+    return z.compare(0, 4, "PK\x05\x06") == 0 && le16(8) == 0 && le16(10) == 0 &&
+           22 + le16(20) == z.size();
+}
+
 // First pass: names and declared sizes, before anything is written.
 Status check_archive(const fs::path& zip_file, uint64_t zip_size, const ExtractLimits& limits) {
     auto a = open_zip(zip_file);
@@ -414,7 +433,10 @@ Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem:
         return util::errno_error("cannot read zip", zip_file, errno);
     }
     auto zip_size = static_cast<uint64_t>(zst.st_size);
-    ARUNNER_TRY(check_archive(zip_file, zip_size, limits));
+    bool empty = is_empty_zip(zip_file, zip_size);
+    if (!empty) {
+        ARUNNER_TRY(check_archive(zip_file, zip_size, limits));
+    }
 
     std::error_code ec;
     fs::create_directories(target_dir, ec);
@@ -424,6 +446,9 @@ Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem:
     auto root = real_path(target_dir);
     if (!root.ok()) {
         return root.error();
+    }
+    if (empty) {
+        return {};
     }
     double ratio_budget = std::floor(limits.max_ratio * static_cast<double>(zip_size));
     uint64_t budget = limits.max_unpacked_bytes;

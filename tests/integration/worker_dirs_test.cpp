@@ -17,8 +17,12 @@ using namespace std::chrono_literals;
 
 const std::string kA = ARUNNER_BINARY;
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-CommandResult shell(const std::string& command) { return run_command({"/bin/sh", "-c", command}); }
+std::string quote(const std::string& s) {
+    return "'" + s + "'";
+}
+CommandResult shell(const std::string& command) {
+    return run_command({"/bin/sh", "-c", command});
+}
 
 fs::path make_job(const TempDir& tmp, const std::string& fixture) {
     fs::path pdd = copy_fixture(fixture, tmp);
@@ -104,9 +108,9 @@ TEST(WorkerDirs, CleanupRemovesFinishedDirsAndNeverARunningOne) {
     EXPECT_FALSE(fs::exists(old_done));
     EXPECT_TRUE(fs::exists(new_done));
 
-    CommandResult no_grace = run_command(
-        {kA, "worker", "cleanup", "--file-pattern", pattern, "--grace-period", "0",
-         "--exclude-strings", "nothing-matches"});
+    CommandResult no_grace =
+        run_command({kA, "worker", "cleanup", "--file-pattern", pattern, "--grace-period", "0",
+                     "--exclude-strings", "nothing-matches"});
     EXPECT_EQ(no_grace.exit_code, 0);
     EXPECT_FALSE(fs::exists(new_done));
     EXPECT_TRUE(fs::exists(running / "project/site.yml"));
@@ -121,8 +125,8 @@ TEST(WorkerDirs, CleanupRefusesSystemDirsAndStrangers) {
     EXPECT_NE(system.err.find("system folders"), std::string::npos) << system.err;
     fs::create_directories(tmp / "notapdd");
     std::ofstream(tmp / "notapdd/precious") << "x";
-    CommandResult stranger = run_command(
-        {kA, "worker", "cleanup", "--file-pattern", (tmp / "not*").string(), "--grace-period", "0"});
+    CommandResult stranger = run_command({kA, "worker", "cleanup", "--file-pattern",
+                                          (tmp / "not*").string(), "--grace-period", "0"});
     EXPECT_EQ(stranger.exit_code, 1);
     EXPECT_NE(stranger.err.find("not a private data dir"), std::string::npos) << stranger.err;
     EXPECT_TRUE(fs::exists(tmp / "notapdd/precious"));

@@ -135,16 +135,17 @@ TEST(EventDecoder, CrLfAndBareCrSplitVerboseLinesLikePython) {
     EXPECT_EQ(r.display, "a\r\nb\rc\nd\n");
 }
 
-TEST(EventDecoder, TenMebibyteLineWithoutNewlineIsFast) {
+// ansible-runner's test_large_stdout_blob. Its speed is measured by bench/event_decoder_bench.cpp
+// (a timed assertion here would fail under the sanitizers, not because of the decoder).
+TEST(EventDecoder, TenMebibyteLineWithoutNewline) {
     std::string big(10 << 20, 'x');
-    auto started = std::chrono::steady_clock::now();
     Recorder r;
     EventDecoder decoder({"i", false}, r);
     for (size_t i = 0; i < big.size(); i += 4096) {
         decoder.feed(std::string_view(big).substr(i, 4096));
     }
+    EXPECT_TRUE(r.events.empty()) << "no event before the line ends";
     decoder.finish();
-    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
     ASSERT_EQ(r.events.size(), 1u);
     EXPECT_EQ(r.events[0]["stdout"].get<std::string>().size(), big.size());
     EXPECT_EQ(r.display.size(), big.size() + 1);

@@ -13,10 +13,16 @@ std::string JobEventWriter::file_name(const nlohmann::ordered_json& event) {
            text(event.value("uuid", nlohmann::ordered_json(""))) + ".json";
 }
 
-Status JobEventWriter::write(const nlohmann::ordered_json& event) {
+Status JobEventWriter::write(const nlohmann::ordered_json& event, bool atomic) {
     scratch_.clear();
     util::python_json_dump(event, scratch_);
-    return util::write_file_atomic(directory_ / file_name(event), scratch_, 0600);
+    return write_raw(event, scratch_, atomic);
+}
+
+Status JobEventWriter::write_raw(const nlohmann::ordered_json& event, std::string_view text,
+                                 bool atomic) {
+    std::filesystem::path path = directory_ / file_name(event);
+    return atomic ? util::write_file_atomic(path, text, 0600) : util::write_file(path, text, 0600);
 }
 
 }  // namespace arunner::events

@@ -17,8 +17,11 @@ class JobEventWriter {
   public:
     explicit JobEventWriter(std::filesystem::path directory) : directory_(std::move(directory)) {}
 
-    /// Writes `event` as Python JSON (ensure_ascii) to `<counter>-<uuid>.json`.
-    Status write(const nlohmann::ordered_json& event);
+    /// Writes `event` as Python JSON (ensure_ascii) to `<counter>-<uuid>.json`; atomically (a
+    /// .tmp file renamed into place) unless `atomic` is false.
+    Status write(const nlohmann::ordered_json& event, bool atomic = true);
+    /// Writes `text`, already the event's Python JSON, under the event's file name.
+    Status write_raw(const nlohmann::ordered_json& event, std::string_view text, bool atomic);
 
     const std::filesystem::path& directory() const { return directory_; }
 

@@ -1,9 +1,11 @@
 #include "stream/processor.hpp"
 
+#include "events/async_file_writer.hpp"
 #include "events/job_event_writer.hpp"
 #include "stream/spool_file.hpp"
 #include "stream/wire.hpp"
 #include "util/files.hpp"
+#include "util/python_json.hpp"
 
 namespace arunner::stream {
 namespace {
@@ -90,7 +92,7 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
         result.error = made.error().message;
         return result;
     }
-    events::JobEventWriter writer(result.artifact_dir / "job_events");
+    events::AsyncFileWriter files;
     WireReader in(in_fd);
     bool saw_eof = false;
     for (;;) {
@@ -130,6 +132,7 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
                 break;
             }
             if (cb.artifacts_handler) {
+                (void)files.finish();  // the handler sees every event file
                 cb.artifacts_handler(result.artifact_dir);
             }
         } else if (data.contains("eof")) {
@@ -149,13 +152,28 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
             }
             bool write = cb.event_handler ? cb.event_handler(data) : true;
             if (write) {
-                if (auto written = writer.write(data); !written) {
+                // Without a handler the event is exactly the line (both ends write Python JSON), so
+                // the line is written as it came; a handler may have changed the event. Files are
+                // written directly (not atomically, as ansible-runner's processor) on a writer
+                // thread, so the file system's work overlaps parsing the next events.
+                std::string text = std::move(**line);
+                if (cb.event_handler) {
+                    text.clear();
+                    util::python_json_dump(data, text);
+                }
+                auto written = files.push(
+                    result.artifact_dir / "job_events" / events::JobEventWriter::file_name(data),
+                    std::move(text));
+                if (!written) {
                     error_out(written.error().message);
                     saw_eof = true;
                     break;
                 }
             }
         }
+    }
+    if (auto written = files.finish(); !written && result.status != JobStatus::error) {
+        error_out(written.error().message);
     }
     if (!saw_eof) {
         error_out("The worker stream was cut: it ended without {\"eof\": true}.");

@@ -1,0 +1,61 @@
+#include "events/async_file_writer.hpp"
+
+#include "util/files.hpp"
+
+namespace arunner::events {
+
+AsyncFileWriter::AsyncFileWriter(size_t max_queued)
+    : max_queued_(max_queued), thread_([this] { run(); }) {}
+
+AsyncFileWriter::~AsyncFileWriter() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+}
+
+Status AsyncFileWriter::push(std::filesystem::path path, std::string content) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return queue_.size() < max_queued_; });
+    if (error_) {
+        return *error_;
+    }
+    queue_.emplace_back(std::move(path), std::move(content));
+    changed_.notify_all();
+    return {};
+}
+
+Status AsyncFileWriter::finish() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    if (error_) {
+        return *error_;
+    }
+    return {};
+}
+
+void AsyncFileWriter::run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        changed_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) {
+            return;  // stop_ and nothing left
+        }
+        auto [path, content] = std::move(queue_.front());
+        queue_.pop_front();
+        busy_ = true;
+        changed_.notify_all();
+        lock.unlock();
+        Status written = util::write_file(path, content, 0600);
+        lock.lock();
+        busy_ = false;
+        if (!written && !error_) {
+            error_ = written.error();
+        }
+        changed_.notify_all();
+    }
+}
+
+}  // namespace arunner::events

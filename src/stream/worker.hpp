@@ -11,16 +11,7 @@
 
 namespace arunner::stream {
 
-/// How a worker runs.
-struct WorkerOptions {
-    /// Where the job's private data dir goes; empty = a temp dir, removed at the end.
-    std::optional<std::filesystem::path> private_data_dir;
-    /// Remove private_data_dir before the job and again at the end.
-    bool delete_dir = false;
-    /// Write a keepalive line whenever this many seconds pass without output; 0 = never.
-    double keepalive_seconds = 0;
-    ExtractLimits limits;
-};
+using WorkerOptions = arunner::WorkerOptions;  // include/arunner/streaming.hpp
 
 /// The name of the lock file a worker holds (flock) in its private data dir while it works.
 inline constexpr const char* kWorkerLockFile = ".arunner-worker.lock";

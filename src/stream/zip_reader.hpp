@@ -7,16 +7,11 @@
 #include <filesystem>
 
 #include "arunner/error.hpp"
+#include "arunner/streaming.hpp"
 
 namespace arunner::stream {
 
-/// Caps on what one archive may unpack to.
-struct ExtractLimits {
-    /// Total unpacked bytes (file contents and symlink targets) allowed, declared or real.
-    uint64_t max_unpacked_bytes = 10ull << 30;
-    /// Total unpacked bytes allowed per byte of the zip file.
-    double max_ratio = 100.0;
-};
+using ExtractLimits = arunner::ExtractLimits;  // include/arunner/streaming.hpp
 
 /// Extracts `zip_file` into `target_dir` (created if missing) with libarchive's seekable zip
 /// reader, entry by entry in archive order:

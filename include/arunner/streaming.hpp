@@ -1,0 +1,76 @@
+#pragma once
+// A job split across machines, as AWX and Receptor drive ansible-runner (SPEC §6): a Transmitter
+// packs it, a Worker runs it somewhere else, a Processor unpacks its events and artifacts on the
+// controller. Each works on file descriptors the caller owns (a pipe, a socket, a file), and each
+// is byte-compatible with ansible-runner's in both directions.
+//
+// Threads: every callback is called on the calling thread. Errors: nothing throws; a broken
+// stream is reported in the stream (worker) or in the result (processor).
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "arunner/error.hpp"
+#include "arunner/run_options.hpp"
+#include "arunner/runner.hpp"
+
+namespace arunner {
+
+/// Caps on what one zip payload may unpack to (zip bombs, runaway senders).
+struct ExtractLimits {
+    /// Total unpacked bytes (file contents and symlink targets) allowed, declared or real.
+    uint64_t max_unpacked_bytes = 10ull << 30;
+    /// Total unpacked bytes allowed per byte of the zip file.
+    double max_ratio = 100.0;
+};
+
+/// Writes the job stream for `options` to `out_fd`: the kwargs line, the zipped private data
+/// dir (spooled to a temp file, never held in memory; the dir is never written to), eof.
+/// ansible-runner's Transmitter. With `only_kwargs`, no zip.
+Status transmit(const RunOptions& options, int out_fd, bool only_kwargs = false);
+
+/// How a worker runs.
+struct WorkerOptions {
+    /// Where the job's private data dir goes; empty = a temp dir, removed at the end.
+    std::optional<std::filesystem::path> private_data_dir;
+    /// Remove private_data_dir before the job and again at the end.
+    bool delete_dir = false;
+    /// Write a keepalive line whenever this many seconds pass without output; 0 = never.
+    double keepalive_seconds = 0;
+    ExtractLimits limits;
+};
+
+/// Reads a job stream from `in_fd`, runs it, writes the worker stream to `out_fd` (status lines,
+/// events, the artifacts zip, eof; every failure as an `error` status line and eof). Holds a lock
+/// file in the private data dir while it works. Returns the job's rc (0 when it has none), 0
+/// after a malformed stream (as ansible-runner), 1 when the job could not be set up.
+/// ansible-runner's Worker.
+int work(int in_fd, int out_fd, const WorkerOptions& options);
+
+/// How a processor runs.
+struct ProcessorOptions {
+    std::filesystem::path private_data_dir;             ///< required
+    std::optional<std::string> ident;                   ///< artifacts go to PDD/artifacts/<ident>
+    std::optional<std::filesystem::path> artifact_dir;  ///< ... or exactly here
+    bool quiet = false;                                 ///< no echo of each event's stdout
+    int console_fd = 1;                                 ///< where the echo goes
+    /// event_handler (false: no job_events file), status_handler and artifacts_handler, as for a
+    /// local run; cancel_callback and finished_callback are not used.
+    RunCallbacks callbacks;
+    ExtractLimits limits;
+};
+
+/// What a processed stream said.
+struct ProcessResult {
+    JobStatus status = JobStatus::unstarted;  ///< the last status line (`error` on a bad stream)
+    std::filesystem::path artifact_dir;
+    std::string error;  ///< why, when status is `error` (e.g. "the worker stream was cut")
+};
+
+/// Reads a worker stream from `in_fd` and writes job_events, the artifacts and the echo.
+/// ansible-runner's Processor.
+ProcessResult process(int in_fd, const ProcessorOptions& options);
+
+}  // namespace arunner

@@ -1,0 +1,23 @@
+// include/arunner/streaming.hpp: the public names of the three streaming ends.
+
+#include "arunner/streaming.hpp"
+
+#include "stream/processor.hpp"
+#include "stream/transmitter.hpp"
+#include "stream/worker.hpp"
+
+namespace arunner {
+
+Status transmit(const RunOptions& options, int out_fd, bool only_kwargs) {
+    return stream::transmit(options, out_fd, only_kwargs);
+}
+
+int work(int in_fd, int out_fd, const WorkerOptions& options) {
+    return stream::run_worker(in_fd, out_fd, options);
+}
+
+ProcessResult process(int in_fd, const ProcessorOptions& options) {
+    return stream::run_processor(in_fd, options);
+}
+
+}  // namespace arunner

@@ -114,17 +114,7 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
         if (data.contains("status")) {
             status_callback(data);
         } else if (data.contains("zipfile")) {
-            Status unpacked = [&]() -> Status {
-                if (!data["zipfile"].is_number_unsigned()) {
-                    return Error{"zipfile must be a byte count"};
-                }
-                auto spool = SpoolFile::create();
-                if (!spool) {
-                    return spool.error();
-                }
-                ARUNNER_TRY(in.read_zip(data["zipfile"].get<uint64_t>(), spool->fd()));
-                return extract_zip(spool->path(), result.artifact_dir, options.limits);
-            }();
+            Status unpacked = receive_zip(in, data["zipfile"], result.artifact_dir, options.limits);
             if (!unpacked) {
                 error_out("Failed to extract the artifacts from the worker stream: " +
                           unpacked.error().message);

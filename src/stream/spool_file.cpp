@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "stream/wire.hpp"
+#include "stream/zip_reader.hpp"
 #include "util/files.hpp"
 
 namespace arunner::stream {
@@ -24,6 +26,19 @@ SpoolFile::~SpoolFile() {
     if (!path_.empty()) {
         ::unlink(path_.c_str());
     }
+}
+
+Status receive_zip(WireReader& in, const nlohmann::ordered_json& size,
+                   const std::filesystem::path& target_dir, const ExtractLimits& limits) {
+    if (!size.is_number_unsigned()) {
+        return Error{"zipfile must be a byte count, not " + size.dump()};
+    }
+    auto spool = SpoolFile::create();
+    if (!spool) {
+        return spool.error();
+    }
+    ARUNNER_TRY(in.read_zip(size.get<uint64_t>(), spool->fd()));
+    return extract_zip(spool->path(), target_dir, limits);
 }
 
 }  // namespace arunner::stream

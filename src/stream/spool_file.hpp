@@ -5,7 +5,10 @@
 #include <filesystem>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "arunner/error.hpp"
+#include "arunner/streaming.hpp"
 #include "util/unique_fd.hpp"
 
 namespace arunner::stream {
@@ -27,5 +30,12 @@ class SpoolFile {
     util::UniqueFd fd_;
     std::filesystem::path path_;
 };
+
+class WireReader;
+
+/// Reads the payload of a `{"zipfile": size}` line from `in` through a spool file and extracts
+/// it into `target_dir` within `limits`.
+Status receive_zip(WireReader& in, const nlohmann::ordered_json& size,
+                   const std::filesystem::path& target_dir, const ExtractLimits& limits);
 
 }  // namespace arunner::stream

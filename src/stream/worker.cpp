@@ -163,17 +163,7 @@ int run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
         if (data.contains("kwargs")) {
             kwargs = data["kwargs"];
         } else if (data.contains("zipfile")) {
-            Status extracted = [&]() -> Status {
-                if (!data["zipfile"].is_number_unsigned()) {
-                    return Error{"zipfile must be a byte count"};
-                }
-                auto spool = SpoolFile::create();
-                if (!spool) {
-                    return spool.error();
-                }
-                ARUNNER_TRY(in.read_zip(data["zipfile"].get<uint64_t>(), spool->fd()));
-                return extract_zip(spool->path(), dir->path(), options.limits);
-            }();
+            Status extracted = receive_zip(in, data["zipfile"], dir->path(), options.limits);
             if (!extracted) {
                 Json line = error_line("Failed to extract private data directory on worker.");
                 line["result_traceback"] = extracted.error().message;

@@ -89,12 +89,16 @@ Result<archive_entry*> next_entry(archive* a, const fs::path& zip_file) {
     return entry;
 }
 
-std::string entry_name(archive_entry* entry) {
+// The entry's name; an Error when libarchive could not give one.
+Result<std::string> entry_name(archive_entry* entry, const fs::path& zip_file) {
     const char* name = archive_entry_pathname(entry);
     if (name == nullptr) {
         name = archive_entry_pathname_utf8(entry);
     }
-    return name != nullptr ? name : "";
+    if (name == nullptr) {
+        return Error{"cannot read zip " + zip_file.string() + ": an entry has no usable name"};
+    }
+    return std::string(name);
 }
 
 // The entry's path components ("." and empty ones dropped); absolute paths and `..` refused.
@@ -168,7 +172,11 @@ Status check_archive(const fs::path& zip_file, uint64_t zip_size, const ExtractL
         if (*entry == nullptr) {
             break;
         }
-        auto components = entry_components(entry_name(*entry), zip_file);
+        auto name = entry_name(*entry, zip_file);
+        if (!name.ok()) {
+            return name.error();
+        }
+        auto components = entry_components(*name, zip_file);
         if (!components.ok()) {
             return components.error();
         }
@@ -208,7 +216,11 @@ class Extractor {
           buffer_(kChunk) {}
 
     Status extract(archive_entry* entry) {
-        std::string name = entry_name(entry);
+        auto named = entry_name(entry, zip_file_);
+        if (!named.ok()) {
+            return named.error();
+        }
+        const std::string& name = *named;
         auto components = entry_components(name, zip_file_);
         if (!components.ok()) {
             return components.error();

@@ -110,14 +110,13 @@ bool looks_incompressible(const unsigned char* data, size_t n) {
     return bits > kStoreAboveBitsPerByte;
 }
 
-// DOS timestamps cover 1980-01-01 local time onwards; libarchive's UT field is 32 bits.
-time_t clamp_mtime(time_t mtime) {
+// DOS timestamps start at 1980-01-01 00:00:00 local time.
+time_t earliest_dos_time() {
     struct tm start {};
     start.tm_year = 80;
     start.tm_mday = 1;
     start.tm_isdst = -1;
-    time_t earliest = ::mktime(&start);
-    return std::clamp<time_t>(mtime, earliest, INT32_MAX);
+    return ::mktime(&start);
 }
 
 // Reads up to `want` bytes, retrying short reads; returns the count (less only at EOF).
@@ -147,7 +146,11 @@ struct Child {
 class ZipWalker {
   public:
     ZipWalker(archive* a, const Output& output, fs::path root)
-        : a_(a), output_(output), root_(std::move(root)), buffer_(kChunk) {}
+        : a_(a),
+          output_(output),
+          root_(std::move(root)),
+          earliest_(earliest_dos_time()),
+          buffer_(kChunk) {}
 
     // Adds the entries of one directory (relative path `rel`, "" for the root) and returns the
     // subdirectories to descend into, in order.
@@ -330,9 +333,16 @@ class ZipWalker {
         return Error{"cannot zip " + path.string() + ": " + call + ": " + reason};
     }
 
+    // Clamped so that the DOS time and libarchive's 32-bit UT field both hold it: the same
+    // 1980-01-01 floor as Python's zipfile with strict_timestamps=False.
+    time_t clamp_mtime(time_t mtime) const {
+        return std::clamp<time_t>(mtime, earliest_, INT32_MAX);
+    }
+
     archive* a_;
     const Output& output_;
     fs::path root_;
+    time_t earliest_;
     std::vector<unsigned char> buffer_;
 };
 

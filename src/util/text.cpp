@@ -6,11 +6,12 @@
 namespace arunner::util {
 namespace {
 
-/// Length of the valid UTF-8 sequence at `s[i]`, or 0 when it is invalid (Python's rules:
-/// no overlongs, no surrogates, nothing above U+10FFFF).
-size_t valid_sequence_length(std::string_view s, size_t i) {
-    auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-    uint8_t b0 = byte(i);
+/// The UTF-8 sequence at `s[i]`: its length when valid (Python's rules: no overlongs, no
+/// surrogates, nothing above U+10FFFF), else 0 and in `invalid` how many bytes Python's
+/// 'replace' handler swallows for one U+FFFD (the maximal valid prefix, at least one byte).
+size_t sequence_at(std::string_view s, size_t i, size_t& invalid) {
+    uint8_t b0 = static_cast<uint8_t>(s[i]);
+    invalid = 1;
     if (b0 < 0x80) {
         return 1;
     }
@@ -21,68 +22,27 @@ size_t valid_sequence_length(std::string_view s, size_t i) {
         n = 2;
     } else if (b0 >= 0xE0 && b0 <= 0xEF) {
         n = 3;
-        if (b0 == 0xE0)
-            lo = 0xA0;
-        if (b0 == 0xED)
-            hi = 0x9F;
+        lo = b0 == 0xE0 ? 0xA0 : 0x80;
+        hi = b0 == 0xED ? 0x9F : 0xBF;
     } else if (b0 >= 0xF0 && b0 <= 0xF4) {
         n = 4;
-        if (b0 == 0xF0)
-            lo = 0x90;
-        if (b0 == 0xF4)
-            hi = 0x8F;
+        lo = b0 == 0xF0 ? 0x90 : 0x80;
+        hi = b0 == 0xF4 ? 0x8F : 0xBF;
     } else {
         return 0;
-    }
-    if (i + n > s.size()) {
-        return 0;
-    }
-    uint8_t b1 = byte(i + 1);
-    if (b1 < lo || b1 > hi) {
-        return 0;
-    }
-    for (size_t k = 2; k < n; ++k) {
-        if ((byte(i + k) & 0xC0) != 0x80) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-/// How many bytes Python's replace handler swallows for one U+FFFD: the maximal prefix of a
-/// valid sequence (at least one byte).
-size_t invalid_prefix_length(std::string_view s, size_t i) {
-    uint8_t b0 = static_cast<uint8_t>(s[i]);
-    size_t n = 0;
-    uint8_t lo = 0x80;
-    uint8_t hi = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        n = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        n = 3;
-        if (b0 == 0xE0)
-            lo = 0xA0;
-        if (b0 == 0xED)
-            hi = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        n = 4;
-        if (b0 == 0xF0)
-            lo = 0x90;
-        if (b0 == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 1;
     }
     size_t k = 1;
     for (; k < n && i + k < s.size(); ++k) {
         uint8_t b = static_cast<uint8_t>(s[i + k]);
-        uint8_t l = k == 1 ? lo : 0x80;
-        uint8_t h = k == 1 ? hi : 0xBF;
-        if (b < l || b > h) {
+        if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) {
             break;
         }
     }
-    return k;
+    if (k == n) {
+        return n;
+    }
+    invalid = k;
+    return 0;
 }
 
 }  // namespace
@@ -105,7 +65,8 @@ bool is_valid_utf8(std::string_view bytes) {
         if (i == bytes.size()) {
             break;
         }
-        size_t n = valid_sequence_length(bytes, i);
+        size_t invalid = 0;
+        size_t n = sequence_at(bytes, i, invalid);
         if (n == 0) {
             return false;
         }
@@ -122,13 +83,14 @@ std::string valid_utf8(std::string_view bytes) {
     out.reserve(bytes.size() + 16);
     size_t i = 0;
     while (i < bytes.size()) {
-        size_t n = valid_sequence_length(bytes, i);
+        size_t invalid = 0;
+        size_t n = sequence_at(bytes, i, invalid);
         if (n > 0) {
             out.append(bytes.substr(i, n));
             i += n;
         } else {
             out.append("\xEF\xBF\xBD");
-            i += invalid_prefix_length(bytes, i);
+            i += invalid;
         }
     }
     return out;

@@ -22,8 +22,11 @@ namespace arunner {
 struct ExtractLimits {
     /// Total unpacked bytes (file contents and symlink targets) allowed, declared or real.
     uint64_t max_unpacked_bytes = 10ull << 30;
-    /// Total unpacked bytes allowed per byte of the zip file.
+    /// Total unpacked bytes allowed per byte of the zip file, for archives that unpack to more
+    /// than `ratio_floor_bytes`: below that any ratio is fine, since real artifacts (a job's
+    /// repetitive stdout) deflate far better than 100:1.
     double max_ratio = 100.0;
+    uint64_t ratio_floor_bytes = 128ull << 20;
 };
 
 /// Writes the job stream for `options` to `out_fd`: the kwargs line, the zipped private data

@@ -103,6 +103,9 @@ int worker_command(const std::vector<std::string>& args) {
     app.add_flag("--delete", delete_dir);
     app.add_flag("--worker-info", worker_info);
     app.add_option("--keepalive-seconds", keepalive);
+    uint64_t max_unpacked = 0;
+    app.add_option("--max-unpacked-bytes", max_unpacked,
+                   "refuse a job whose zip unpacks to more (default 10 GiB)");
     app.add_flag("--debug", debug);
     app.add_option("--logfile", logfile);
     if (int exit_code = parse(app, args, prog, version); exit_code >= 0) {
@@ -117,6 +120,9 @@ int worker_command(const std::vector<std::string>& args) {
         options.private_data_dir = private_data_dir;
     }
     options.delete_dir = delete_dir;
+    if (max_unpacked > 0) {
+        options.limits.max_unpacked_bytes = max_unpacked;
+    }
     if (keepalive >= 0) {
         options.keepalive_seconds = keepalive;
     } else if (const char* env = std::getenv("ANSIBLE_RUNNER_KEEPALIVE_SECONDS")) {
@@ -136,6 +142,9 @@ int process_command(const std::vector<std::string>& args) {
     bool version = false;
     app.add_option("private_data_dir", positionals);
     app.add_option("-i,--ident", ident);
+    uint64_t max_unpacked = 0;
+    app.add_option("--max-unpacked-bytes", max_unpacked,
+                   "refuse artifacts that unpack to more (default 10 GiB)");
     app.add_flag("-q,--quiet", quiet);
     app.add_flag("--debug", debug);
     app.add_option("--logfile", logfile);
@@ -166,6 +175,9 @@ int process_command(const std::vector<std::string>& args) {
         options.ident = ident;
     }
     options.quiet = quiet;
+    if (max_unpacked > 0) {
+        options.limits.max_unpacked_bytes = max_unpacked;
+    }
     stream::ProcessResult result = stream::run_processor(STDIN_FILENO, options);
     if (result.status == JobStatus::error) {
         std::fprintf(stderr, "arunner process: %s\n", result.error.c_str());

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@
 
 #include "util/files.hpp"
 #include "util/unique_fd.hpp"
+#include "util/utf8_locale.hpp"
 
 namespace arunner::stream {
 namespace {
@@ -29,30 +31,6 @@ namespace fs = std::filesystem;
 
 constexpr size_t kChunk = 1 << 20;   // bytes decompressed per archive_read_data()
 constexpr mode_t kModeMask = 01777;  // stored modes lose setuid/setgid
-
-// Names flagged UTF-8 in the zip are converted by libarchive to the locale's charset; under the
-// C locale non-ASCII names would fail, so read under C.UTF-8 (Linux file names are bytes).
-class Utf8LocaleScope {
-  public:
-    Utf8LocaleScope() {
-        locale_ = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-        if (locale_ != static_cast<locale_t>(nullptr)) {
-            previous_ = ::uselocale(locale_);
-        }
-    }
-    ~Utf8LocaleScope() {
-        if (locale_ != static_cast<locale_t>(nullptr)) {
-            ::uselocale(previous_);
-            ::freelocale(locale_);
-        }
-    }
-    Utf8LocaleScope(const Utf8LocaleScope&) = delete;
-    Utf8LocaleScope& operator=(const Utf8LocaleScope&) = delete;
-
-  private:
-    locale_t locale_ = static_cast<locale_t>(nullptr);
-    locale_t previous_ = static_cast<locale_t>(nullptr);
-};
 
 struct ArchiveFree {
     void operator()(archive* a) const { archive_read_free(a); }
@@ -157,6 +135,12 @@ bool is_empty_zip(const fs::path& zip_file, uint64_t zip_size) {
            22 + le16(20) == z.size();
 }
 
+std::string format_ratio(double ratio) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", ratio);
+    return text;
+}
+
 // First pass: names and declared sizes, before anything is written.
 Status check_archive(const fs::path& zip_file, uint64_t zip_size, const ExtractLimits& limits) {
     auto a = open_zip(zip_file);
@@ -189,11 +173,12 @@ Status check_archive(const fs::path& zip_file, uint64_t zip_size, const ExtractL
                      std::to_string(declared) + " bytes, more than the limit of " +
                      std::to_string(limits.max_unpacked_bytes)};
     }
-    if (static_cast<double>(declared) > limits.max_ratio * static_cast<double>(zip_size)) {
+    if (declared > limits.ratio_floor_bytes &&
+        static_cast<double>(declared) > limits.max_ratio * static_cast<double>(zip_size)) {
         return Error{"refusing zip " + zip_file.string() + ": it unpacks to " +
                      std::to_string(declared) + " bytes, more than " +
-                     std::to_string(static_cast<int64_t>(limits.max_ratio)) + " times its " +
-                     std::to_string(zip_size) + " bytes"};
+                     format_ratio(limits.max_ratio) + " times its " + std::to_string(zip_size) +
+                     " bytes"};
     }
     return {};
 }
@@ -299,9 +284,13 @@ class Extractor {
             }
             if (S_ISLNK(st.st_mode)) {
                 auto resolved = real_path(next);
-                if (!resolved.ok() || !is_within(*resolved, root_)) {
+                if (!resolved.ok()) {
                     return refuse(name, "its path goes through the symlink " + next +
-                                            " which leads outside " + root_);
+                                            ", which does not resolve");
+                }
+                if (!is_within(*resolved, root_)) {
+                    return refuse(name, "its path goes through the symlink " + next +
+                                            ", which leads outside " + root_);
                 }
                 if (::stat(resolved->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
                     return refuse(name, next + " is not a directory");
@@ -398,7 +387,8 @@ class Extractor {
                 break;
             }
             if (n < 0) {
-                return refuse(name, "cannot unpack: " + libarchive_reason(a_));
+                return Error{"cannot unpack zip entry '" + name + "' from " + zip_file_.string() +
+                             ": " + libarchive_reason(a_)};
             }
             written += static_cast<uint64_t>(n);
             if (sized && written > declared) {
@@ -439,7 +429,7 @@ class Extractor {
 
 Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem::path& target_dir,
                    const ExtractLimits& limits) {
-    Utf8LocaleScope locale;
+    util::Utf8LocaleScope locale;
     struct stat zst {};
     if (::stat(zip_file.c_str(), &zst) != 0) {
         return util::errno_error("cannot read zip", zip_file, errno);
@@ -462,7 +452,8 @@ Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem:
     if (empty) {
         return {};
     }
-    double ratio_budget = std::floor(limits.max_ratio * static_cast<double>(zip_size));
+    double ratio_budget = std::max(std::floor(limits.max_ratio * static_cast<double>(zip_size)),
+                                   static_cast<double>(limits.ratio_floor_bytes));
     uint64_t budget = limits.max_unpacked_bytes;
     if (ratio_budget < static_cast<double>(budget)) {
         budget = static_cast<uint64_t>(std::max(ratio_budget, 0.0));

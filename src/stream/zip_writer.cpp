@@ -20,6 +20,7 @@
 
 #include "util/files.hpp"
 #include "util/unique_fd.hpp"
+#include "util/utf8_locale.hpp"
 
 namespace arunner::stream {
 namespace {
@@ -31,31 +32,6 @@ constexpr size_t kSample = 64 * 1024;    // bytes judged for compressibility
 constexpr size_t kAlwaysDeflate = 4096;  // smaller files are deflated without judging
 constexpr double kStoreAboveBitsPerByte = 7.5;
 constexpr int kBytesPerBlock = 256 * 1024;  // libarchive's output buffer
-
-// libarchive only flags non-ASCII names as UTF-8 (so that Python's zipfile decodes them as
-// UTF-8 rather than cp437) when the locale's codeset is UTF-8; switch this thread to C.UTF-8
-// for the duration of the walk.
-class Utf8LocaleScope {
-  public:
-    Utf8LocaleScope() {
-        locale_ = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
-        if (locale_ != static_cast<locale_t>(nullptr)) {
-            previous_ = ::uselocale(locale_);
-        }
-    }
-    ~Utf8LocaleScope() {
-        if (locale_ != static_cast<locale_t>(nullptr)) {
-            ::uselocale(previous_);
-            ::freelocale(locale_);
-        }
-    }
-    Utf8LocaleScope(const Utf8LocaleScope&) = delete;
-    Utf8LocaleScope& operator=(const Utf8LocaleScope&) = delete;
-
-  private:
-    locale_t locale_ = static_cast<locale_t>(nullptr);
-    locale_t previous_ = static_cast<locale_t>(nullptr);
-};
 
 struct ArchiveFree {
     void operator()(archive* a) const { archive_write_free(a); }
@@ -158,7 +134,7 @@ class ZipWalker {
         fs::path dir = rel.empty() ? root_ : root_ / rel;
         std::vector<Child> files;
         std::vector<Child> dirs;
-        ARUNNER_TRY(list(dir, files, dirs));
+        ARUNNER_TRY(list(dir, !rel.empty(), files, dirs));
         std::vector<std::string> descend;
         for (auto* group : {&files, &dirs}) {
             std::sort(group->begin(), group->end(),
@@ -177,8 +153,11 @@ class ZipWalker {
   private:
     // Splits a directory's entries the way os.walk does: directories and symlinks to
     // directories in `dirs`, the rest in `files`. FIFOs, sockets and devices are left out.
-    Status list(const fs::path& dir, std::vector<Child>& files, std::vector<Child>& dirs) {
-        util::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    // Only the root may be reached through a symlink (os.walk follows its top too).
+    Status list(const fs::path& dir, bool no_follow, std::vector<Child>& files,
+                std::vector<Child>& dirs) {
+        int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (no_follow ? O_NOFOLLOW : 0);
+        util::UniqueFd fd(::open(dir.c_str(), flags));
         if (!fd.valid()) {
             return util::errno_error("cannot open directory", dir, errno);
         }
@@ -257,6 +236,9 @@ class ZipWalker {
     Status add_file(archive_entry* entry, const fs::path& path) {
         // O_NONBLOCK: if the file was swapped for a FIFO since lstat, open must not hang.
         util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+        if (!fd.valid() && errno == ENOENT) {
+            return {};  // removed while we walk
+        }
         if (!fd.valid()) {
             return util::errno_error("cannot open", path, errno);
         }
@@ -355,7 +337,7 @@ Error setup_error(archive* a, const char* call) {
 }  // namespace
 
 Status write_zip(const std::filesystem::path& source_dir, int out_fd) {
-    Utf8LocaleScope locale;
+    util::Utf8LocaleScope locale;
     ArchivePtr owner(archive_write_new());
     archive* a = owner.get();
     if (a == nullptr) {

@@ -193,6 +193,25 @@ TEST(Stream, ProcessQuotesAnUnparsableLineBriefly) {
     EXPECT_LT(r.err.size(), 2000u);
 }
 
+TEST(Stream, WorkerRefusesAJobOverMaxUnpackedBytes) {
+    TempDir tmp;
+    fs::path pdd = copy_fixture("hello", tmp);
+    std::ofstream(pdd / "project/big.txt") << std::string(200000, 'z');
+    fs::path job = tmp / "job";
+    ASSERT_EQ(shell(quote(kA) + " transmit " + quote(pdd.string()) + " -p site.yml > " +
+                    quote(job.string()))
+                  .exit_code,
+              0);
+    CommandResult r =
+        shell(quote(kA) + " worker --max-unpacked-bytes 100000 < " + quote(job.string()));
+    EXPECT_NE(r.out.find("\"status\": \"error\", \"job_explanation\": \"Failed to extract private "
+                         "data directory on worker.\""),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("more than the limit of 100000"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.substr(r.out.size() - 14), "{\"eof\": true}\n");
+}
+
 TEST(Stream, WorkerInfoLine) {
     CommandResult r = run_command({kA, "worker", "--worker-info"});
     EXPECT_EQ(r.exit_code, 0);

@@ -226,7 +226,7 @@ TEST(ZipReader, RefusesABombByRatio) {
     testing::TempDir tmp;
     craft_zip(tmp / "bomb.zip", {{"zeros", AE_IFREG | 0644, std::string(50u << 20, '\0')}});
     ASSERT_LT(fs::file_size(tmp / "bomb.zip"), 500u * 1024);
-    Status status = extract(tmp / "bomb.zip", tmp / "out");
+    Status status = extract(tmp / "bomb.zip", tmp / "out", {10ull << 30, 100.0, 1 << 20});
     ASSERT_FALSE(status.ok());
     EXPECT_NE(status.error().message.find("100 times"), std::string::npos)
         << status.error().message;
@@ -234,6 +234,20 @@ TEST(ZipReader, RefusesABombByRatio) {
     // The same archive is fine under a looser ratio.
     EXPECT_TRUE(extract(tmp / "bomb.zip", tmp / "out", {10ull << 30, 10000.0}).ok());
     EXPECT_EQ(fs::file_size(tmp / "out/zeros"), 50u << 20);
+}
+
+TEST(ZipReader, RepetitiveArtifactsUnderTheRatioFloorAreFine) {
+    // A job's stdout of 20 MiB of near-identical lines deflates far beyond 100:1.
+    testing::TempDir tmp;
+    std::string stdout_text;
+    while (stdout_text.size() < (20u << 20)) {
+        stdout_text +=
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n";
+    }
+    craft_zip(tmp / "art.zip", {{"stdout", AE_IFREG | 0600, stdout_text}});
+    ASSERT_GT(stdout_text.size(), 100 * fs::file_size(tmp / "art.zip"));
+    ASSERT_TRUE(extract(tmp / "art.zip", tmp / "out").ok());
+    EXPECT_EQ(fs::file_size(tmp / "out/stdout"), stdout_text.size());
 }
 
 TEST(ZipReader, RefusesMoreThanMaxUnpackedBytes) {

@@ -17,12 +17,18 @@ AsyncFileWriter::~AsyncFileWriter() {
 }
 
 Status AsyncFileWriter::push(std::filesystem::path path, std::string content) {
+    return push_task([path = std::move(path), content = std::move(content)]() {
+        return util::write_file(path, content, 0600);
+    });
+}
+
+Status AsyncFileWriter::push_task(std::function<Status()> task) {
     std::unique_lock<std::mutex> lock(mutex_);
     changed_.wait(lock, [&] { return queue_.size() < max_queued_; });
     if (error_) {
         return *error_;
     }
-    queue_.emplace_back(std::move(path), std::move(content));
+    queue_.push_back(std::move(task));
     changed_.notify_all();
     return {};
 }
@@ -43,12 +49,12 @@ void AsyncFileWriter::run() {
         if (queue_.empty()) {
             return;  // stop_ and nothing left
         }
-        auto [path, content] = std::move(queue_.front());
+        auto task = std::move(queue_.front());
         queue_.pop_front();
         busy_ = true;
         changed_.notify_all();
         lock.unlock();
-        Status written = util::write_file(path, content, 0600);
+        Status written = task();
         lock.lock();
         busy_ = false;
         if (!written && !error_) {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ class AsyncFileWriter {
 
     /// Queues `content` for `path` (mode 0600). Returns the first write error seen so far, if any.
     Status push(std::filesystem::path path, std::string content);
+    /// Queues any writing work (run in order on the writer thread); its Error is kept like a
+    /// write error.
+    Status push_task(std::function<Status()> task);
     /// Waits until every queued file is written; the first write error, if any.
     Status finish();
 
@@ -33,7 +37,7 @@ class AsyncFileWriter {
     void run();
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::deque<std::pair<std::filesystem::path, std::string>> queue_;
+    std::deque<std::function<Status()>> queue_;
     size_t max_queued_;
     bool busy_ = false;
     bool stop_ = false;

@@ -24,6 +24,7 @@ void JobOutput::on_output(exec::Stream stream, std::string_view bytes) {
 void JobOutput::finish() {
     out_decoder_.finish();
     err_decoder_.finish();
+    record(background_.finish());
 }
 
 void JobOutput::record(const Status& status) {
@@ -37,11 +38,17 @@ void JobOutput::StreamListener::on_event(nlohmann::ordered_json& event) {
     if (!write) {
         return;
     }
-    Status written = owner_.writer_.write(event);
-    owner_.record(written);
-    if (written && owner_.on_written_) {
-        owner_.on_written_(owner_.writer_.directory() / events::JobEventWriter::file_name(event));
-    }
+    // The file is written on the writer thread: turning a large event into Python JSON and
+    // writing it then overlaps the child's next output instead of holding up the read loop.
+    auto task = [this, event = std::move(event)]() -> Status {
+        ARUNNER_TRY(owner_.writer_.write(event));
+        if (owner_.on_written_) {
+            owner_.on_written_(owner_.writer_.directory() /
+                               events::JobEventWriter::file_name(event));
+        }
+        return {};
+    };
+    owner_.record(owner_.background_.push_task(std::move(task)));
 }
 
 void JobOutput::StreamListener::on_display(std::string_view text) {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "artifacts/artifact_dir.hpp"
+#include "events/async_file_writer.hpp"
 #include "events/event_decoder.hpp"
 #include "events/job_event_writer.hpp"
 #include "exec/supervisor.hpp"
@@ -24,7 +25,7 @@ class JobOutput : public exec::OutputSink {
               std::function<void(const std::filesystem::path&)> on_written = {});
 
     void on_output(exec::Stream stream, std::string_view bytes) override;
-    /// Flushes both decoders at the end of the output.
+    /// Flushes both decoders at the end of the output and waits for every event file.
     void finish();
     /// Writes text as if the child had printed it (e.g. "command not found").
     void inject(std::string_view text) { on_output(exec::Stream::out, text); }
@@ -50,7 +51,8 @@ class JobOutput : public exec::OutputSink {
     int console_fd_;
     EventHandler handler_;
     std::function<void(const std::filesystem::path&)> on_written_;
-    events::JobEventWriter writer_;
+    events::JobEventWriter writer_;  // used only on background_'s thread
+    events::AsyncFileWriter background_{256};
     StreamListener out_listener_;
     StreamListener err_listener_;
     events::EventDecoder out_decoder_;

@@ -100,6 +100,9 @@ void append_json_string(std::string& out, std::string_view s, bool ensure_ascii)
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* end = p + s.size();
     const auto* run = p;  // start of the bytes not yet copied
+    if (s.size() > 4096) {
+        out.reserve(out.size() + s.size() + s.size() / 16 + 2);  // one allocation, not log2(n)
+    }
     out.push_back('"');
     while (p < end) {
         const unsigned char c = *p;

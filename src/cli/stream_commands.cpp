@@ -11,6 +11,7 @@
 #include "cli/run_flags.hpp"
 #include "cli/usage.hpp"
 #include "cli/worker_info.hpp"
+#include "stream/image_cleanup.hpp"
 #include "stream/processor.hpp"
 #include "stream/transmitter.hpp"
 #include "stream/worker.hpp"
@@ -56,18 +57,37 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
     if (int exit_code = parse(app, args, prog, version); exit_code >= 0) {
         return exit_code;
     }
-    if (!remove_images.empty() || image_prune) {
-        std::fprintf(stderr,
-                     "arunner worker cleanup: --remove-images and --image-prune need the container "
-                     "engine client, which is not implemented yet\n");
+    auto dirs = stream::cleanup_private_data_dirs(options, stdout);
+    if (!dirs) {
+        std::fprintf(stderr, "%s\n", dirs.error().message.c_str());
         return 1;
     }
-    auto result = stream::cleanup_private_data_dirs(options, stdout);
-    if (!result) {
-        std::fprintf(stderr, "%s\n", result.error().message.c_str());
-        return 1;
+    int images = 0;
+    bool pruned = false;
+    if (!remove_images.empty()) {
+        auto removed = stream::remove_images(remove_images, executable, stdout);
+        if (!removed) {
+            std::fprintf(stderr, "arunner worker cleanup: %s\n", removed.error().message.c_str());
+            return 1;
+        }
+        images = *removed;
+        if (images > 0) {
+            std::printf("Removed %d image(s)\n", images);
+        }
     }
-    std::printf("(changed: %s)\n", result->changed ? "True" : "False");
+    if (image_prune) {
+        auto result = stream::prune_images(executable, stdout);
+        if (!result) {
+            std::fprintf(stderr, "arunner worker cleanup: %s\n", result.error().message.c_str());
+            return 1;
+        }
+        pruned = *result;
+        if (pruned) {
+            std::printf("Pruned images\n");
+        }
+    }
+    bool changed = dirs->changed || images > 0 || pruned;
+    std::printf("(changed: %s)\n", changed ? "True" : "False");
     return 0;
 }
 

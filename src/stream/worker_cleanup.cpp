@@ -81,8 +81,8 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
         std::error_code ec;
         fs::path resolved = fs::weakly_canonical(path, ec);
         if (is_system_dir(resolved)) {
-            return Error{"Provided pattern could result in deleting system folders: " +
-                         path.string() + " (" + resolved.string() + ")"};
+            return Error{"Provided pattern could result in deleting system folders:\n" +
+                         path.string() + "\nRefusing to continue for user system safety."};
         }
         if (!is_private_data_dir(path)) {
             return Error{"Provided pattern matches " + path.string() +
@@ -132,8 +132,10 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
         }
         ++result.removed;
     }
-    std::fprintf(out, "Removed %d private data dir(s) in pattern %s\n", result.removed,
-                 options.file_pattern.c_str());
+    if (result.removed > 0) {
+        std::fprintf(out, "Removed %d private data dir(s) in pattern %s\n", result.removed,
+                     options.file_pattern.c_str());
+    }
     result.changed = result.removed > 0;
     return result;
 }

@@ -122,7 +122,10 @@ TEST(WorkerDirs, CleanupRefusesSystemDirsAndStrangers) {
     TempDir tmp;
     CommandResult system = run_command({kA, "worker", "cleanup", "--file-pattern", "/u*"});
     EXPECT_EQ(system.exit_code, 1);
-    EXPECT_NE(system.err.find("system folders"), std::string::npos) << system.err;
+    EXPECT_NE(system.err.find("Provided pattern could result in deleting system folders:\n/usr\n"
+                              "Refusing to continue for user system safety."),
+              std::string::npos)
+        << system.err;
     fs::create_directories(tmp / "notapdd");
     std::ofstream(tmp / "notapdd/precious") << "x";
     CommandResult stranger = run_command({kA, "worker", "cleanup", "--file-pattern",
@@ -130,6 +133,60 @@ TEST(WorkerDirs, CleanupRefusesSystemDirsAndStrangers) {
     EXPECT_EQ(stranger.exit_code, 1);
     EXPECT_NE(stranger.err.find("not a private data dir"), std::string::npos) << stranger.err;
     EXPECT_TRUE(fs::exists(tmp / "notapdd/precious"));
+}
+
+/// A stand-in `podman` on PATH that logs its arguments and answers like the real one.
+fs::path fake_engine(const TempDir& tmp, bool fail_images = false) {
+    fs::path bin = tmp / "bin";
+    fs::create_directories(bin);
+    std::ofstream(bin / "podman")
+        << "#!/bin/sh\n"
+        << "echo \"$*\" >> " << (tmp / "engine.log").string() << "\n"
+        << (fail_images ? "[ \"$1\" = images ] && { echo 'cannot connect'; exit 125; }\n" : "")
+        << "case \"$1 $2\" in\n"
+        << "  'images --format=\"{{.Repository}}:{{.Tag}}\"') [ \"$3\" = localhost/img:v1 ] && "
+           "echo '\"localhost/img:v1\"' ;;\n"
+        << "  'rmi '*) echo \"Untagged: $2\"; echo 'Deleted: 0123abcd' ;;\n"
+        << "  'image prune') echo 0123abcd; echo 'Total reclaimed space: 10MB' ;;\n"
+        << "esac\n"
+        << "exit 0\n";
+    fs::permissions(bin / "podman", fs::perms::owner_all);
+    return bin;
+}
+
+TEST(WorkerDirs, CleanupRemovesImagesAndPrunesWithTheEngineCommand) {
+    TempDir tmp;
+    fs::path bin = fake_engine(tmp);
+    std::string path = bin.string() + ":" + std::getenv("PATH");
+    CommandResult r = run_command({kA, "worker", "cleanup", "--remove-images", "localhost/img:v1",
+                                   "localhost/absent:v2", "--image-prune"},
+                                  {{"PATH", path}});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "Removed 1 image(s)\nPruned images\n(changed: True)\n");
+    EXPECT_EQ(read_text(tmp / "engine.log"),
+              "images --format=\"{{.Repository}}:{{.Tag}}\" localhost/img:v1\n"
+              "rmi localhost/img:v1 -f\n"
+              "images --format=\"{{.Repository}}:{{.Tag}}\" localhost/absent:v2\n"
+              "image prune -f\n");
+}
+
+TEST(WorkerDirs, CleanupReportsAFailingEngineCommand) {
+    TempDir tmp;
+    fs::path bin = fake_engine(tmp, true);
+    std::string path = bin.string() + ":" + std::getenv("PATH");
+    CommandResult r = run_command({kA, "worker", "cleanup", "--remove-images", "localhost/img:v1"},
+                                  {{"PATH", path}});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.out.find("Error running command:\npodman images"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Stdout:\ncannot connect"), std::string::npos) << r.out;
+}
+
+TEST(WorkerDirs, CleanupWithNothingToDoIsUnchanged) {
+    TempDir tmp;
+    CommandResult r =
+        run_command({kA, "worker", "cleanup", "--file-pattern", (tmp / "nothing-*").string()});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.out, "(changed: False)\n");
 }
 
 }  // namespace

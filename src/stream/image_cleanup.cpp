@@ -1,0 +1,102 @@
+#include "stream/image_cleanup.hpp"
+
+#include <variant>
+
+#include "exec/child_process.hpp"
+#include "exec/supervisor.hpp"
+#include "util/environment.hpp"
+
+namespace arunner::stream {
+namespace {
+
+class Collect : public exec::OutputSink {
+  public:
+    void on_output(exec::Stream stream, std::string_view bytes) override {
+        if (stream == exec::Stream::out) {
+            out.append(bytes);
+        }
+    }
+    std::string out;
+};
+
+std::string strip(std::string s) {
+    size_t begin = s.find_first_not_of(" \t\r\n");
+    size_t end = s.find_last_not_of(" \t\r\n");
+    return begin == std::string::npos ? std::string() : s.substr(begin, end - begin + 1);
+}
+
+/// ansible-runner's run_command: the stripped stdout, or its error block and an Error.
+Result<std::string> run_engine(const std::vector<std::string>& argv, std::FILE* out) {
+    exec::SpawnRequest request;
+    request.argv = argv;
+    request.envp = util::Environment::from_current_process().to_envp();
+    request.cwd = ".";
+    request.terminal = exec::Terminal::pipes;
+    auto spawned = exec::ChildProcess::spawn(request);
+    std::string command;
+    for (const auto& word : argv) {
+        command += (command.empty() ? "" : " ") + word;
+    }
+    if (auto* error = std::get_if<exec::SpawnError>(&spawned)) {
+        std::fprintf(out, "Error running command:\n%s\nStdout:\n\n", command.c_str());
+        return Error{error->message};
+    }
+    Collect collect;
+    exec::Supervision result =
+        exec::supervise(std::get<exec::ChildProcess>(spawned), collect, {}, {}, {});
+    if (result.exit_code() != 0) {
+        std::fprintf(out, "Error running command:\n%s\nStdout:\n%s\n", command.c_str(),
+                     collect.out.c_str());
+        return Error{"Error running command: " + command};
+    }
+    return strip(collect.out);
+}
+
+}  // namespace
+
+Result<int> remove_images(const std::vector<std::string>& images, const std::string& engine,
+                          std::FILE* out) {
+    int removed = 0;
+    for (const auto& image : images) {
+        auto tags =
+            run_engine({engine, "images", "--format=\"{{.Repository}}:{{.Tag}}\"", image}, out);
+        if (!tags) {
+            return tags.error();
+        }
+        if (tags->empty()) {
+            continue;
+        }
+        size_t start = 0;
+        while (start <= tags->size()) {
+            size_t end = tags->find('\n', start);
+            if (end == std::string::npos) {
+                end = tags->size();
+            }
+            std::string tag = strip(tags->substr(start, end - start));
+            while (!tag.empty() && tag.front() == '"')
+                tag.erase(0, 1);
+            while (!tag.empty() && tag.back() == '"')
+                tag.pop_back();
+            auto output = run_engine({engine, "rmi", tag, "-f"}, out);
+            if (!output) {
+                return output.error();
+            }
+            for (size_t pos = 0; (pos = output->find("Untagged:", pos)) != std::string::npos;
+                 ++pos) {
+                ++removed;
+            }
+            start = end + 1;
+        }
+    }
+    return removed;
+}
+
+Result<bool> prune_images(const std::string& engine, std::FILE* out) {
+    auto output = run_engine({engine, "image", "prune", "-f"}, out);
+    if (!output) {
+        return output.error();
+    }
+    return !output->empty() && *output != "Total reclaimed space: 0B";
+}
+
+}  // namespace arunner::stream

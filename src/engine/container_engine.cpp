@@ -1,0 +1,224 @@
+#include "engine/container_engine.hpp"
+
+#include <stdlib.h>
+
+#include <system_error>
+
+namespace arunner::engine {
+
+namespace {
+
+constexpr std::string_view kUnixScheme = "unix://";
+constexpr const char* kPodmanSocket = "/run/podman/podman.sock";
+constexpr const char* kDockerSocket = "/var/run/docker.sock";
+
+Error spec_error(const ContainerSpec& spec, const std::string& what) {
+    std::string who = spec.name.empty() ? std::string("container") : "container " + spec.name;
+    return Error{who + ": " + what};
+}
+
+/// "src:dst[:ro,Z]" for HostConfig.Binds, or empty when the paths cannot be written that way.
+std::string bind_string(const Mount& mount) {
+    auto unsafe = [](const std::string& path) {
+        return path.find_first_of(":,") != std::string::npos;
+    };
+    if (unsafe(mount.source) || unsafe(mount.target)) {
+        return {};
+    }
+    std::string options;
+    if (mount.read_only) {
+        options = "ro";
+    }
+    if (mount.relabel != SelinuxRelabel::none) {
+        options += options.empty() ? "" : ",";
+        options += mount.relabel == SelinuxRelabel::private_ ? "Z" : "z";
+    }
+    std::string bind = mount.source + ":" + mount.target;
+    return options.empty() ? bind : bind + ":" + options;
+}
+
+/// A `unix://` URL or a bare absolute path as a socket path; empty when it is neither.
+std::string socket_path_of(const std::string& value) {
+    if (value.starts_with(kUnixScheme)) {
+        return value.substr(kUnixScheme.size());
+    }
+    if (value.starts_with("/")) {
+        return value;
+    }
+    return {};
+}
+
+}  // namespace
+
+const char* dialect_name(EngineDialect dialect) {
+    return dialect == EngineDialect::podman ? "podman" : "docker";
+}
+
+Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec) {
+    using json = nlohmann::ordered_json;
+    if (spec.image.empty()) {
+        return spec_error(spec, "no image given");
+    }
+    json body = json::object();
+    body["Image"] = spec.image;
+    if (!spec.cmd.empty()) {
+        body["Cmd"] = spec.cmd;
+    }
+    if (spec.entrypoint) {
+        body["Entrypoint"] = *spec.entrypoint;
+    }
+    if (!spec.env.empty()) {
+        json env = json::array();
+        for (const auto& [name, value] : spec.env) {
+            if (name.empty() || name.find('=') != std::string::npos) {
+                return spec_error(spec, "invalid environment variable name '" + name + "'");
+            }
+            env.push_back(name + "=" + value);
+        }
+        body["Env"] = std::move(env);
+    }
+    if (!spec.workdir.empty()) {
+        body["WorkingDir"] = spec.workdir;
+    }
+    if (!spec.user.empty()) {
+        body["User"] = spec.user;
+    }
+    if (!spec.labels.empty()) {
+        json labels = json::object();
+        for (const auto& [key, value] : spec.labels) {
+            if (key.empty()) {
+                return spec_error(spec, "a label with an empty key");
+            }
+            labels[key] = value;
+        }
+        body["Labels"] = std::move(labels);
+    }
+    body["Tty"] = spec.tty;
+    body["OpenStdin"] = spec.open_stdin;
+    body["StdinOnce"] = spec.stdin_once;
+    body["AttachStdin"] = spec.open_stdin;
+    body["AttachStdout"] = true;
+    body["AttachStderr"] = true;
+
+    json host = json::object();
+    json binds = json::array();
+    json mounts = json::array();
+    for (const Mount& mount : spec.mounts) {
+        if (!mount.source.starts_with("/")) {
+            return spec_error(spec, "mount source '" + mount.source + "' is not an absolute path");
+        }
+        if (!mount.target.starts_with("/")) {
+            return spec_error(spec, "mount target '" + mount.target + "' is not an absolute path");
+        }
+        std::string bind = bind_string(mount);
+        if (!bind.empty()) {
+            binds.push_back(std::move(bind));
+            continue;
+        }
+        if (mount.relabel != SelinuxRelabel::none) {
+            return spec_error(spec, "mount " + mount.source + " -> " + mount.target +
+                                        ": a path with ':' or ',' cannot be relabelled (:Z/:z)");
+        }
+        mounts.push_back(json{{"Type", "bind"},
+                              {"Source", mount.source},
+                              {"Target", mount.target},
+                              {"ReadOnly", mount.read_only}});
+    }
+    if (!binds.empty()) {
+        host["Binds"] = std::move(binds);
+    }
+    if (!mounts.empty()) {
+        host["Mounts"] = std::move(mounts);
+    }
+    if (!spec.network_mode.empty()) {
+        host["NetworkMode"] = spec.network_mode;
+    }
+    if (spec.memory_bytes) {
+        if (*spec.memory_bytes <= 0) {
+            return spec_error(spec, "memory limit must be positive");
+        }
+        host["Memory"] = *spec.memory_bytes;
+    }
+    if (spec.nano_cpus) {
+        if (*spec.nano_cpus <= 0) {
+            return spec_error(spec, "cpu limit must be positive");
+        }
+        host["NanoCpus"] = *spec.nano_cpus;
+    }
+    if (!spec.security_opts.empty()) {
+        host["SecurityOpt"] = spec.security_opts;
+    }
+    if (!spec.ulimits.empty()) {
+        json ulimits = json::array();
+        for (const Ulimit& limit : spec.ulimits) {
+            if (limit.name.empty() || limit.soft > limit.hard) {
+                return spec_error(spec, "invalid ulimit '" + limit.name + "' (soft " +
+                                            std::to_string(limit.soft) + ", hard " +
+                                            std::to_string(limit.hard) + ")");
+            }
+            ulimits.push_back(
+                json{{"Name", limit.name}, {"Soft", limit.soft}, {"Hard", limit.hard}});
+        }
+        host["Ulimits"] = std::move(ulimits);
+    }
+    if (!host.empty()) {
+        body["HostConfig"] = std::move(host);
+    }
+    return body;
+}
+
+Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
+                                                 const std::string& explicit_socket,
+                                                 const GetEnv& get_env, const PathExists& exists) {
+    if (!explicit_socket.empty()) {
+        std::string path = socket_path_of(explicit_socket);
+        if (path.empty()) {
+            return Error{"container engine socket '" + explicit_socket +
+                         "': give an absolute path or unix:///path (only unix sockets are "
+                         "supported)"};
+        }
+        return std::filesystem::path(path);
+    }
+    std::vector<std::string> variables = {"CONTAINER_HOST", "DOCKER_HOST"};
+    std::vector<std::string> defaults = {kPodmanSocket, kDockerSocket};
+    if (dialect == EngineDialect::docker) {
+        std::swap(variables[0], variables[1]);
+        std::swap(defaults[0], defaults[1]);
+    }
+    for (const std::string& variable : variables) {
+        std::string value = get_env(variable);
+        if (value.empty()) {
+            continue;
+        }
+        std::string path = socket_path_of(value);
+        if (path.empty()) {
+            return Error{variable + "=" + value +
+                         ": arunner talks to a container engine only through a unix:// socket"};
+        }
+        return std::filesystem::path(path);
+    }
+    for (const std::string& path : defaults) {
+        if (exists(path)) {
+            return std::filesystem::path(path);
+        }
+    }
+    return Error{"no container engine socket found (tried " + variables[0] + ", " + variables[1] +
+                 ", " + defaults[0] + ", " + defaults[1] + "): start the " + dialect_name(dialect) +
+                 " service or name its socket with --container-engine-socket"};
+}
+
+Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
+                                                 const std::string& explicit_socket) {
+    return find_engine_socket(
+        dialect, explicit_socket,
+        [](const std::string& name) {
+            const char* value = ::getenv(name.c_str());
+            return value ? std::string(value) : std::string();
+        },
+        [](const std::filesystem::path& path) {
+            std::error_code ec;
+            return std::filesystem::exists(path, ec);
+        });
+}
+
+}  // namespace arunner::engine

@@ -1,0 +1,188 @@
+#pragma once
+// The container engine as arunner sees it: a narrow interface (ContainerEngine, the seam unit
+// tests fake), the container description it creates from (ContainerSpec), and where to find an
+// engine's socket. The REST implementation is in engine/rest_container_engine.hpp.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arunner/error.hpp"
+#include "engine/attach_stream.hpp"
+
+namespace arunner::engine {
+
+/// Which engine's REST dialect to speak; the caller chooses it (--process-isolation-executable).
+enum class EngineDialect {
+    podman,  ///< podman's service: Docker-compatible endpoints plus libpod ones where needed
+    docker,  ///< dockerd: Docker Engine API v1.41 only
+};
+
+/// "podman" or "docker".
+const char* dialect_name(EngineDialect dialect);
+
+/// SELinux relabelling of a bind mount's source.
+enum class SelinuxRelabel {
+    none,      ///< leave the label alone
+    private_,  ///< `:Z`, private to this container
+    shared,    ///< `:z`, shared between containers
+};
+
+/// One bind mount of a host path into the container.
+struct Mount {
+    std::string source;  ///< host path
+    std::string target;  ///< path inside the container
+    bool read_only = false;
+    SelinuxRelabel relabel = SelinuxRelabel::none;
+};
+
+/// One resource limit (`ulimit`), e.g. {"nofile", 1024, 1024}.
+struct Ulimit {
+    std::string name;
+    int64_t soft = 0;
+    int64_t hard = 0;
+};
+
+/// Everything arunner sets on a container it creates. Empty fields are left to the image or
+/// the engine.
+struct ContainerSpec {
+    std::string name;   ///< e.g. "ansible_runner_<ident>"; empty lets the engine pick one
+    std::string image;  ///< a full reference, e.g. "localhost/arunner-ee:latest"
+    std::vector<std::string> cmd;
+    std::optional<std::vector<std::string>> entrypoint;    ///< overrides the image's when set
+    std::vector<std::pair<std::string, std::string>> env;  ///< in order
+    std::string workdir;
+    std::string user;                                         ///< "uid", "uid:gid" or a name
+    std::vector<std::pair<std::string, std::string>> labels;  ///< in order
+    std::vector<Mount> mounts;
+    bool tty = false;                     ///< allocate a pty (stdout and stderr merged, raw stream)
+    bool open_stdin = false;              ///< keep stdin open for an attach
+    bool stdin_once = false;              ///< close stdin when the attached client half-closes
+    std::string network_mode;             ///< "none", "host", "bridge", …; empty: default
+    std::optional<int64_t> memory_bytes;  ///< HostConfig.Memory
+    std::optional<int64_t> nano_cpus;     ///< HostConfig.NanoCpus (1e9 = one CPU)
+    std::vector<std::string> security_opts;  ///< e.g. "label=disable", "no-new-privileges"
+    std::vector<Ulimit> ulimits;
+};
+
+/// The body of `POST /containers/create` for `spec` (the name goes in the query). Mounts become
+/// `HostConfig.Binds` ("src:dst:ro,Z"); a mount whose path holds ':' or ',' becomes a
+/// `HostConfig.Mounts` entry instead, which cannot relabel, so that combination is an Error.
+Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec);
+
+/// What `version()` reports.
+struct EngineVersion {
+    std::string version;      ///< the engine's own version, e.g. "4.3.1" or "20.10.24"
+    std::string api_version;  ///< the Docker API version it speaks, e.g. "1.41"
+    bool is_podman = false;   ///< a "Podman Engine" component is listed
+};
+
+/// An image as inspect and list report it.
+struct ImageInfo {
+    std::string id;
+    std::vector<std::string> tags;  ///< "repo:tag" references
+    int64_t size = 0;               ///< bytes
+};
+
+/// What an image prune removed.
+struct PruneReport {
+    std::vector<std::string> deleted;  ///< ids or references the engine reports deleted
+    int64_t space_reclaimed = 0;       ///< bytes
+};
+
+/// A container as `inspect()` reports it.
+struct ContainerInfo {
+    std::string id;
+    std::string name;    ///< without the leading '/'
+    std::string image;   ///< as configured (Config.Image)
+    std::string status;  ///< "created", "running", "exited", …
+    bool running = false;
+    int exit_code = 0;
+    bool tty = false;
+    std::vector<std::pair<std::string, std::string>> labels;
+};
+
+/// A container as `list()` reports it.
+struct ContainerSummary {
+    std::string id;
+    std::string name;  ///< first name, without the leading '/'
+    std::string image;
+    std::string state;  ///< "created", "running", "exited", …
+    std::vector<std::pair<std::string, std::string>> labels;
+};
+
+/// A container engine. Every call fails with an Error that names the endpoint, the HTTP status
+/// and the engine's message (or the socket, when the engine cannot be reached). Implementations
+/// may be used from several threads at once; a long wait() does not hold up kill() or remove().
+class ContainerEngine {
+  public:
+    virtual ~ContainerEngine() = default;
+
+    /// The dialect this engine speaks.
+    virtual EngineDialect dialect() const = 0;
+
+    /// The engine's version; a cheap first call that proves the socket is an engine.
+    virtual Result<EngineVersion> version() = 0;
+
+    /// Whether `image` is present locally. Never pulls.
+    virtual Result<bool> image_exists(const std::string& image) = 0;
+    /// Inspects a local image; a missing image is an Error with the engine's message.
+    virtual Result<ImageInfo> inspect_image(const std::string& image) = 0;
+    /// Every local image.
+    virtual Result<std::vector<ImageInfo>> list_images() = 0;
+    /// Removes the tag `reference` ("repo:tag"); the image itself stays while other tags or
+    /// containers use it (docker deletes it with its last tag).
+    virtual Status untag_image(const std::string& reference) = 0;
+    /// Removes dangling (untagged, unused) images.
+    virtual Result<PruneReport> prune_images() = 0;
+
+    /// Creates a container (not started) and returns its id.
+    virtual Result<std::string> create(const ContainerSpec& spec) = 0;
+    /// Attaches to stdin, stdout and stderr of a created container; call before start() so no
+    /// output is missed. The stream is framed by the container's own Tty setting.
+    virtual Result<AttachStream> attach(const std::string& id) = 0;
+    /// Starts a created container; an already running one is fine.
+    virtual Status start(const std::string& id) = 0;
+    /// Blocks until the started container has exited and returns its exit code (no time limit:
+    /// kill() it from another thread to end the wait).
+    virtual Result<int> wait(const std::string& id) = 0;
+    /// The container's current state.
+    virtual Result<ContainerInfo> inspect(const std::string& id) = 0;
+    /// Sends `signal` (e.g. SIGKILL) to the container; one that is not running is not an error.
+    virtual Status kill(const std::string& id, int signal) = 0;
+    /// Stops the container: SIGTERM, then SIGKILL after `grace_seconds`; a stopped one is fine.
+    virtual Status stop(const std::string& id, int grace_seconds) = 0;
+    /// Removes the container (with `force`, even while it runs) and its anonymous volumes. A
+    /// container that is already gone (404, or 500 "no such container") is not an error.
+    virtual Status remove(const std::string& id, bool force) = 0;
+    /// Every container, running or not, carrying `label` ("key" or "key=value"; empty: all).
+    virtual Result<std::vector<ContainerSummary>> list(const std::string& label) = 0;
+};
+
+/// Looks up an environment variable; empty when unset.
+using GetEnv = std::function<std::string(const std::string& name)>;
+/// Whether a path exists (a socket, normally).
+using PathExists = std::function<bool(const std::filesystem::path&)>;
+
+/// Where the engine's socket is: `explicit_socket` when given (a path or "unix://path"), else
+/// CONTAINER_HOST, else DOCKER_HOST (each must be "unix://…"; another scheme is an Error naming
+/// the variable), else the first existing rootful default: /run/podman/podman.sock, then
+/// /var/run/docker.sock. For the docker dialect DOCKER_HOST and docker.sock come first, so
+/// docker is never spoken to podman's socket by accident. No socket anywhere: an Error listing
+/// what was tried.
+Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
+                                                 const std::string& explicit_socket,
+                                                 const GetEnv& get_env, const PathExists& exists);
+
+/// find_engine_socket() with the process environment and the real filesystem.
+Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
+                                                 const std::string& explicit_socket);
+
+}  // namespace arunner::engine

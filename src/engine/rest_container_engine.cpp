@@ -1,0 +1,413 @@
+#include "engine/rest_container_engine.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace arunner::engine {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr const char* kApi = "/v1.41";
+constexpr const char* kLibpod = "/v4.0.0/libpod";
+
+// Non-throwing readers for engine answers: a field of the wrong type reads as empty.
+std::string text_field(const json& object, const char* key) {
+    auto it = object.is_object() ? object.find(key) : object.end();
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+int64_t int_field(const json& object, const char* key) {
+    auto it = object.is_object() ? object.find(key) : object.end();
+    return it != object.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+bool bool_field(const json& object, const char* key) {
+    auto it = object.is_object() ? object.find(key) : object.end();
+    return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+const json& object_field(const json& object, const char* key) {
+    static const json empty = json::object();
+    auto it = object.is_object() ? object.find(key) : object.end();
+    return it != object.end() && it->is_object() ? *it : empty;
+}
+
+std::vector<std::string> text_list(const json& object, const char* key) {
+    std::vector<std::string> out;
+    auto it = object.is_object() ? object.find(key) : object.end();
+    if (it != object.end() && it->is_array()) {
+        for (const auto& item : *it) {
+            if (item.is_string()) {
+                out.push_back(item.get<std::string>());
+            }
+        }
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, std::string>> labels_of(const json& labels) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (labels.is_object()) {
+        for (const auto& [key, value] : labels.items()) {
+            out.emplace_back(key, value.is_string() ? value.get<std::string>() : value.dump());
+        }
+    }
+    return out;
+}
+
+std::string strip_slash(std::string name) {
+    if (name.starts_with("/")) {
+        name.erase(0, 1);
+    }
+    return name;
+}
+
+ImageInfo image_of(const json& image) {
+    ImageInfo info;
+    info.id = text_field(image, "Id");
+    for (std::string& tag : text_list(image, "RepoTags")) {
+        if (tag != "<none>:<none>") {
+            info.tags.push_back(std::move(tag));
+        }
+    }
+    info.size = int_field(image, "Size");
+    return info;
+}
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+/// The engine's message for an answer, lower-cased, for recognising a few known conditions.
+std::string message_of(const HttpResponse& response) {
+    return lower(engine_message(response.body));
+}
+
+std::string container_path(const std::string& id) {
+    return url_encode(id);
+}
+std::string image_path(const std::string& image) {
+    return url_encode(image, "/:@");
+}
+
+Error unexpected_answer(const HttpRequest& request, const std::string& what) {
+    return Error{request.method + " " + request.target + ": unexpected answer: " + what};
+}
+
+}  // namespace
+
+RestContainerEngine::RestContainerEngine(RestEngineOptions options, HttpUnixClient client)
+    : options_(std::move(options)), client_(std::move(client)) {}
+
+Result<std::unique_ptr<RestContainerEngine>> RestContainerEngine::create(
+    RestEngineOptions options) {
+    auto client =
+        HttpUnixClient::create({options.socket, options.connect_timeout, options.request_timeout});
+    if (!client.ok()) {
+        return client.error();
+    }
+    return std::unique_ptr<RestContainerEngine>(
+        new RestContainerEngine(std::move(options), std::move(*client)));
+}
+
+Result<HttpResponse> RestContainerEngine::send(const HttpRequest& request) {
+    std::lock_guard lock(mutex_);
+    return client_.send(request);
+}
+
+Result<json> RestContainerEngine::send_json(const HttpRequest& request) {
+    std::lock_guard lock(mutex_);
+    return client_.send_json(request);
+}
+
+Result<HttpResponse> RestContainerEngine::send_alone(const HttpRequest& request) {
+    auto client = HttpUnixClient::create(
+        {options_.socket, options_.connect_timeout, options_.request_timeout});
+    if (!client.ok()) {
+        return client.error();
+    }
+    return client->send(request);
+}
+
+bool RestContainerEngine::use_libpod() const {
+    return options_.dialect == EngineDialect::podman || engine_is_podman_.load();
+}
+
+Result<EngineVersion> RestContainerEngine::version() {
+    HttpRequest request{"GET", std::string(kApi) + "/version"};
+    request.timeout = options_.probe_timeout;
+    auto answer = send_json(request);
+    if (!answer.ok()) {
+        return answer.error();
+    }
+    EngineVersion version;
+    version.version = text_field(*answer, "Version");
+    version.api_version = text_field(*answer, "ApiVersion");
+    if (version.version.empty() || version.api_version.empty()) {
+        return unexpected_answer(request, "no Version/ApiVersion (is " + options_.socket.string() +
+                                              " a container engine?)");
+    }
+    auto components = answer->find("Components");
+    if (components != answer->end() && components->is_array()) {
+        for (const auto& component : *components) {
+            version.is_podman =
+                version.is_podman || text_field(component, "Name") == "Podman Engine";
+        }
+    }
+    engine_is_podman_ = version.is_podman;
+    return version;
+}
+
+Result<bool> RestContainerEngine::image_exists(const std::string& image) {
+    HttpRequest request;
+    request.target = options_.dialect == EngineDialect::podman
+                         ? std::string(kLibpod) + "/images/" + image_path(image) + "/exists"
+                         : std::string(kApi) + "/images/" + image_path(image) + "/json";
+    auto response = send(request);
+    if (!response.ok()) {
+        return response.error();
+    }
+    if (response->status == 404) {
+        return false;
+    }
+    if (!response->ok()) {
+        return http_status_error(request.method, request.target, *response);
+    }
+    return true;
+}
+
+Result<ImageInfo> RestContainerEngine::inspect_image(const std::string& image) {
+    auto answer = send_json({"GET", std::string(kApi) + "/images/" + image_path(image) + "/json"});
+    if (!answer.ok()) {
+        return answer.error();
+    }
+    return image_of(*answer);
+}
+
+Result<std::vector<ImageInfo>> RestContainerEngine::list_images() {
+    auto answer = send_json({"GET", std::string(kApi) + "/images/json"});
+    if (!answer.ok()) {
+        return answer.error();
+    }
+    std::vector<ImageInfo> images;
+    if (answer->is_array()) {
+        for (const auto& image : *answer) {
+            images.push_back(image_of(image));
+        }
+    }
+    return images;
+}
+
+Status RestContainerEngine::untag_image(const std::string& reference) {
+    HttpRequest request;
+    if (options_.dialect == EngineDialect::podman) {
+        // libpod wants the repository and the tag apart: "localhost/x:1" -> "localhost/x", "1".
+        size_t slash = reference.rfind('/');
+        size_t colon = reference.rfind(':');
+        bool has_tag = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+        std::string repo = has_tag ? reference.substr(0, colon) : reference;
+        std::string tag = has_tag ? reference.substr(colon + 1) : "latest";
+        request = {"POST", std::string(kLibpod) + "/images/" + image_path(reference) +
+                               "/untag?repo=" + url_encode(repo) + "&tag=" + url_encode(tag)};
+    } else {
+        // dockerd has no untag endpoint: deleting by tag removes the tag, and the image with its
+        // last tag.
+        request = {"DELETE", std::string(kApi) + "/images/" + image_path(reference)};
+    }
+    auto answer = send_json(request);
+    if (!answer.ok()) {
+        return answer.error();
+    }
+    return {};
+}
+
+Result<PruneReport> RestContainerEngine::prune_images() {
+    auto answer = send_json({"POST", std::string(kApi) + "/images/prune?filters=" +
+                                         url_encode(R"({"dangling":["true"]})")});
+    if (!answer.ok()) {
+        return answer.error();
+    }
+    PruneReport report;
+    auto deleted = answer->find("ImagesDeleted");
+    if (deleted != answer->end() && deleted->is_array()) {
+        for (const auto& item : *deleted) {
+            std::string what = text_field(item, "Deleted");
+            report.deleted.push_back(what.empty() ? text_field(item, "Untagged") : what);
+        }
+    }
+    report.space_reclaimed = int_field(*answer, "SpaceReclaimed");
+    return report;
+}
+
+Result<std::string> RestContainerEngine::create(const ContainerSpec& spec) {
+    auto body = make_create_body(spec);
+    if (!body.ok()) {
+        return body.error();
+    }
+    HttpRequest request{"POST", std::string(kApi) + "/containers/create"};
+    if (!spec.name.empty()) {
+        request.target += "?name=" + url_encode(spec.name);
+    }
+    request.body = std::move(*body);
+    auto answer = send_json(request);
+    if (!answer.ok()) {
+        return answer.error();
+    }
+    std::string id = text_field(*answer, "Id");
+    if (id.empty()) {
+        return unexpected_answer(request, "no container Id");
+    }
+    return id;
+}
+
+Result<AttachStream> RestContainerEngine::attach(const std::string& id) {
+    // The framing follows the container's own Tty setting, so ask the container.
+    auto info = inspect(id);
+    if (!info.ok()) {
+        return info.error();
+    }
+    std::string target = std::string(kApi) + "/containers/" + container_path(id) +
+                         "/attach?stream=1&stdin=1&stdout=1&stderr=1";
+    return AttachStream::open(options_.socket, target, info->tty, options_.probe_timeout);
+}
+
+Status RestContainerEngine::start(const std::string& id) {
+    HttpRequest request{"POST", std::string(kApi) + "/containers/" + container_path(id) + "/start"};
+    auto response = send(request);
+    if (!response.ok()) {
+        return response.error();
+    }
+    if (!response->ok() && response->status != 304) {  // 304: already started
+        return http_status_error(request.method, request.target, *response);
+    }
+    return {};
+}
+
+Result<int> RestContainerEngine::wait(const std::string& id) {
+    const bool libpod = use_libpod();
+    HttpRequest request{"POST",
+                        libpod ? std::string(kLibpod) + "/containers/" + container_path(id) +
+                                     "/wait?condition=exited"
+                               : std::string(kApi) + "/containers/" + container_path(id) + "/wait"};
+    request.timeout = std::chrono::milliseconds(0);  // as long as the container runs
+    auto response = send_alone(request);
+    if (!response.ok()) {
+        return response.error();
+    }
+    if (!response->ok()) {
+        return http_status_error(request.method, request.target, *response);
+    }
+    auto answer = json::parse(response->body, nullptr, false);
+    if (libpod && answer.is_number_integer()) {  // libpod answers the bare exit code
+        return static_cast<int>(answer.get<int64_t>());
+    }
+    const json& error = object_field(answer, "Error");
+    if (std::string message = text_field(error, "Message"); !message.empty()) {
+        return Error{request.method + " " + std::string(endpoint_of(request.target)) + ": " +
+                     message};
+    }
+    if (!answer.is_object() || !answer.contains("StatusCode")) {
+        return unexpected_answer(request, engine_message(response->body));
+    }
+    return static_cast<int>(int_field(answer, "StatusCode"));
+}
+
+Result<ContainerInfo> RestContainerEngine::inspect(const std::string& id) {
+    auto answer =
+        send_json({"GET", std::string(kApi) + "/containers/" + container_path(id) + "/json"});
+    if (!answer.ok()) {
+        return answer.error();
+    }
+    const json& config = object_field(*answer, "Config");
+    const json& state = object_field(*answer, "State");
+    ContainerInfo info;
+    info.id = text_field(*answer, "Id");
+    info.name = strip_slash(text_field(*answer, "Name"));
+    info.image = text_field(config, "Image");
+    info.status = text_field(state, "Status");
+    info.running = bool_field(state, "Running");
+    info.exit_code = static_cast<int>(int_field(state, "ExitCode"));
+    info.tty = bool_field(config, "Tty");
+    info.labels = labels_of(object_field(config, "Labels"));
+    return info;
+}
+
+Status RestContainerEngine::kill(const std::string& id, int signal) {
+    HttpRequest request{"POST", std::string(kApi) + "/containers/" + container_path(id) +
+                                    "/kill?signal=" + std::to_string(signal)};
+    auto response = send(request);
+    if (!response.ok()) {
+        return response.error();
+    }
+    if (response->ok()) {
+        return {};
+    }
+    // Not running: dockerd answers 409, podman 500 "can only kill running containers".
+    std::string message = message_of(*response);
+    if (response->status == 409 || message.find("can only kill running") != std::string::npos ||
+        message.find("not running") != std::string::npos) {
+        return {};
+    }
+    return http_status_error(request.method, request.target, *response);
+}
+
+Status RestContainerEngine::stop(const std::string& id, int grace_seconds) {
+    HttpRequest request{"POST", std::string(kApi) + "/containers/" + container_path(id) +
+                                    "/stop?t=" + std::to_string(std::max(0, grace_seconds))};
+    request.timeout = options_.request_timeout + std::chrono::seconds(std::max(0, grace_seconds));
+    auto response = send_alone(request);
+    if (!response.ok()) {
+        return response.error();
+    }
+    if (!response->ok() && response->status != 304) {  // 304: already stopped
+        return http_status_error(request.method, request.target, *response);
+    }
+    return {};
+}
+
+Status RestContainerEngine::remove(const std::string& id, bool force) {
+    HttpRequest request{"DELETE", std::string(kApi) + "/containers/" + container_path(id) + "?v=1" +
+                                      (force ? "&force=1" : "")};
+    auto response = send(request);
+    if (!response.ok()) {
+        return response.error();
+    }
+    if (response->ok() || response->status == 404 ||
+        message_of(*response).find("no such container") != std::string::npos) {
+        return {};  // gone, or already gone
+    }
+    return http_status_error(request.method, request.target, *response);
+}
+
+Result<std::vector<ContainerSummary>> RestContainerEngine::list(const std::string& label) {
+    std::string target = std::string(kApi) + "/containers/json?all=1";
+    if (!label.empty()) {
+        json filters = {{"label", json::array({label})}};
+        target +=
+            "&filters=" + url_encode(filters.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    auto answer = send_json({"GET", target});
+    if (!answer.ok()) {
+        return answer.error();
+    }
+    std::vector<ContainerSummary> containers;
+    if (answer->is_array()) {
+        for (const auto& item : *answer) {
+            ContainerSummary summary;
+            summary.id = text_field(item, "Id");
+            auto names = text_list(item, "Names");
+            summary.name = names.empty() ? std::string() : strip_slash(names.front());
+            summary.image = text_field(item, "Image");
+            summary.state = text_field(item, "State");
+            summary.labels = labels_of(object_field(item, "Labels"));
+            containers.push_back(std::move(summary));
+        }
+    }
+    return containers;
+}
+
+}  // namespace arunner::engine

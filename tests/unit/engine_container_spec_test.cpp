@@ -1,0 +1,221 @@
+// src/engine/container_engine.cpp: ContainerSpec -> the create body, and where the engine's
+// socket is.
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "engine/container_engine.hpp"
+
+namespace arunner::engine {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+ContainerSpec full_spec() {
+    ContainerSpec spec;
+    spec.name = "ansible_runner_abc";
+    spec.image = "localhost/arunner-ee:latest";
+    spec.cmd = {"ansible-playbook", "-i", "inventory", "site.yml"};
+    spec.env = {{"B", "2"}, {"A", "1=one"}, {"EMPTY", ""}};
+    spec.workdir = "/runner/project";
+    spec.user = "1000:1000";
+    spec.labels = {{"ansible_runner_ident", "abc"}, {"arunner", "1"}};
+    spec.mounts = {{"/tmp/pdd", "/runner", false, SelinuxRelabel::private_},
+                   {"/opt/cb", "/cb", true, SelinuxRelabel::none},
+                   {"/srv/data", "/data", true, SelinuxRelabel::shared}};
+    spec.open_stdin = true;
+    spec.stdin_once = true;
+    spec.network_mode = "none";
+    spec.memory_bytes = 512LL * 1024 * 1024;
+    spec.nano_cpus = 1500000000;
+    spec.security_opts = {"label=disable"};
+    spec.ulimits = {{"nofile", 1024, 2048}};
+    return spec;
+}
+
+TEST(EngineContainerSpec, FullBody) {
+    auto body = make_create_body(full_spec());
+    ASSERT_TRUE(body.ok()) << body.error().message;
+    const json expected = json::parse(R"({
+        "Image": "localhost/arunner-ee:latest",
+        "Cmd": ["ansible-playbook", "-i", "inventory", "site.yml"],
+        "Env": ["B=2", "A=1=one", "EMPTY="],
+        "WorkingDir": "/runner/project",
+        "User": "1000:1000",
+        "Labels": {"ansible_runner_ident": "abc", "arunner": "1"},
+        "Tty": false,
+        "OpenStdin": true,
+        "StdinOnce": true,
+        "AttachStdin": true,
+        "AttachStdout": true,
+        "AttachStderr": true,
+        "HostConfig": {
+            "Binds": ["/tmp/pdd:/runner:Z", "/opt/cb:/cb:ro", "/srv/data:/data:ro,z"],
+            "NetworkMode": "none",
+            "Memory": 536870912,
+            "NanoCpus": 1500000000,
+            "SecurityOpt": ["label=disable"],
+            "Ulimits": [{"Name": "nofile", "Soft": 1024, "Hard": 2048}]
+        }
+    })");
+    EXPECT_EQ(body->dump(2), expected.dump(2));
+}
+
+TEST(EngineContainerSpec, MinimalBodyLeavesDefaultsToTheImage) {
+    ContainerSpec spec;
+    spec.image = "localhost/x";
+    spec.tty = true;
+    auto body = make_create_body(spec);
+    ASSERT_TRUE(body.ok());
+    EXPECT_EQ(body->dump(),
+              R"({"Image":"localhost/x","Tty":true,"OpenStdin":false,"StdinOnce":false,)"
+              R"("AttachStdin":false,"AttachStdout":true,"AttachStderr":true})");
+}
+
+TEST(EngineContainerSpec, EntrypointOverride) {
+    ContainerSpec spec;
+    spec.image = "localhost/x";
+    spec.entrypoint = std::vector<std::string>{"/bin/sh", "-c"};
+    spec.cmd = {"echo hi"};
+    auto body = make_create_body(spec);
+    ASSERT_TRUE(body.ok());
+    EXPECT_EQ((*body)["Entrypoint"], json::parse(R"(["/bin/sh","-c"])"));
+    EXPECT_EQ((*body)["Cmd"], json::parse(R"(["echo hi"])"));
+}
+
+TEST(EngineContainerSpec, PathWithColonBecomesAMountEntry) {
+    ContainerSpec spec;
+    spec.image = "localhost/x";
+    spec.mounts = {{"/tmp/a:b", "/in", true, SelinuxRelabel::none}, {"/plain", "/p"}};
+    auto body = make_create_body(spec);
+    ASSERT_TRUE(body.ok());
+    EXPECT_EQ((*body)["HostConfig"]["Binds"], json::parse(R"(["/plain:/p"])"));
+    EXPECT_EQ(
+        (*body)["HostConfig"]["Mounts"],
+        json::parse(R"([{"Type":"bind","Source":"/tmp/a:b","Target":"/in","ReadOnly":true}])"));
+}
+
+TEST(EngineContainerSpec, RefusalsNameTheField) {
+    auto refused = [](ContainerSpec spec) {
+        auto body = make_create_body(spec);
+        return body.ok() ? std::string("accepted") : body.error().message;
+    };
+    ContainerSpec spec = full_spec();
+    spec.image.clear();
+    EXPECT_EQ(refused(spec), "container ansible_runner_abc: no image given");
+
+    spec = full_spec();
+    spec.env.emplace_back("BAD=NAME", "x");
+    EXPECT_EQ(refused(spec),
+              "container ansible_runner_abc: invalid environment variable name 'BAD=NAME'");
+
+    spec = full_spec();
+    spec.mounts.push_back({"relative/dir", "/x"});
+    EXPECT_EQ(refused(spec),
+              "container ansible_runner_abc: mount source 'relative/dir' is not an absolute path");
+
+    spec = full_spec();
+    spec.mounts.push_back({"/x", "y"});
+    EXPECT_EQ(refused(spec),
+              "container ansible_runner_abc: mount target 'y' is not an absolute path");
+
+    spec = full_spec();
+    spec.mounts.push_back({"/a,b", "/y", false, SelinuxRelabel::private_});
+    EXPECT_EQ(refused(spec),
+              "container ansible_runner_abc: mount /a,b -> /y: a path with ':' or "
+              "',' cannot be relabelled (:Z/:z)");
+
+    spec = full_spec();
+    spec.ulimits = {{"nofile", 10, 5}};
+    EXPECT_EQ(refused(spec),
+              "container ansible_runner_abc: invalid ulimit 'nofile' (soft 10, hard 5)");
+
+    spec = full_spec();
+    spec.memory_bytes = 0;
+    EXPECT_EQ(refused(spec), "container ansible_runner_abc: memory limit must be positive");
+}
+
+TEST(EngineContainerSpec, InvalidUtf8DoesNotThrow) {
+    ContainerSpec spec;
+    spec.image = "localhost/x";
+    spec.env = {{"X", "\xff\xfe"}};
+    auto body = make_create_body(spec);
+    ASSERT_TRUE(body.ok());
+    EXPECT_NO_THROW(body->dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+// --- where the socket is -----------------------------------------------------------------
+
+struct FakeHost {
+    std::map<std::string, std::string> env;
+    std::set<std::string> sockets;
+
+    Result<std::filesystem::path> find(EngineDialect dialect, const std::string& explicit_socket) {
+        return find_engine_socket(
+            dialect, explicit_socket,
+            [this](const std::string& name) { return env.count(name) ? env[name] : ""; },
+            [this](const std::filesystem::path& path) { return sockets.count(path.string()) > 0; });
+    }
+};
+
+std::string found(const Result<std::filesystem::path>& result) {
+    return result.ok() ? result->string() : "error: " + result.error().message;
+}
+
+TEST(EngineSocket, ExplicitPathWins) {
+    FakeHost host;
+    host.env = {{"CONTAINER_HOST", "unix:///env.sock"}};
+    host.sockets = {"/run/podman/podman.sock"};
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "/my/engine.sock")), "/my/engine.sock");
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "unix:///my/engine.sock")), "/my/engine.sock");
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "tcp://1.2.3.4:2375")),
+              "error: container engine socket 'tcp://1.2.3.4:2375': give an absolute path or "
+              "unix:///path (only unix sockets are supported)");
+}
+
+TEST(EngineSocket, EnvironmentBeforeDefaults) {
+    FakeHost host;
+    host.sockets = {"/run/podman/podman.sock", "/var/run/docker.sock"};
+    host.env = {{"CONTAINER_HOST", "unix:///c.sock"}, {"DOCKER_HOST", "unix:///d.sock"}};
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "")), "/c.sock");
+    EXPECT_EQ(found(host.find(EngineDialect::docker, "")), "/d.sock");
+    host.env = {{"DOCKER_HOST", "unix:///d.sock"}};
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "")), "/d.sock");
+    host.env = {{"CONTAINER_HOST", "unix:///c.sock"}};
+    EXPECT_EQ(found(host.find(EngineDialect::docker, "")), "/c.sock");
+    // A variable that is set is taken even when nothing is there yet: connecting says why not.
+    host.sockets.clear();
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "")), "/c.sock");
+}
+
+TEST(EngineSocket, NonUnixVariableIsAnErrorNamingIt) {
+    FakeHost host;
+    host.env = {{"DOCKER_HOST", "tcp://10.0.0.1:2376"}};
+    EXPECT_EQ(found(host.find(EngineDialect::docker, "")),
+              "error: DOCKER_HOST=tcp://10.0.0.1:2376: arunner talks to a container engine only "
+              "through a unix:// socket");
+}
+
+TEST(EngineSocket, RootfulDefaults) {
+    FakeHost host;
+    host.sockets = {"/run/podman/podman.sock", "/var/run/docker.sock"};
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "")), "/run/podman/podman.sock");
+    EXPECT_EQ(found(host.find(EngineDialect::docker, "")), "/var/run/docker.sock");
+    host.sockets = {"/var/run/docker.sock"};
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "")), "/var/run/docker.sock");
+    host.sockets = {"/run/podman/podman.sock"};
+    EXPECT_EQ(found(host.find(EngineDialect::docker, "")), "/run/podman/podman.sock");
+}
+
+TEST(EngineSocket, NothingFound) {
+    FakeHost host;
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "")),
+              "error: no container engine socket found (tried CONTAINER_HOST, DOCKER_HOST, "
+              "/run/podman/podman.sock, /var/run/docker.sock): start the podman service or name "
+              "its socket with --container-engine-socket");
+}
+
+}  // namespace
+}  // namespace arunner::engine

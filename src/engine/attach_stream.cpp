@@ -281,7 +281,10 @@ Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
             continue;
         }
         if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-            return hung_up;
+            if (received.empty()) {
+                return hung_up;
+            }
+            break;  // judge what did arrive
         }
         if (n < 0) {
             return Error{prefix + "reading the answer from " + where + ": " + std::strerror(errno)};

@@ -506,12 +506,14 @@ TEST(EngineAttach, MissingSocketAndSilentPeers) {
 
     const auto garbage = dir / "garbage.sock";
     FakeEngine speaks(garbage, [](FakeConnection& connection, FakeEngine&) {
+        connection.read_request();
         connection.write("220 smtp.example ESMTP\r\n\r\n");
     });
     auto not_http = AttachStream::open(garbage, kAttachTarget, false, 2000ms);
     ASSERT_FALSE(not_http.ok());
     EXPECT_NE(not_http.error().message.find("did not answer as an HTTP container engine: \"220 "),
-              std::string::npos);
+              std::string::npos)
+        << not_http.error().message;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // stderr, whatever the chunking.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -209,6 +211,40 @@ TEST(EngineStreamDemux, StdinStreamCountsAsStdout) {
     Collected got;
     ASSERT_TRUE(demux.feed(frame, got.sink()).ok());
     EXPECT_EQ(got.out, "echo");
+}
+
+TEST(EngineAttachStream, OverASocketPairAsFakesBuildIt) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    util::UniqueFd engine_side(fds[1]);
+    AttachStream stream(util::UniqueFd(fds[0]), encode_stream_frame(OutputStream::out, "early"),
+                        false);
+    ASSERT_TRUE(stream.has_pending());
+    std::string later = encode_stream_frame(OutputStream::err, "late");
+    ASSERT_EQ(::write(engine_side.get(), later.data(), later.size()),
+              static_cast<ssize_t>(later.size()));
+    engine_side.reset(::dup(engine_side.get()));  // still open: only the reads below end it
+    ASSERT_TRUE(stream.write_stdin("in").ok());
+    ASSERT_TRUE(stream.close_stdin().ok());
+    char buffer[64];
+    std::string got_stdin(buffer, static_cast<size_t>(::read(engine_side.get(), buffer, 64)));
+    EXPECT_EQ(got_stdin, "in");
+    EXPECT_EQ(::read(engine_side.get(), buffer, 64), 0);  // the half-close reached the engine
+    ::shutdown(engine_side.get(), SHUT_WR);
+
+    StreamDemux demux(stream.tty());
+    Collected got;
+    for (;;) {
+        auto n = stream.read(buffer);
+        ASSERT_TRUE(n.ok());
+        if (*n == 0) {
+            break;
+        }
+        ASSERT_TRUE(demux.feed(std::string_view(buffer, *n), got.sink()).ok());
+    }
+    EXPECT_TRUE(demux.finish().ok());
+    EXPECT_EQ(got.out, "early");  // bytes read with the headers come first
+    EXPECT_EQ(got.err, "late");
 }
 
 }  // namespace

@@ -131,10 +131,8 @@ TEST(ZipReader, ExtractsFilesDirsSymlinksModesAndMtimes) {
     EXPECT_EQ(lstat_of(tmp / "out/env").st_mtime, 1600000000);
 }
 
-fs::path vectors_dir() {
-    fs::path here = fs::path(__FILE__).parent_path();  // <repo>/tests/unit
-    return here.parent_path().parent_path().parent_path() / "shared/vectors";
-}
+/// The recorded vectors, copied from ../shared/vectors into the repository.
+fs::path vectors_dir() { return fs::path(ARUNNER_FIXTURES) / "vectors"; }
 
 TEST(ZipReader, ExtractsTheZipThatAnsibleRunnerTransmitted) {
     std::string job = slurp(vectors_dir() / "small.job");

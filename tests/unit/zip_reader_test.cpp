@@ -132,7 +132,9 @@ TEST(ZipReader, ExtractsFilesDirsSymlinksModesAndMtimes) {
 }
 
 /// The recorded vectors, copied from ../shared/vectors into the repository.
-fs::path vectors_dir() { return fs::path(ARUNNER_FIXTURES) / "vectors"; }
+fs::path vectors_dir() {
+    return fs::path(ARUNNER_FIXTURES) / "vectors";
+}
 
 TEST(ZipReader, ExtractsTheZipThatAnsibleRunnerTransmitted) {
     std::string job = slurp(vectors_dir() / "small.job");

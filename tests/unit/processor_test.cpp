@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "support/file_helpers.hpp"
 #include "support/temp_dir.hpp"
 #include "util/unique_fd.hpp"
 
@@ -19,12 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kVectors = fs::path(ARUNNER_FIXTURES) / "vectors";
 
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using testing::slurp;
 
 ProcessResult process_file(const fs::path& stream, ProcessorOptions options) {
     util::UniqueFd fd(::open(stream.c_str(), O_RDONLY | O_CLOEXEC));

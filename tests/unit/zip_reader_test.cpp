@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "stream/base64.hpp"
+#include "support/file_helpers.hpp"
 #include "support/temp_dir.hpp"
 #include "util/files.hpp"
 
@@ -22,18 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-struct stat lstat_of(const fs::path& path) {
-    struct stat st {};
-    ::lstat(path.c_str(), &st);
-    return st;
-}
+using testing::lstat_of;
+using testing::slurp;
 
 bool exists_no_follow(const fs::path& path) {
     struct stat st {};

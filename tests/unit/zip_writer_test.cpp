@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "stream/zip_reader.hpp"
+#include "support/file_helpers.hpp"
 #include "support/temp_dir.hpp"
 #include "util/files.hpp"
 #include "util/unique_fd.hpp"
@@ -29,18 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-struct stat lstat_of(const fs::path& path) {
-    struct stat st {};
-    ::lstat(path.c_str(), &st);
-    return st;
-}
+using testing::lstat_of;
+using testing::slurp;
 
 void set_mtime(const fs::path& path, time_t when) {
     timespec times[2] = {{when, 0}, {when, 0}};

@@ -14,7 +14,11 @@
 #   ESC _ arunner: ESC \
 #
 # The three pieces are written under one process-wide lock to the stream the text goes to,
-# and the stream is flushed after the closing frame. Nothing is written to disk.
+# normally in a single write (see _EventOutput), and the stream is flushed after the closing
+# frame. Nothing is written to disk.
+#
+# This code runs once per job event inside ansible-playbook, so it is kept cheap: no uuid.UUID
+# objects, no getpid() per event, one cached JSON encoder, one write per event.
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -43,7 +47,6 @@ import os
 import re
 import sys
 import threading
-import uuid
 
 from ansible import constants as C
 from ansible.plugins.loader import callback_loader
@@ -116,8 +119,38 @@ FRAME_CLOSE = '\x1b\\'
 END_FRAME = FRAME_OPEN + FRAME_CLOSE
 
 
+_UTC = datetime.timezone.utc
+_now = datetime.datetime.now
+
+
 def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc)
+    return _now(_UTC)
+
+
+# ---------------------------------------------------------------------------------------
+# Per-process values, renewed in a forked child (ansible's workers display through us too).
+
+class _Process(object):
+    pid = os.getpid()
+    # Random bytes for uuid4s, read from os.urandom 4 KiB at a time instead of 16 bytes per
+    # event; a child must not reuse its parent's pool.
+    pool = b''
+    pos = 0
+
+
+_VARIANT = dict((c, '89ab'[int(c, 16) & 3]) for c in '0123456789abcdef')
+
+
+def new_uuid():
+    """str(uuid.uuid4()), without the UUID object."""
+    pos = _Process.pos
+    if pos >= len(_Process.pool):
+        _Process.pool = os.urandom(4096)
+        pos = 0
+    _Process.pos = pos + 16
+    h = _Process.pool[pos:pos + 16].hex()
+    # version 4 in the 13th digit, the RFC 4122 variant in the 17th
+    return '%s-%s-4%s-%s%s-%s' % (h[:8], h[8:12], h[13:16], _VARIANT[h[16]], h[17:20], h[20:])
 
 
 # ---------------------------------------------------------------------------------------
@@ -147,8 +180,16 @@ class _EventEncoder(json.JSONEncoder):
         return str(o)
 
 
-# allow_nan=False: NaN and Infinity are not JSON, so they take the slow path below.
-_ENCODER = _EventEncoder(allow_nan=False)
+# allow_nan=False: NaN and Infinity are not JSON, so they take the slow path below. The
+# payload is parsed again by arunner, so it needs no spaces; a cycle ends in RecursionError
+# (no check_circular) and takes the slow path too.
+_ENCODER = _EventEncoder(allow_nan=False, check_circular=False, separators=(',', ':'))
+
+try:  # the C encoder, made once instead of once per event as JSONEncoder.encode does
+    from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring_ascii as _ascii
+    _C_ENCODE = _c_make_encoder(None, _ENCODER.default, _ascii, None, ':', ',', False, False, False)
+except Exception:  # pragma: no cover - no _json accelerator
+    _C_ENCODE = None
 
 
 def _plain(value, active):
@@ -196,7 +237,7 @@ def _fix_surrogate(match):
 
 def encode_event(data):
     try:
-        text = _ENCODER.encode(data)
+        text = ''.join(_C_ENCODE(data, 0)) if _C_ENCODE is not None else _ENCODER.encode(data)
     except Exception:
         try:
             text = _ENCODER.encode(_plain(data, set()))
@@ -248,8 +289,8 @@ class EventState(object):
         begin = {'event': event}
         for key, value in JOB_IDS:
             begin[key] = value
-        begin['pid'] = data.get('pid', os.getpid())
-        event_uuid = data.get('uuid') or str(uuid.uuid4())
+        begin['pid'] = data.get('pid', _Process.pid)
+        event_uuid = data.get('uuid') or new_uuid()
         begin['uuid'] = event_uuid
         begin['created'] = data.get('created') or utc_now().isoformat()
         parent = data.get('parent_uuid')
@@ -275,13 +316,105 @@ class EventState(object):
         begin['event_data'] = data
         return begin
 
-    def write_begin(self, stream):
-        stream.write(FRAME_OPEN + encode_event(self.begin_dict()) + FRAME_CLOSE)
+    def open_event(self, to_stderr):
+        """Starts the event the thread's context describes on sys.stdout or sys.stderr; the
+        event's text goes to the returned _EventOutput until close_event()."""
+        stream = sys.stderr if to_stderr else sys.stdout
+        out = _EventOutput(stream, FRAME_OPEN + encode_event(self.begin_dict()) + FRAME_CLOSE)
+        if to_stderr:
+            sys.stderr = out
+        else:
+            sys.stdout = out
+        out.previous_open, self.open_stream = self.open_stream, out
+        return out
 
-    @staticmethod
-    def write_end(stream):
-        stream.write(END_FRAME)
-        stream.flush()
+    def close_event(self, out, to_stderr):
+        self.open_stream = out.previous_open
+        if to_stderr:
+            if sys.stderr is out:
+                sys.stderr = out.stream
+        elif sys.stdout is out:
+            sys.stdout = out.stream
+        out.close()
+
+
+# Text an event collects before it is written out; more is written as it comes.
+_COLLECT_LIMIT = 1 << 16
+
+
+class _EventOutput(object):
+    """Stands in for sys.stdout (or sys.stderr) while an event is open, so that the begin frame,
+    the text of the event and the end frame reach the stream in one write (one pty write and
+    one read by arunner per event instead of three). Any use of the stream other than write()
+    and flush() (fileno, buffer, ...) writes out what was collected and makes later writes go
+    straight through, so bytes always reach the stream in the order they were written."""
+
+    __slots__ = ('stream', 'previous_open', '_parts', '_size', '_direct')
+
+    def __init__(self, stream, begin):
+        self.stream = stream
+        self.previous_open = None
+        self._parts = [begin]
+        self._size = len(begin)
+        self._direct = False
+
+    def write(self, text):
+        if self._direct:
+            return self.stream.write(text)
+        self._parts.append(text)
+        self._size += len(text)
+        if self._size >= _COLLECT_LIMIT:
+            self._write_out()
+        return len(text)
+
+    def _write_out(self):
+        parts, self._parts, size, self._size = self._parts, [], self._size, 0
+        if not parts:
+            return
+        stream = self.stream
+        if size < _COLLECT_LIMIT:
+            stream.write(''.join(parts))
+        else:  # large text is written as it is, not copied into one string
+            for part in parts:
+                stream.write(part)
+
+    def flush(self):
+        self._write_out()
+        self.stream.flush()
+
+    def close(self):
+        """Writes the end frame after the rest and flushes."""
+        if self._direct:
+            self.stream.write(END_FRAME)
+        else:
+            self._parts.append(END_FRAME)
+            self._size += len(END_FRAME)
+            self._write_out()
+        self.stream.flush()
+
+    def __getattr__(self, name):
+        self._write_out()
+        self._direct = True
+        return getattr(self.stream, name)
+
+
+def _after_fork_in_child():
+    _Process.pid = os.getpid()
+    _Process.pool = b''
+    _Process.pos = 0
+    # An event open in another thread of the parent is not the child's to write.
+    for name in ('stdout', 'stderr'):
+        stream = getattr(sys, name)
+        while isinstance(stream, _EventOutput):
+            stream = stream.stream
+        setattr(sys, name, stream)
+    state = getattr(Display, '_arunner_event_state', None)
+    if state is not None:
+        state.open_stream = None
+
+
+if hasattr(os, 'register_at_fork'):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _flush_quietly(stream):
@@ -321,18 +454,15 @@ def _install_display_hooks():
             if getattr(self, '_final_q', None) is not None and not state.lock_is_shared:
                 return original(self, *args, **kwargs)
             with state.lock:
-                stream = sys.stderr if to_stderr else sys.stdout
                 if to_stderr:
                     _flush_quietly(sys.stdout)
-                local['uuid'] = str(uuid.uuid4())
+                local['uuid'] = new_uuid()
                 try:
-                    state.write_begin(stream)
-                    previous, state.open_stream = state.open_stream, stream
+                    out = state.open_event(to_stderr)
                     try:
                         return original(self, *args, **kwargs)
                     finally:
-                        state.open_stream = previous
-                        state.write_end(stream)
+                        state.close_event(out, to_stderr)
                 finally:
                     local.pop('uuid', None)
         display._arunner_original = original
@@ -512,7 +642,7 @@ class CallbackModule(_WrappedCallback):
         fields is the event's own data, in order; a `task` entry is expanded into the task
         keys of that task (for this event only), and `uuid` is added when missing."""
         if 'uuid' not in fields:
-            fields['uuid'] = str(uuid.uuid4())
+            fields['uuid'] = new_uuid()
         task = fields.pop('task', None)
         if fields.get('res'):
             fields['res'] = _censor(fields['res'])
@@ -528,15 +658,12 @@ class CallbackModule(_WrappedCallback):
                 task_ctx = _task_context(task)
                 local.update(task_ctx)
             try:
-                stream = sys.stdout
-                state.write_begin(stream)
-                previous, state.open_stream = state.open_stream, stream
+                out = state.open_event(False)
                 try:
                     if body is not None:
                         return body(*args, **kwargs)
                 finally:
-                    state.open_stream = previous
-                    state.write_end(stream)
+                    state.close_event(out, False)
             finally:
                 if task_ctx is not None:
                     for key in TASK_KEYS:
@@ -590,7 +717,7 @@ class CallbackModule(_WrappedCallback):
     # -- playbook-level callbacks ---------------------------------------------------------
 
     def v2_playbook_on_start(self, playbook):
-        playbook_uuid = str(uuid.uuid4())
+        playbook_uuid = new_uuid()
         self._set_shared(playbook=getattr(playbook, '_file_name', '???'), playbook_uuid=playbook_uuid)
         self._leave_play()
         self._emit('playbook_on_start', {'uuid': playbook_uuid},

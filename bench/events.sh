@@ -4,10 +4,11 @@
 #       2,000-item debug loop
 #   P6  wall time of a task whose -v output is ~27 MB, against bare `ansible-playbook -v`
 # Usage: bench/events.sh [repetitions]   (default 3; needs scripts/setup to have run)
+#   ARUNNER=path/to/arunner picks the binary (default build/arunner), e.g. another build dir
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps="${1:-3}"
-arunner="$PWD/build/arunner"
+arunner=$(realpath "${ARUNNER:-build/arunner}")
 work=$(mktemp -d /tmp/arunner-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cp -r bench/fixtures/loop-2000 "$work/loop"

@@ -66,6 +66,23 @@ struct RunOptions {
     bool suppress_env_files = false;
     std::optional<double> timeout;  ///< job timeout in seconds; overrides settings job_timeout
     RunnerMode runner_mode = RunnerMode::pexpect;
+
+    // Process isolation in a container, through the engine's REST socket (settings
+    // process_isolation, process_isolation_executable, container_* override these).
+    bool process_isolation = false;
+    /// The engine's dialect: "podman" or "docker" (ansible-runner's engine executable).
+    std::string process_isolation_executable = "podman";
+    /// The execution-environment image; arunner never pulls, so it must exist locally.
+    std::string container_image = "localhost/arunner-ee";
+    /// "SRC:DST[:LABELS]" bind mounts (ansible-runner's container_volume_mounts).
+    std::vector<std::string> container_volume_mounts;
+    /// Engine CLI options, one word each ("--network=host" or "--network", "host"); those the
+    /// REST API expresses as fields are translated, any other is refused by name.
+    std::vector<std::string> container_options;
+    std::optional<std::string> container_workdir;  ///< default /runner/project
+    /// The engine's socket (a path or unix://path); empty: CONTAINER_HOST, DOCKER_HOST, then
+    /// the rootful default sockets.
+    std::string container_engine_socket;
 };
 
 }  // namespace arunner

@@ -67,6 +67,17 @@ Status ArtifactDir::write_status(JobStatus status) const {
     return util::write_file(path_ / "status", to_string(status), 0600);
 }
 
+Status ArtifactDir::write_env_list(const util::Environment& env) const {
+    std::string text;
+    for (const auto& [name, value] : env.entries()) {
+        if (!text.empty()) {
+            text += '\n';
+        }
+        text += name + "=" + value;
+    }
+    return util::write_file(path_ / "env.list", text, 0600);
+}
+
 Status ArtifactDir::write_rc(std::optional<int> rc) const {
     return util::write_file(path_ / "rc", rc ? std::to_string(*rc) : std::string("None"), 0600);
 }

@@ -40,6 +40,9 @@ class ArtifactDir {
     Status write_status(JobStatus status) const;
     /// ART/rc (0600, no newline): the number, or `None` when there is none.
     Status write_rc(std::optional<int> rc) const;
+    /// ART/env.list (0600): the container job's environment, NAME=VALUE lines joined by '\n'
+    /// without a final newline, as ansible-runner writes it for `--env-file`.
+    Status write_env_list(const util::Environment& env) const;
 
   private:
     explicit ArtifactDir(std::filesystem::path path) : path_(std::move(path)) {}

@@ -36,11 +36,11 @@ struct RunFlags {
     std::string playbook, module, role, limit, cmdline, hosts, forks, roles_path, role_vars;
     std::string module_args;
     bool role_skip_facts = false;
-    // Accepted so ansible-runner command lines parse; refused until containers land.
     bool process_isolation = false;
-    std::string process_isolation_executable, process_isolation_path;
+    std::string process_isolation_executable = "podman", process_isolation_path;
+    std::string container_workdir, container_engine_socket;
     std::vector<std::string> hide_paths, show_paths, ro_paths;
-    std::string directory_isolation_base_path, container_image;
+    std::string directory_isolation_base_path, container_image = "localhost/arunner-ee";
     std::vector<std::string> container_volume_mounts, container_options;
 };
 
@@ -81,7 +81,9 @@ void add_flags(CLI::App& app, RunFlags& f, bool accept_isolation) {
     app.add_option("-a,--args", f.module_args);
     app.add_option("--container-image", f.container_image);
     app.add_option("--container-volume-mount", f.container_volume_mounts);
-    app.add_option("--container-option", f.container_options);
+    app.add_option("--container-option", f.container_options)->allow_extra_args(false);
+    app.add_option("--container-workdir", f.container_workdir);
+    app.add_option("--container-engine-socket", f.container_engine_socket);
     if (!accept_isolation) {
         return;  // transmit takes no isolation flags, as ansible-runner
     }
@@ -185,10 +187,8 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
         std::fprintf(stderr, "arunner: %s is not supported yet\n", what.c_str());
         return 1;
     };
-    if (f.process_isolation || !f.container_image.empty() || !f.container_options.empty() ||
-        !f.container_volume_mounts.empty()) {
-        return refuse("process isolation (--process-isolation, --container-*)");
-    }
+    // --process-isolation-path and the -hide/-show/-ro-paths flags configure ansible-runner's
+    // bwrap sandbox, which arunner does not offer; with a container engine they change nothing.
     if (!f.directory_isolation_base_path.empty()) {
         return refuse("--directory-isolation-base-path");
     }
@@ -222,6 +222,13 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     options.omit_event_data = f.omit_event_data;
     options.only_failed_event_data = f.only_failed_event_data;
     options.suppress_env_files = f.omit_env_files;
+    options.process_isolation = f.process_isolation;
+    options.process_isolation_executable = f.process_isolation_executable;
+    options.container_image = f.container_image;
+    options.container_volume_mounts = f.container_volume_mounts;
+    options.container_options = f.container_options;
+    options.container_workdir = non_empty(f.container_workdir);
+    options.container_engine_socket = f.container_engine_socket;
 
     ParsedRun parsed;
     parsed.options = std::move(options);

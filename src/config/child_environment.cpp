@@ -3,7 +3,16 @@
 namespace arunner::config {
 
 util::Environment build_child_environment(const EnvironmentInputs& in) {
-    util::Environment env = in.base;
+    util::Environment env;
+    if (in.containerized) {
+        if (in.podman) {
+            env.set("ANSIBLE_UNSAFE_WRITES", "1");  // fuse-overlayfs xattr fallback (upstream)
+        }
+        env.set("AWX_ISOLATED_DATA_DIR", in.artifact_dir.string());
+        env.set("ANSIBLE_CACHE_PLUGIN_CONNECTION", in.fact_cache_dir.string());
+    } else {
+        env = in.base;
+    }
     for (const auto& [name, value] : in.envvars_option) {
         env.set(name, value);
     }
@@ -11,7 +20,8 @@ util::Environment build_child_environment(const EnvironmentInputs& in) {
         env.set(name, value);
     }
     // AWX_LIB_DIRECTORY (from the job env or ours) overrides the packaged callback dir.
-    std::string callback_dir = env.get("AWX_LIB_DIRECTORY").value_or(in.callback_dir);
+    std::string callback_dir =
+        in.containerized ? in.callback_dir : env.get("AWX_LIB_DIRECTORY").value_or(in.callback_dir);
     std::string plugins = env.get("ANSIBLE_CALLBACK_PLUGINS").value_or("");
     env.set("ANSIBLE_CALLBACK_PLUGINS",
             plugins.empty() ? callback_dir
@@ -26,9 +36,13 @@ util::Environment build_child_environment(const EnvironmentInputs& in) {
     env.set("ANSIBLE_STDOUT_CALLBACK", "awx_display");
     env.set("ANSIBLE_RETRY_FILES_ENABLED", "False");
     env.set_default("ANSIBLE_HOST_KEY_CHECKING", "False");
-    env.set("AWX_ISOLATED_DATA_DIR", in.artifact_dir.string());
+    if (!in.containerized) {
+        env.set("AWX_ISOLATED_DATA_DIR", in.artifact_dir.string());
+    }
     env.set("ANSIBLE_CACHE_PLUGIN", "jsonfile");
-    env.set("ANSIBLE_CACHE_PLUGIN_CONNECTION", in.fact_cache_dir.string());
+    if (!in.containerized) {
+        env.set("ANSIBLE_CACHE_PLUGIN_CONNECTION", in.fact_cache_dir.string());
+    }
     if (in.roles_path && !in.roles_path->empty()) {
         env.set("ANSIBLE_ROLES_PATH", *in.roles_path);
     }

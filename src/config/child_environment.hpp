@@ -1,6 +1,7 @@
 #pragma once
-// The environment a local (not containerized) child gets, built in ansible-runner's order
-// (SPEC §3.5) so that ART/command lists it identically.
+// The environment a child gets, built in ansible-runner's order so that ART/command lists it
+// identically: a local child's (SPEC §3.5) starts from the runner's own environment; a
+// containerized one's (SPEC §7.2) starts empty and uses the paths inside the container.
 
 #include <filesystem>
 #include <optional>
@@ -24,6 +25,10 @@ struct EnvironmentInputs {
     std::optional<std::string> roles_path;
     bool omit_event_data = false;
     bool only_failed_event_data = false;
+    /// Inside a container: `base` is ignored, paths are the container's, AWX_LIB_DIRECTORY is
+    /// not consulted (callback_dir is where the plugin is mounted).
+    bool containerized = false;
+    bool podman = false;  ///< containerized on podman: ANSIBLE_UNSAFE_WRITES=1
 };
 
 /// Builds the child environment.

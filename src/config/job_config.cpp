@@ -39,6 +39,83 @@ Status dump_cmdline(const fs::path& pdd, const std::string& cmdline) {
     return util::write_file(pdd / "env" / "cmdline", cmdline, 0600);
 }
 
+/// The settings' process isolation keys over the options (ansible-runner reads these six).
+Result<std::optional<ContainerJobConfig>> container_settings(
+    const RunOptions& options, const nlohmann::ordered_json& settings) {
+    const std::string source = "env/settings";
+    bool isolation = options.process_isolation;
+    if (auto it = settings.find("process_isolation"); it != settings.end()) {
+        isolation = truthy(*it);
+    }
+    ContainerJobConfig c;
+    c.engine = options.process_isolation_executable;
+    c.image = options.container_image;
+    c.volume_mounts = options.container_volume_mounts;
+    c.options = options.container_options;
+    auto text = [&](const char* key, std::string& out) -> Status {
+        auto it = settings.find(key);
+        if (it == settings.end() || it->is_null()) {
+            return {};
+        }
+        if (!it->is_string()) {
+            return Error{source + ": " + key + " must be a string"};
+        }
+        out = it->get<std::string>();
+        return {};
+    };
+    auto words = [&](const char* key, std::vector<std::string>& out) -> Status {
+        auto it = settings.find(key);
+        if (it == settings.end() || it->is_null()) {
+            return {};
+        }
+        if (!it->is_array()) {
+            return Error{source + ": " + key + " must be a list of strings"};
+        }
+        out.clear();
+        for (const auto& item : *it) {
+            if (!item.is_string()) {
+                return Error{source + ": " + key + " must be a list of strings"};
+            }
+            out.push_back(item.get<std::string>());
+        }
+        return {};
+    };
+    ARUNNER_TRY(text("process_isolation_executable", c.engine));
+    ARUNNER_TRY(text("container_image", c.image));
+    ARUNNER_TRY(words("container_volume_mounts", c.volume_mounts));
+    ARUNNER_TRY(words("container_options", c.options));
+    // ansible-runner's `containerized`: isolation with a container engine. Any other executable
+    // is its bwrap sandbox, which arunner does not offer.
+    if (!isolation) {
+        return std::optional<ContainerJobConfig>();
+    }
+    if (c.engine != "podman" && c.engine != "docker") {
+        return Error{"process isolation with '" + c.engine +
+                     "' is not supported: arunner isolates jobs in containers only (use "
+                     "--process-isolation-executable podman or docker)"};
+    }
+    if (c.image.empty()) {
+        return Error{"process isolation needs a container image (--container-image)"};
+    }
+    c.engine_socket = options.container_engine_socket;
+    c.workdir =
+        options.container_workdir.value_or(std::string(kContainerPrivateDataDir) + "/project");
+    return std::optional<ContainerJobConfig>(std::move(c));
+}
+
+/// Docker and podman accept [a-zA-Z0-9_-] in names; ansible-runner replaces anything else.
+std::string sanitize_container_name(const std::string& ident) {
+    std::string out = ident;
+    for (char& ch : out) {
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+        if (!ok) {
+            ch = '_';
+        }
+    }
+    return "ansible_runner_" + out;
+}
+
 }  // namespace
 
 Result<JobConfig> prepare_job(const RunOptions& options) {
@@ -105,6 +182,15 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     job.suppress_output_file = job.settings.suppress_output_file;
     job.suppress_ansible_output = job.settings.suppress_ansible_output.value_or(options.quiet);
     job.fact_cache_dir = job.artifact_dir / job.settings.fact_cache.value_or("fact_cache");
+    auto container = container_settings(options, job.settings.raw);
+    if (!container) {
+        return container.error();
+    }
+    job.container = std::move(container.value());
+    // Inside the container the private data dir is /runner; these name the container's paths.
+    const fs::path inner_pdd = job.container ? fs::path(kContainerPrivateDataDir) : pdd;
+    const fs::path inner_artifact_dir =
+        job.container ? inner_pdd / "artifacts" / job.ident : job.artifact_dir;
 
     // The environment.
     auto envvars_file = load_mapping_file(pdd / "env" / "envvars", "env/envvars");
@@ -123,15 +209,25 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
             "cannot find arunner's Ansible callback plugin (awx_display.py): set "
             "ARUNNER_CALLBACK_DIR to the directory that holds it"};
     }
+    if (job.container) {
+        job.container->host_callback_dir = env_inputs.callback_dir;
+        job.container->name = sanitize_container_name(job.ident);
+        env_inputs.callback_dir = kContainerCallbackDir;
+        env_inputs.containerized = true;
+        env_inputs.podman = job.container->engine == "podman";
+    }
     env_inputs.ad_hoc = !options.binary && options.module;
-    env_inputs.artifact_dir = job.artifact_dir;
-    env_inputs.fact_cache_dir = job.fact_cache_dir;
+    env_inputs.artifact_dir = inner_artifact_dir;
+    env_inputs.fact_cache_dir =
+        job.container ? inner_artifact_dir / "fact_cache" : job.fact_cache_dir;
     env_inputs.roles_path = options.roles_path;
     env_inputs.omit_event_data = options.omit_event_data;
     env_inputs.only_failed_event_data = options.only_failed_event_data;
     job.env = build_child_environment(env_inputs);
 
-    if (job.env.contains("AD_HOC_COMMAND_ID") || !path_exists(job.project_dir)) {
+    if (job.container) {
+        job.cwd = job.container->workdir;
+    } else if (job.env.contains("AD_HOC_COMMAND_ID") || !path_exists(job.project_dir)) {
         job.cwd = pdd;
     } else {
         job.cwd = job.project_dir;
@@ -189,14 +285,17 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
         command.cmdline_tokens = std::move(words.value());
     }
 
-    if (options.inventory) {
+    if (job.container) {
+        // ansible-runner ignores the inventory option in a container: /runner/inventory it is.
+        command.inventories.push_back((inner_pdd / "inventory").string());
+    } else if (options.inventory) {
         command.inventories.push_back(*options.inventory);
     } else if (path_exists(pdd / "inventory")) {
         command.inventories.push_back((pdd / "inventory").string());
     }
     command.limit = options.limit;
     if (is_file(pdd / "env" / "extravars")) {
-        command.extravars_file = (pdd / "env" / "extravars").string();
+        command.extravars_file = (inner_pdd / "env" / "extravars").string();
     }
     command.extravars = options.extravars;
     command.verbosity = options.verbosity;

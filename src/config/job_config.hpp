@@ -15,6 +15,24 @@
 
 namespace arunner::config {
 
+/// Where the container's view of the job lives.
+inline constexpr const char* kContainerPrivateDataDir = "/runner";
+/// Where arunner's callback plugin is mounted read-only inside the container.
+inline constexpr const char* kContainerCallbackDir = "/usr/share/arunner/callback";
+
+/// A process-isolated run: what the container is made from (isolation/ turns it into a
+/// ContainerSpec). The job's command, env and cwd are then the container's.
+struct ContainerJobConfig {
+    std::string engine = "podman";  ///< dialect: "podman" or "docker"
+    std::string engine_socket;      ///< explicit socket; empty: looked up
+    std::string image;
+    std::vector<std::string> volume_mounts;   ///< "SRC:DST[:LABELS]" as given
+    std::vector<std::string> options;         ///< engine CLI words as given
+    std::string workdir;                      ///< inside the container
+    std::filesystem::path host_callback_dir;  ///< mounted at kContainerCallbackDir
+    std::string name;                         ///< ansible_runner_<sanitized ident>
+};
+
 /// A run, fully resolved. Paths are absolute.
 struct JobConfig {
     std::filesystem::path private_data_dir;
@@ -34,6 +52,8 @@ struct JobConfig {
     bool suppress_output_file = false;     ///< no ART/stdout, ART/stderr
     bool json_mode = false;
     int rotate_artifacts = 0;
+    /// Set for a process-isolated run.
+    std::optional<ContainerJobConfig> container;
 };
 
 /// Validates `options`, reads the private data dir's env/ files and args, and resolves the run.

@@ -161,6 +161,9 @@ Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec) {
         }
         host["Ulimits"] = std::move(ulimits);
     }
+    if (spec.init) {
+        host["Init"] = true;
+    }
     if (!host.empty()) {
         body["HostConfig"] = std::move(host);
     }

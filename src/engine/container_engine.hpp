@@ -70,6 +70,9 @@ struct ContainerSpec {
     std::optional<int64_t> nano_cpus;     ///< HostConfig.NanoCpus (1e9 = one CPU)
     std::vector<std::string> security_opts;  ///< e.g. "label=disable", "no-new-privileges"
     std::vector<Ulimit> ulimits;
+    /// Run a tiny init as PID 1 (HostConfig.Init) so that stop's SIGTERM reaches the command
+    /// and zombies are reaped.
+    bool init = false;
 };
 
 /// The body of `POST /containers/create` for `spec` (the name goes in the query). Mounts become
@@ -128,8 +131,11 @@ class ContainerEngine {
     /// The dialect this engine speaks.
     virtual EngineDialect dialect() const = 0;
 
-    /// The engine's version; a cheap first call that proves the socket is an engine.
+    /// The engine's version (slow on podman: seconds, it gathers host information).
     virtual Result<EngineVersion> version() = 0;
+    /// The cheap first call (`GET /_ping`, milliseconds): proves the socket is an engine and
+    /// learns whether it is podman; returns that.
+    virtual Result<bool> ping() = 0;
 
     /// Whether `image` is present locally. Never pulls.
     virtual Result<bool> image_exists(const std::string& image) = 0;

@@ -1,5 +1,8 @@
 #include "engine/http_unix_client.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -40,6 +43,18 @@ std::string seconds_text(std::chrono::milliseconds duration) {
 
 std::string_view endpoint_of(std::string_view target) {
     return target.substr(0, target.find('?'));
+}
+
+std::string HttpResponse::header(std::string_view name) const {
+    auto lower = [](unsigned char c) { return static_cast<char>(std::tolower(c)); };
+    for (const auto& [key, value] : headers) {
+        if (key.size() == name.size() &&
+            std::equal(key.begin(), key.end(), name.begin(),
+                       [&](char a, char b) { return lower(a) == lower(b); })) {
+            return value;
+        }
+    }
+    return {};
 }
 
 std::string engine_message(std::string_view body) {
@@ -147,6 +162,10 @@ struct HttpUnixClient::Handle {
             self->response.reason =
                 reason == std::string_view::npos ? std::string() : trim(line.substr(reason + 1));
             self->response.body.clear();
+            self->response.headers.clear();
+        } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
+            self->response.headers.emplace_back(std::string(line.substr(0, colon)),
+                                                trim(line.substr(colon + 1)));
         }
         return bytes;
     }

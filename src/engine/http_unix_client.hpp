@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -47,6 +48,10 @@ struct HttpResponse {
     long status = 0;     ///< e.g. 200, 404
     std::string reason;  ///< the status line's phrase, e.g. "Not Found"
     std::string body;
+    /// The final response's headers, names as sent, values trimmed.
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// The value of header `name` (case-insensitive); empty when absent.
+    std::string header(std::string_view name) const;
     /// True for 2xx.
     bool ok() const { return status >= 200 && status < 300; }
 };

@@ -162,6 +162,25 @@ Result<EngineVersion> RestContainerEngine::version() {
     return version;
 }
 
+Result<bool> RestContainerEngine::ping() {
+    HttpRequest request{"GET", "/_ping"};
+    request.timeout = options_.probe_timeout;
+    auto response = send(request);
+    if (!response.ok()) {
+        return response.error();
+    }
+    if (!response->ok()) {
+        return http_status_error(request.method, request.target, *response);
+    }
+    if (response->header("Api-Version").empty() || response->body != "OK") {
+        return unexpected_answer(request, "no Api-Version header or OK (is " +
+                                              options_.socket.string() + " a container engine?)");
+    }
+    bool podman = !response->header("Libpod-Api-Version").empty();
+    engine_is_podman_ = podman;
+    return podman;
+}
+
 Result<bool> RestContainerEngine::image_exists(const std::string& image) {
     HttpRequest request;
     request.target = options_.dialect == EngineDialect::podman

@@ -35,6 +35,7 @@ class RestContainerEngine final : public ContainerEngine {
 
     EngineDialect dialect() const override { return options_.dialect; }
     Result<EngineVersion> version() override;
+    Result<bool> ping() override;
     Result<bool> image_exists(const std::string& image) override;
     Result<ImageInfo> inspect_image(const std::string& image) override;
     Result<std::vector<ImageInfo>> list_images() override;

@@ -28,10 +28,10 @@ Clock::duration to_duration(SupervisionLimits::Seconds s) {
 }
 
 /// Reads what is available on `fd` into `sink`; false once the stream has ended.
-bool read_available(int fd, Stream stream, OutputSink& sink, std::vector<char>& buffer,
+bool read_available(int fd, Stream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
                     bool& got_data) {
     size_t total = 0;
-    while (total < kReadBudget) {
+    while (total < budget) {
         ssize_t n = ::read(fd, buffer.data(), buffer.size());
         if (n > 0) {
             got_data = true;
@@ -50,6 +50,29 @@ bool read_available(int fd, Stream stream, OutputSink& sink, std::vector<char>& 
     return true;
 }
 
+/// A local child: its pty or pipes, its pidfd, and SIGKILL to its whole process group.
+class SupervisedProcess final : public SupervisedJob {
+  public:
+    explicit SupervisedProcess(ChildProcess& child) : child_(child) {}
+    int output_fd() const override { return child_.output_fd(); }
+    int error_fd() const override { return child_.error_fd(); }
+    int exit_fd() const override { return child_.exit_fd(); }
+    bool read_output(Stream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
+                     bool& got_data) override {
+        int fd = stream == Stream::out ? child_.output_fd() : child_.error_fd();
+        return read_available(fd, stream, sink, buffer, budget, got_data);
+    }
+    std::optional<int> try_wait() override { return child_.try_wait(); }
+    int wait() override { return child_.wait(); }
+    // Descendants that left the group's pty open die too; re-sent after reaping in case any
+    // process joined the group late.
+    void kill() override { child_.signal_group(SIGKILL); }
+    void close_output() override { child_.close_output(); }
+
+  private:
+    ChildProcess& child_;
+};
+
 }  // namespace
 
 std::optional<int> Supervision::exit_code() const {
@@ -60,6 +83,12 @@ std::optional<int> Supervision::exit_code() const {
 }
 
 Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLimits& limits,
+                      std::span<const int> cancel_fds, const CancelCheck& should_cancel) {
+    SupervisedProcess job(child);
+    return supervise(job, sink, limits, cancel_fds, should_cancel);
+}
+
+Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionLimits& limits,
                       std::span<const int> cancel_fds, const CancelCheck& should_cancel) {
     Supervision result;
     std::vector<char> buffer(kReadSize);
@@ -75,7 +104,7 @@ Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLi
     auto kill_group = [&]() {
         if (!killed) {
             killed = true;
-            child.signal_group(SIGKILL);
+            child.kill();
         }
     };
 
@@ -136,6 +165,9 @@ Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLi
         size_t end_cancel_slots = fds.size();
 
         int timeout_ms = -1;
+        if (child.has_buffered_output()) {
+            wake = now;
+        }
         if (wake) {
             auto wait = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
             timeout_ms = static_cast<int>(std::clamp<long long>(wait, 0, 60'000));
@@ -151,11 +183,11 @@ Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLi
         auto readable = [&](size_t slot) {
             return slot != SIZE_MAX && ready > 0 && fds[slot].revents != 0;
         };
-        if (readable(out_slot)) {
-            out_open = read_available(child.output_fd(), Stream::out, sink, buffer, got_data);
+        if (readable(out_slot) || (out_open && child.has_buffered_output())) {
+            out_open = child.read_output(Stream::out, sink, buffer, kReadBudget, got_data);
         }
         if (readable(err_slot)) {
-            err_open = read_available(child.error_fd(), Stream::err, sink, buffer, got_data);
+            err_open = child.read_output(Stream::err, sink, buffer, kReadBudget, got_data);
         }
         const auto after = Clock::now();
         if (got_data) {
@@ -195,9 +227,7 @@ Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLi
         result.wait_status = child.wait();
     }
     if (killed) {
-        // Descendants that left the group's pty open are dead too: re-signal in case any
-        // process joined the group late.
-        child.signal_group(SIGKILL);
+        child.kill();  // whatever joined late
     }
     child.close_output();
     return result;

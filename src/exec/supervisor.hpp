@@ -27,6 +27,34 @@ class OutputSink {
     virtual void on_output(Stream stream, std::string_view bytes) = 0;
 };
 
+/// What the supervisor watches: a local child process, or a container (isolation/). Streams are
+/// file descriptors polled for POLLIN; the exit is either signalled on exit_fd() or polled.
+class SupervisedJob {
+  public:
+    virtual ~SupervisedJob() = default;
+    /// stdout (or the merged pty/tty stream); -1 when there is none.
+    virtual int output_fd() const = 0;
+    /// stderr in pipes mode; -1 when there is none.
+    virtual int error_fd() const = 0;
+    /// Readable once the job has ended; -1 means the exit is polled with try_wait().
+    virtual int exit_fd() const = 0;
+    /// True while bytes already received wait to be handed out (poll would not show them).
+    virtual bool has_buffered_output() const { return false; }
+    /// Hands what is available on `stream` to `sink` without blocking, at most about `budget`
+    /// bytes; sets `got_data` when anything came. False once the stream has ended.
+    virtual bool read_output(Stream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
+                             bool& got_data) = 0;
+    /// The wait status (as waitpid's) once the job has ended.
+    virtual std::optional<int> try_wait() = 0;
+    /// Blocks until the job has ended; its wait status.
+    virtual int wait() = 0;
+    /// Ends the job and everything it started, at once. Called again after the job has been
+    /// reaped, to catch late joiners; must be harmless then.
+    virtual void kill() = 0;
+    /// Releases the output streams.
+    virtual void close_output() = 0;
+};
+
 /// Limits and polling cadence for one child.
 struct SupervisionLimits {
     using Seconds = std::chrono::duration<double>;
@@ -58,6 +86,10 @@ using CancelCheck = std::function<bool()>;
 /// On timeout or cancel the whole process group gets SIGKILL. Returns after the child is reaped
 /// and its output drained; nothing of the child's group is left running on timeout or cancel.
 Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLimits& limits,
+                      std::span<const int> cancel_fds, const CancelCheck& should_cancel);
+
+/// The same loop over any job; kill() replaces the process-group SIGKILL.
+Supervision supervise(SupervisedJob& job, OutputSink& sink, const SupervisionLimits& limits,
                       std::span<const int> cancel_fds, const CancelCheck& should_cancel);
 
 }  // namespace arunner::exec

@@ -4,15 +4,46 @@
 
 #include "artifacts/artifact_dir.hpp"
 #include "exec/child_process.hpp"
+#include "isolation/container_job.hpp"
 #include "runner/job_output.hpp"
 #include "util/files.hpp"
 
 namespace arunner::runner {
+namespace {
+
+/// The end of every run: output closed, the final status, ART/status and ART/rc.
+Result<JobOutcome> finish_job(const JobHooks& hooks, artifacts::ArtifactDir& dir, JobOutput& sink,
+                              JobOutcome& outcome,
+                              const std::function<void(JobStatus)>& set_status) {
+    sink.finish();
+    dir.close_output_files();
+
+    if (hooks.failed && hooks.failed()) {
+        outcome.rc = 1;
+        set_status(JobStatus::error);
+    } else if (outcome.canceled) {
+        set_status(JobStatus::canceled);
+    } else if (outcome.rc == 0 && !outcome.timed_out) {
+        set_status(JobStatus::successful);
+    } else if (outcome.timed_out) {
+        set_status(JobStatus::timeout);
+    } else {
+        set_status(JobStatus::failed);
+    }
+    ARUNNER_TRY(dir.write_status(outcome.status));
+    ARUNNER_TRY(dir.write_rc(outcome.rc));
+    if (sink.write_error()) {
+        return *sink.write_error();
+    }
+    return outcome;
+}
+
+}  // namespace
 
 Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) {
     JobOutcome outcome;
     outcome.artifact_dir = job.artifact_dir;
-    auto set_status = [&](JobStatus status) {
+    std::function<void(JobStatus)> set_status = [&](JobStatus status) {
         outcome.status = status;
         if (hooks.on_status) {
             hooks.on_status(status);
@@ -20,6 +51,15 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     };
 
     set_status(JobStatus::starting);
+    // A container job checks its engine and image before anything is written.
+    std::optional<isolation::PreparedContainer> container;
+    if (job.container) {
+        auto prepared = isolation::prepare_container(job);
+        if (!prepared) {
+            return prepared.error();
+        }
+        container = std::move(prepared.value());
+    }
     auto dir = artifacts::ArtifactDir::create(job.artifact_dir);
     if (!dir) {
         return dir.error();
@@ -35,6 +75,35 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     decoder_options.json_mode = job.json_mode;
     JobOutput sink(*dir, console_fd, decoder_options, hooks.event_handler, hooks.on_event_written);
     set_status(JobStatus::running);
+
+    exec::SupervisionLimits limits;
+    if (job.job_timeout) {
+        limits.job_timeout = exec::SupervisionLimits::Seconds(*job.job_timeout);
+    }
+    if (job.idle_timeout) {
+        limits.idle_timeout = exec::SupervisionLimits::Seconds(*job.idle_timeout);
+    }
+    limits.poll_interval = exec::SupervisionLimits::Seconds(job.pexpect_timeout);
+    auto conclude = [&](const exec::Supervision& result) {
+        outcome.canceled = result.canceled;
+        outcome.timed_out = result.timed_out;
+        outcome.rc = (result.canceled || result.timed_out)
+                         ? std::optional<int>(kRcCanceledOrTimeout)
+                         : result.exit_code();
+    };
+
+    if (container) {
+        ARUNNER_TRY(dir->write_env_list(job.env));
+        auto result = isolation::run_container(*container, job.artifact_dir, sink, limits,
+                                               hooks.cancel_fds, hooks.should_cancel);
+        if (!result) {
+            sink.finish();
+            dir->close_output_files();
+            return result.error();
+        }
+        conclude(*result);
+        return finish_job(hooks, *dir, sink, outcome, set_status);
+    }
 
     exec::SpawnRequest request;
     request.argv = job.command;
@@ -53,43 +122,9 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
         outcome.rc = kRcNotFound;
     } else {
         auto& child = std::get<exec::ChildProcess>(spawned);
-        exec::SupervisionLimits limits;
-        if (job.job_timeout) {
-            limits.job_timeout = exec::SupervisionLimits::Seconds(*job.job_timeout);
-        }
-        if (job.idle_timeout) {
-            limits.idle_timeout = exec::SupervisionLimits::Seconds(*job.idle_timeout);
-        }
-        limits.poll_interval = exec::SupervisionLimits::Seconds(job.pexpect_timeout);
-        exec::Supervision result =
-            exec::supervise(child, sink, limits, hooks.cancel_fds, hooks.should_cancel);
-        outcome.canceled = result.canceled;
-        outcome.timed_out = result.timed_out;
-        outcome.rc = (result.canceled || result.timed_out)
-                         ? std::optional<int>(kRcCanceledOrTimeout)
-                         : result.exit_code();
+        conclude(exec::supervise(child, sink, limits, hooks.cancel_fds, hooks.should_cancel));
     }
-    sink.finish();
-    dir->close_output_files();
-
-    if (hooks.failed && hooks.failed()) {
-        outcome.rc = 1;
-        set_status(JobStatus::error);
-    } else if (outcome.canceled) {
-        set_status(JobStatus::canceled);
-    } else if (outcome.rc == 0 && !outcome.timed_out) {
-        set_status(JobStatus::successful);
-    } else if (outcome.timed_out) {
-        set_status(JobStatus::timeout);
-    } else {
-        set_status(JobStatus::failed);
-    }
-    ARUNNER_TRY(dir->write_status(outcome.status));
-    ARUNNER_TRY(dir->write_rc(outcome.rc));
-    if (sink.write_error()) {
-        return *sink.write_error();
-    }
-    return outcome;
+    return finish_job(hooks, *dir, sink, outcome, set_status);
 }
 
 }  // namespace arunner::runner

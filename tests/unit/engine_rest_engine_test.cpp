@@ -160,13 +160,13 @@ TEST(EngineHttpMessages, EngineMessage) {
 }
 
 TEST(EngineHttpMessages, StatusErrorFormat) {
-    HttpResponse response{404, "Not Found", R"({"message":"no such image: localhost/x"})"};
+    HttpResponse response{404, "Not Found", R"({"message":"no such image: localhost/x"})", {}};
     EXPECT_EQ(http_status_error("POST", "/v1.41/containers/create", response).message,
               "POST /v1.41/containers/create: 404 no such image: localhost/x");
-    response = {500, "Internal Server Error", ""};
+    response = {500, "Internal Server Error", "", {}};
     EXPECT_EQ(http_status_error("GET", "/x", response).message,
               "GET /x: 500 Internal Server Error");
-    response = {502, "", ""};
+    response = {502, "", "", {}};
     EXPECT_EQ(http_status_error("GET", "/x", response).message, "GET /x: 502");
 }
 

@@ -1,0 +1,46 @@
+#pragma once
+// Runs a process-isolated job's container through the engine's REST socket, and never leaves it
+// behind: preflight (socket, engine, image — never pulled), create, the container id written to
+// ART/container_id before start, attach before start, start, the job supervisor's loop over the
+// attach stream (demultiplexed by the container's Tty), and removal on every path. Cancel,
+// timeouts and SIGTERM/SIGINT stop the container (SIGTERM through its init, SIGKILL after a
+// grace period) before it is removed.
+
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "arunner/error.hpp"
+#include "config/job_config.hpp"
+#include "engine/container_engine.hpp"
+#include "exec/supervisor.hpp"
+
+namespace arunner::isolation {
+
+/// File in ART that holds the id of the container the job ran in (written before start).
+inline constexpr const char* kContainerIdFile = "container_id";
+
+/// A checked engine and the container to create on it.
+struct PreparedContainer {
+    std::unique_ptr<engine::ContainerEngine> engine;
+    std::filesystem::path socket;
+    engine::ContainerSpec spec;
+};
+
+/// Builds the spec, finds and probes the engine, and checks that the image is there. Each
+/// failure is an Error that says what is wrong (no socket, not an engine, image missing and how
+/// to get it).
+Result<PreparedContainer> prepare_container(const config::JobConfig& job);
+
+/// Runs the prepared container to its end, handing its output to `sink`. The exit code is in
+/// the result's wait_status as waitpid would give it. The container is removed before this
+/// returns, whatever happened.
+Result<exec::Supervision> run_container(PreparedContainer& prepared,
+                                        const std::filesystem::path& artifact_dir,
+                                        exec::OutputSink& sink,
+                                        const exec::SupervisionLimits& limits,
+                                        std::span<const int> cancel_fds,
+                                        const exec::CancelCheck& should_cancel);
+
+}  // namespace arunner::isolation

@@ -1,0 +1,434 @@
+#include "isolation/container_spec.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+
+#include "util/files.hpp"
+
+namespace arunner::isolation {
+namespace {
+
+namespace fs = std::filesystem;
+using engine::ContainerSpec;
+using engine::Mount;
+using engine::SelinuxRelabel;
+
+/// os.path.expandvars: $NAME and ${NAME} of set variables; anything else stays as written.
+std::string expand_vars(const std::string& text) {
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+        if (text[i] != '$' || i + 1 >= text.size()) {
+            out += text[i++];
+            continue;
+        }
+        bool braced = text[i + 1] == '{';
+        size_t start = i + (braced ? 2 : 1);
+        size_t end = start;
+        while (end < text.size() &&
+               (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
+            ++end;
+        }
+        bool closed = !braced || (end < text.size() && text[end] == '}');
+        const char* value =
+            end > start && closed ? std::getenv(text.substr(start, end - start).c_str()) : nullptr;
+        if (value == nullptr) {
+            out += text[i++];
+            continue;
+        }
+        out += value;
+        i = end + (braced ? 1 : 0);
+    }
+    return out;
+}
+
+/// os.path.expanduser for "~" and "~/…" (other users' "~name" stay as written).
+std::string expand_user(const std::string& path) {
+    if (path == "~" || path.starts_with("~/")) {
+        const char* home = std::getenv("HOME");
+        if (home != nullptr) {
+            return std::string(home) + path.substr(1);
+        }
+    }
+    return path;
+}
+
+/// Without trailing slashes ("/" stays "/").
+std::string trim_slashes(std::string path) {
+    while (path.size() > 1 && path.back() == '/') {
+        path.pop_back();
+    }
+    return path;
+}
+
+bool is_regular_file(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/// ansible-runner's _ensure_path_safe_to_mount.
+Status ensure_safe_to_mount(std::string path) {
+    if (is_regular_file(path)) {
+        path = fs::path(path).parent_path().string();
+    }
+    std::string dir = trim_slashes(path);
+    if (dir == "/" || dir == "/home" || dir == "/usr") {
+        return Error{"When using containerized execution, cannot mount '/' or '/home' or '/usr'"};
+    }
+    return {};
+}
+
+Status apply_labels(const std::string& labels, const std::string& mapping, Mount& mount) {
+    size_t start = 0;
+    while (start <= labels.size()) {
+        size_t comma = labels.find(',', start);
+        std::string label =
+            labels.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (label == "ro") {
+            mount.read_only = true;
+        } else if (label == "rw") {
+            mount.read_only = false;
+        } else if (label == "Z") {
+            mount.relabel = SelinuxRelabel::private_;
+        } else if (label == "z") {
+            mount.relabel = SelinuxRelabel::shared;
+        } else if (!label.empty()) {
+            return Error{"volume mount '" + mapping + "': option '" + label +
+                         "' is not supported (ro, rw, z or Z)"};
+        }
+        if (comma == std::string::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    return {};
+}
+
+bool same_mount(const Mount& a, const Mount& b) {
+    return a.source == b.source && a.target == b.target && a.read_only == b.read_only &&
+           a.relabel == b.relabel;
+}
+
+/// Sets `name` in an ordered environment, keeping its first place.
+void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::string& name,
+             const std::string& value) {
+    for (auto& entry : env) {
+        if (entry.first == name) {
+            entry.second = value;
+            return;
+        }
+    }
+    env.emplace_back(name, value);
+}
+
+/// "512m", "1g", "1048576": bytes, as the engine CLIs read --memory.
+std::optional<int64_t> parse_bytes(const std::string& text) {
+    if (text.empty()) {
+        return std::nullopt;
+    }
+    size_t used = 0;
+    double number = 0;
+    try {
+        number = std::stod(text, &used);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    std::string unit = text.substr(used);
+    std::transform(unit.begin(), unit.end(), unit.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (unit.size() == 2 && unit[1] == 'b') {
+        unit.pop_back();
+    }
+    double scale = 1;
+    if (unit == "" || unit == "b") {
+        scale = 1;
+    } else if (unit == "k") {
+        scale = 1024.0;
+    } else if (unit == "m") {
+        scale = 1024.0 * 1024;
+    } else if (unit == "g") {
+        scale = 1024.0 * 1024 * 1024;
+    } else if (unit == "t") {
+        scale = 1024.0 * 1024 * 1024 * 1024;
+    } else {
+        return std::nullopt;
+    }
+    if (!(number > 0) || !std::isfinite(number)) {
+        return std::nullopt;
+    }
+    return static_cast<int64_t>(number * scale);
+}
+
+/// "nofile=1024[:2048]".
+std::optional<engine::Ulimit> parse_ulimit(const std::string& text) {
+    size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+        return std::nullopt;
+    }
+    engine::Ulimit limit;
+    limit.name = text.substr(0, eq);
+    std::string values = text.substr(eq + 1);
+    size_t colon = values.find(':');
+    try {
+        size_t used = 0;
+        std::string soft = values.substr(0, colon);
+        limit.soft = std::stoll(soft, &used);
+        if (used != soft.size()) {
+            return std::nullopt;
+        }
+        limit.hard = limit.soft;
+        if (colon != std::string::npos) {
+            std::string hard = values.substr(colon + 1);
+            limit.hard = std::stoll(hard, &used);
+            if (used != hard.size()) {
+                return std::nullopt;
+            }
+        }
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    return limit;
+}
+
+}  // namespace
+
+Status add_volume_mount(const std::string& mapping, const std::string& workdir,
+                        std::vector<Mount>& mounts) {
+    // Split on ':' into at most three parts, as ansible-runner does.
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (parts.size() < 2) {
+        size_t colon = mapping.find(':', start);
+        if (colon == std::string::npos) {
+            break;
+        }
+        parts.push_back(mapping.substr(start, colon - start));
+        start = colon + 1;
+    }
+    parts.push_back(mapping.substr(start));
+    if (parts[0].empty()) {
+        return Error{"volume mount '" + mapping + "' names no source path"};
+    }
+    ARUNNER_TRY(ensure_safe_to_mount(parts[0]));
+
+    std::string source = expand_vars(expand_user(parts[0]));
+    source = util::absolute_path(source).lexically_normal().string();
+    std::error_code ec;
+    if (!fs::exists(source, ec)) {
+        return {};  // ansible-runner skips a missing source silently
+    }
+    std::string target = parts.size() > 1 && !parts[1].empty() ? parts[1] : source;
+    target = expand_vars(expand_user(target));
+    if (!fs::path(target).is_absolute()) {
+        target = (fs::path(workdir) / target).string();
+    }
+    target = fs::path(target).lexically_normal().string();
+    if (is_regular_file(source)) {
+        source = fs::path(source).parent_path().string();
+        target = fs::path(trim_slashes(target)).parent_path().string();
+    }
+    ARUNNER_TRY(ensure_safe_to_mount(source));
+    Mount mount;
+    mount.source = trim_slashes(source);
+    mount.target = trim_slashes(target);
+    if (parts.size() > 2) {
+        ARUNNER_TRY(apply_labels(parts[2], mapping, mount));
+    }
+    bool present = std::any_of(mounts.begin(), mounts.end(),
+                               [&](const Mount& m) { return same_mount(m, mount); });
+    if (!present) {
+        mounts.push_back(std::move(mount));
+    }
+    return {};
+}
+
+Status apply_container_options(const std::vector<std::string>& words, ContainerSpec& spec) {
+    for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        std::string name = word;
+        std::optional<std::string> inline_value;
+        if (word.starts_with("--")) {
+            if (size_t eq = word.find('='); eq != std::string::npos) {
+                name = word.substr(0, eq);
+                inline_value = word.substr(eq + 1);
+            }
+        } else if (word.size() > 2 && word[0] == '-' && word[1] != '-') {
+            name = word.substr(0, 2);  // "-eFOO=bar"
+            inline_value = word.substr(word[2] == '=' ? 3 : 2);
+        }
+        auto value = [&]() -> Result<std::string> {
+            if (inline_value) {
+                return *inline_value;
+            }
+            if (i + 1 >= words.size()) {
+                return Error{"container option " + name + " needs a value"};
+            }
+            return words[++i];
+        };
+        auto bad = [&](const std::string& v, const std::string& what) {
+            return Error{"container option " + name + " " + v + ": " + what};
+        };
+        if (name == "--rm" || name == "-i" || name == "--interactive" || name == "-t" ||
+            name == "--tty" || name == "--quiet" || name == "-q") {
+            if (inline_value) {
+                return Error{"container option " + word + " takes no value here"};
+            }
+            continue;  // the container is always removed; tty and stdin follow the runner mode
+        }
+        if (name == "--init") {
+            spec.init = true;
+            continue;
+        }
+        if (name == "-e" || name == "--env") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            size_t eq = v->find('=');
+            if (eq == std::string::npos) {
+                const char* host = std::getenv(v->c_str());  // "-e NAME": the host's value
+                if (host != nullptr) {
+                    set_env(spec.env, *v, host);
+                }
+            } else {
+                set_env(spec.env, v->substr(0, eq), v->substr(eq + 1));
+            }
+        } else if (name == "-v" || name == "--volume") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            ARUNNER_TRY(add_volume_mount(*v, spec.workdir, spec.mounts));
+        } else if (name == "-u" || name == "--user") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            spec.user = *v;
+        } else if (name == "-w" || name == "--workdir") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            if (!v->starts_with("/")) {
+                return bad(*v, "the working directory must be an absolute path");
+            }
+            spec.workdir = *v;
+        } else if (name == "--network" || name == "--net") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            spec.network_mode = *v;
+        } else if (name == "-m" || name == "--memory") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            auto bytes = parse_bytes(*v);
+            if (!bytes) {
+                return bad(*v, "not a size (e.g. 512m, 2g)");
+            }
+            spec.memory_bytes = *bytes;
+        } else if (name == "--cpus") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            double cpus = 0;
+            try {
+                size_t used = 0;
+                cpus = std::stod(*v, &used);
+                if (used != v->size()) {
+                    cpus = 0;
+                }
+            } catch (const std::exception&) {
+                cpus = 0;
+            }
+            if (!(cpus > 0) || !std::isfinite(cpus)) {
+                return bad(*v, "not a positive number of CPUs");
+            }
+            spec.nano_cpus = static_cast<int64_t>(std::llround(cpus * 1e9));
+        } else if (name == "--security-opt") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            spec.security_opts.push_back(*v);
+        } else if (name == "--ulimit") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            auto limit = parse_ulimit(*v);
+            if (!limit) {
+                return bad(*v, "not NAME=SOFT[:HARD]");
+            }
+            spec.ulimits.push_back(*limit);
+        } else if (name == "-l" || name == "--label") {
+            auto v = value();
+            if (!v) {
+                return v.error();
+            }
+            size_t eq = v->find('=');
+            spec.labels.emplace_back(v->substr(0, eq),
+                                     eq == std::string::npos ? "" : v->substr(eq + 1));
+        } else {
+            return Error{"container option '" + name +
+                         "' cannot be passed through the engine's REST API; arunner translates "
+                         "--env, --volume, --user, --workdir, --network, --memory, --cpus, "
+                         "--security-opt, --ulimit, --label and --init"};
+        }
+    }
+    return {};
+}
+
+Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
+    if (!job.container) {
+        return Error{"internal: make_container_spec on a job that is not containerized"};
+    }
+    const config::ContainerJobConfig& c = *job.container;
+    ARUNNER_TRY(ensure_safe_to_mount(job.private_data_dir.string()));
+    ContainerSpec spec;
+    spec.name = c.name;
+    spec.image = c.image;
+    spec.cmd = job.command;
+    spec.workdir = c.workdir;
+    for (const auto& entry : job.env.entries()) {
+        spec.env.emplace_back(entry.first, entry.second);
+    }
+    spec.labels = {{kIdentLabel, job.ident}};
+    // A pty when ansible-runner would use pexpect: the stream is then raw, stdout and stderr
+    // merged, as a local run's pty.
+    spec.tty = job.runner_mode == RunnerMode::pexpect;
+    spec.init = true;
+    if (c.engine == "docker") {
+        spec.user = std::to_string(::getuid());  // ansible-runner's --user=<uid> on docker
+    }
+
+    const std::string pdd = trim_slashes(job.private_data_dir.string());
+    spec.mounts.push_back(
+        Mount{pdd, config::kContainerPrivateDataDir, false, SelinuxRelabel::private_});
+    // An artifact dir outside PDD/artifacts is mounted where the job inside expects it.
+    fs::path inner_art = fs::path(config::kContainerPrivateDataDir) / "artifacts" / job.ident;
+    if (job.artifact_dir != job.private_data_dir / "artifacts" / job.ident) {
+        spec.mounts.push_back(
+            Mount{job.artifact_dir.string(), inner_art.string(), false, SelinuxRelabel::private_});
+    }
+    // The plugin is read, never written; not relabelled (it lives in a system directory).
+    spec.mounts.push_back(Mount{trim_slashes(c.host_callback_dir.string()),
+                                config::kContainerCallbackDir, true, SelinuxRelabel::none});
+    for (const std::string& mapping : c.volume_mounts) {
+        ARUNNER_TRY(add_volume_mount(mapping, c.workdir, spec.mounts));
+    }
+    ARUNNER_TRY(apply_container_options(c.options, spec));
+    return spec;
+}
+
+}  // namespace arunner::isolation

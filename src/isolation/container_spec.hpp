@@ -1,0 +1,39 @@
+#pragma once
+// What container a process-isolated job runs in: the ContainerSpec made from a resolved job
+// (SPEC §7.1 and §7.2 translated from `podman run` words into REST fields): the private data dir
+// at /runner (:Z), arunner's callback plugin read-only, the user's volume mounts normalised and
+// checked as ansible-runner does, the job environment, a tty when a pty is wanted, and the
+// container options the REST API can express. Pure: touches the filesystem only to look at
+// mount sources.
+
+#include <string>
+#include <vector>
+
+#include "arunner/error.hpp"
+#include "config/job_config.hpp"
+#include "engine/container_engine.hpp"
+
+namespace arunner::isolation {
+
+/// The label every container arunner creates carries; its value is the job's ident.
+inline constexpr const char* kIdentLabel = "arunner.ident";
+
+/// Adds a "SRC:DST[:LABELS]" mount to `mounts` by ansible-runner's rules: SRC (vars and ~
+/// expanded, made absolute) is skipped silently when it does not exist; DST defaults to SRC and
+/// a relative DST is taken under `workdir`; a file mounts its parent directory on both sides;
+/// '/', '/home' and '/usr' (or a file directly in one) are refused; an identical mount is not
+/// added twice. LABELS is a comma list of ro, rw, z, Z; anything else is refused by name.
+Status add_volume_mount(const std::string& mapping, const std::string& workdir,
+                        std::vector<engine::Mount>& mounts);
+
+/// Applies engine CLI words (ansible-runner's container_options, e.g. "--network=host" or
+/// "--network", "host") to `spec`. Translated: --env/-e, --volume/-v, --user/-u, --workdir/-w,
+/// --network/--net, --memory/-m, --cpus, --security-opt, --ulimit, --label/-l, --init; --rm,
+/// --interactive/-i, --tty/-t and --quiet are accepted and change nothing. Any other option is
+/// an Error that names it.
+Status apply_container_options(const std::vector<std::string>& words, engine::ContainerSpec& spec);
+
+/// The container for `job` (job.container must be set).
+Result<engine::ContainerSpec> make_container_spec(const config::JobConfig& job);
+
+}  // namespace arunner::isolation

@@ -1,0 +1,321 @@
+// `arunner run --process-isolation` end to end against a real podman service on a private socket
+// and the offline EE image (scripts/build-ee): the container run matches the local run, mounts
+// and options reach the container, cancel / timeout / SIGTERM / SIGINT leave no container
+// (checked through the API), and each broken setup is a clear error without a hang.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+
+#include "support/command.hpp"
+#include "support/fixture.hpp"
+#include "support/job_events.hpp"
+#include "support/podman_service.hpp"
+#include "support/temp_dir.hpp"
+
+namespace arunner::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::ordered_json;
+
+constexpr const char* kImage = "localhost/arunner-ee";
+
+class Isolation : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() { service_ = new PodmanService(); }
+    static void TearDownTestSuite() {
+        delete service_;
+        service_ = nullptr;
+    }
+    void SetUp() override {
+        ASSERT_TRUE(service_->ok()) << service_->error();
+        auto image = service_->engine().image_exists(kImage);
+        ASSERT_TRUE(image.ok()) << image.error().message;
+        ASSERT_TRUE(*image) << kImage << " is missing: run scripts/build-ee";
+    }
+
+    /// `arunner run PDD -p site.yml --process-isolation …` through the private socket.
+    std::vector<std::string> isolated(const std::filesystem::path& pdd, const std::string& ident,
+                                      std::vector<std::string> extra = {}) {
+        std::vector<std::string> argv = {ARUNNER_BINARY,
+                                         "run",
+                                         pdd.string(),
+                                         "-p",
+                                         "site.yml",
+                                         "--ident",
+                                         ident,
+                                         "--process-isolation",
+                                         "--container-image",
+                                         kImage,
+                                         "--container-engine-socket",
+                                         service_->socket().string()};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        return argv;
+    }
+
+    /// Containers of this job the engine still knows, running or not.
+    size_t containers_of(const std::string& ident) {
+        auto listed = service_->engine().list(std::string("arunner.ident=") + ident);
+        EXPECT_TRUE(listed.ok()) << listed.error().message;
+        return listed.ok() ? listed->size() : 99;
+    }
+
+    /// A run that is stopped from outside while its long task sleeps: status and rc of the run,
+    /// and no container left.
+    void expect_stopped_cleanly(const std::string& ident, int signal,
+                                const std::string& expected_status,
+                                std::vector<std::string> extra = {}) {
+        TempDir dir;
+        auto pdd = copy_fixture("sleeper", dir);
+        BackgroundCommand run(isolated(pdd, ident, std::move(extra)));
+        auto art = pdd / "artifacts" / ident;
+        // The long task has started once its task event is there.
+        bool sleeping = wait_until(
+            [&] {
+                for (const auto& event : load_job_events(art)) {
+                    if (event.value("event", "") == "playbook_on_task_start" &&
+                        event["event_data"].value("task", "") == "sleep for a long time") {
+                        return true;
+                    }
+                }
+                return false;
+            },
+            120s);
+        ASSERT_TRUE(sleeping) << run.current_output();
+        EXPECT_EQ(containers_of(ident), 1u);
+        auto started = std::chrono::steady_clock::now();
+        if (signal != 0) {
+            ::kill(run.pid(), signal);
+        }
+        auto result = run.finish();
+        auto took = std::chrono::steady_clock::now() - started;
+        EXPECT_LT(took, 30s) << "stopping took too long";
+        EXPECT_EQ(read_text(art / "status"), expected_status) << result.err;
+        EXPECT_EQ(read_text(art / "rc"), "254");
+        EXPECT_EQ(containers_of(ident), 0u) << "a container was left behind";
+        EXPECT_TRUE(std::filesystem::exists(art / "container_id"));
+    }
+
+    static PodmanService* service_;
+};
+
+PodmanService* Isolation::service_ = nullptr;
+
+std::string unique_ident(const std::string& what) {
+    return "t" + std::to_string(::getpid()) + "_" + what;
+}
+
+/// (event, task, host, item) of every event: what a user compares between two runs.
+std::vector<std::string> event_summary(const std::vector<ordered_json>& events) {
+    std::vector<std::string> summary;
+    for (const auto& event : events) {
+        const auto& data = event["event_data"];
+        std::string item =
+            data.contains("res") && data["res"].is_object() && data["res"].contains("item")
+                ? data["res"]["item"].dump()
+                : "";
+        summary.push_back(event.value("event", "") + "|" + data.value("task", "") + "|" +
+                          data.value("host", "") + "|" + item);
+    }
+    return summary;
+}
+
+/// ART/stdout without what differs between any two runs (times, uuids, paths).
+std::string normalized_stdout(const std::filesystem::path& art, const std::filesystem::path& pdd) {
+    std::string text = read_text(art / "stdout");
+    text = std::regex_replace(text, std::regex(pdd.string()), "PDD");
+    text = std::regex_replace(text, std::regex("/runner"), "PDD");
+    // Temp file names, job ids, times and durations differ from run to run.
+    text = std::regex_replace(text, std::regex("ansible-local-[^/]+/tmp[A-Za-z0-9_]+"), "TMP");
+    text = std::regex_replace(text, std::regex("[0-9]+"), "0");
+    return text;
+}
+
+TEST_F(Isolation, MatchesTheLocalRun) {
+    TempDir dir;
+    auto pdd = copy_fixture("events", dir);
+    auto local = run_command(
+        {ARUNNER_BINARY, "run", pdd.string(), "-p", "site.yml", "--ident", "local", "-q"});
+    const std::string ident = unique_ident("match");
+    auto contained = run_command(isolated(pdd, ident, {"-q"}));
+    auto local_art = pdd / "artifacts" / "local";
+    auto art = pdd / "artifacts" / ident;
+    EXPECT_EQ(contained.exit_code, local.exit_code) << contained.err;
+    EXPECT_EQ(read_text(art / "status"), read_text(local_art / "status"));
+    EXPECT_EQ(read_text(art / "rc"), read_text(local_art / "rc"));
+    auto events = load_job_events(art);
+    auto local_events = load_job_events(local_art);
+    ASSERT_GT(events.size(), 20u);
+    EXPECT_EQ(event_summary(events), event_summary(local_events));
+    for (size_t i = 0; i < events.size() && i < local_events.size(); ++i) {
+        EXPECT_EQ(keys_of(events[i]), keys_of(local_events[i])) << i;
+        EXPECT_EQ(events[i].value("counter", 0), static_cast<int>(i + 1));
+        EXPECT_EQ(events[i].value("runner_ident", ""), ident);
+    }
+    EXPECT_EQ(normalized_stdout(art, pdd), normalized_stdout(local_art, pdd));
+    // ansible-runner's files, plus the container's id; the job saw itself inside /runner.
+    for (const char* file :
+         {"command", "status", "rc", "stdout", "stderr", "env.list", "container_id"}) {
+        EXPECT_TRUE(std::filesystem::exists(art / file)) << file;
+    }
+    auto command = ordered_json::parse(read_text(art / "command"));
+    EXPECT_EQ(command["cwd"], "/runner/project");
+    EXPECT_EQ(command["env"]["AWX_ISOLATED_DATA_DIR"], "/runner/artifacts/" + ident);
+    EXPECT_NE(read_text(art / "env.list").find("ANSIBLE_STDOUT_CALLBACK=awx_display"),
+              std::string::npos);
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
+TEST_F(Isolation, MountsOptionsAndEnvironmentReachTheContainer) {
+    TempDir dir;
+    auto pdd = dir / "pdd";
+    std::filesystem::create_directories(pdd / "project");
+    std::filesystem::create_directories(pdd / "env");
+    std::filesystem::create_directories(dir / "shared");
+    std::ofstream(dir / "shared" / "note.txt") << "mounted-note";
+    // User 1234 has no home in the image; HOME=/tmp gives ansible a place for its temp files.
+    std::ofstream(pdd / "env" / "envvars") << "FROM_ENVVARS: envvars-value\n";
+    std::ofstream(pdd / "project" / "site.yml")
+        << "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+           "    - debug:\n        msg: \"{{ lookup('file', '/data/note.txt') }} "
+           "{{ lookup('env', 'FROM_OPTION') }} {{ lookup('env', 'FROM_ENVVARS') }} "
+           "{{ lookup('pipe', 'id -u') }} {{ lookup('pipe', 'ls /sys/class/net') | "
+           "replace('\\n', ',') }}\"\n";
+    const std::string ident = unique_ident("mounts");
+    auto result = run_command(isolated(
+        pdd, ident,
+        {"--container-volume-mount", (dir / "shared").string() + ":/data:ro",
+         "--container-option=--env=FROM_OPTION=option-value", "--container-option=--network=none",
+         "--container-option=--user=1234", "--container-option=--env=HOME=/tmp"}));
+    auto art = pdd / "artifacts" / ident;
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    EXPECT_EQ(read_text(art / "status"), "successful");
+    // Only the loopback device exists with --network=none.
+    EXPECT_NE(result.out.find("mounted-note option-value envvars-value 1234 lo"), std::string::npos)
+        << result.out;
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
+TEST_F(Isolation, FailingPlayIsFailedWithItsRc) {
+    TempDir dir;
+    auto pdd = copy_fixture("failing", dir);
+    const std::string ident = unique_ident("failing");
+    auto result = run_command(isolated(pdd, ident, {"-q"}));
+    auto art = pdd / "artifacts" / ident;
+    EXPECT_EQ(read_text(art / "status"), "failed");
+    EXPECT_EQ(read_text(art / "rc"), "2");
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
+TEST_F(Isolation, SigtermLeavesNoContainer) {
+    expect_stopped_cleanly(unique_ident("sigterm"), SIGTERM, "canceled");
+}
+
+TEST_F(Isolation, SigintLeavesNoContainer) {
+    expect_stopped_cleanly(unique_ident("sigint"), SIGINT, "canceled");
+}
+
+TEST_F(Isolation, JobTimeoutLeavesNoContainer) {
+    // The timeout comes from the settings; no signal is sent.
+    TempDir dir;
+    auto pdd = copy_fixture("sleeper", dir);
+    std::filesystem::create_directories(pdd / "env");
+    std::ofstream(pdd / "env" / "settings") << "job_timeout: 8\n";
+    const std::string ident = unique_ident("timeout");
+    auto result = run_command(isolated(pdd, ident, {"-q"}));
+    auto art = pdd / "artifacts" / ident;
+    EXPECT_EQ(read_text(art / "status"), "timeout") << result.err;
+    EXPECT_EQ(read_text(art / "rc"), "254");
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
+TEST_F(Isolation, MissingImageIsAnImmediateErrorThatSaysHowToBuildIt) {
+    TempDir dir;
+    auto pdd = copy_fixture("hello", dir);
+    auto argv = isolated(pdd, unique_ident("noimage"));
+    argv[9] = "localhost/arunner-no-such-image";
+    auto started = std::chrono::steady_clock::now();
+    auto result = run_command(argv);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("container image 'localhost/arunner-no-such-image' is not present"),
+              std::string::npos)
+        << result.err;
+    EXPECT_NE(result.err.find("never pulls"), std::string::npos) << result.err;
+}
+
+TEST_F(Isolation, MissingSocketIsAClearError) {
+    TempDir dir;
+    auto pdd = copy_fixture("hello", dir);
+    auto argv = isolated(pdd, unique_ident("nosocket"));
+    argv[11] = (dir / "no-such.sock").string();
+    auto result = run_command(argv);
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find((dir / "no-such.sock").string()), std::string::npos) << result.err;
+}
+
+TEST_F(Isolation, SocketThatIsNotAnEngineIsAClearErrorWithoutAHang) {
+    TempDir dir;
+    auto pdd = copy_fixture("hello", dir);
+    // A unix socket that accepts and answers garbage, then closes.
+    auto socket_path = dir / "not-an-engine.sock";
+    int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_path.c_str(), sizeof(address.sun_path) - 1);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ASSERT_EQ(::listen(listener, 4), 0);
+    std::thread server([listener] {
+        int client = ::accept(listener, nullptr, nullptr);
+        if (client >= 0) {
+            char buffer[1024];
+            (void)!::read(client, buffer, sizeof(buffer));
+            const char garbage[] = "SSH-2.0-OpenSSH_9.2\r\n";
+            (void)!::write(client, garbage, sizeof(garbage) - 1);
+            ::close(client);
+        }
+    });
+    auto argv = isolated(pdd, unique_ident("notengine"));
+    argv[11] = socket_path.string();
+    auto started = std::chrono::steady_clock::now();
+    auto result = run_command(argv);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 15s);
+    server.join();
+    ::close(listener);
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("cannot be used"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find(socket_path.string()), std::string::npos) << result.err;
+}
+
+TEST_F(Isolation, EngineErrorOnCreateIsClearAndLeavesNothing) {
+    TempDir dir;
+    auto pdd = copy_fixture("hello", dir);
+    const std::string ident = unique_ident("createfails");
+    auto result =
+        run_command(isolated(pdd, ident, {"--container-option=--network=arunner-no-such-network"}));
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("containers/create"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("arunner-no-such-network"), std::string::npos) << result.err;
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
+TEST_F(Isolation, UntranslatableOptionIsRefusedByName) {
+    TempDir dir;
+    auto pdd = copy_fixture("hello", dir);
+    const std::string ident = unique_ident("privileged");
+    auto result = run_command(isolated(pdd, ident, {"--container-option=--privileged"}));
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_NE(result.err.find("'--privileged'"), std::string::npos) << result.err;
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
+}  // namespace
+}  // namespace arunner::testing

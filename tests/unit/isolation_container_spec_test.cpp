@@ -1,0 +1,224 @@
+// src/isolation/container_spec.cpp and the container half of config/job_config.cpp: what
+// container a process-isolated job gets (SPEC §7.1, §7.2).
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "config/job_config.hpp"
+#include "isolation/container_spec.hpp"
+#include "support/temp_dir.hpp"
+
+namespace arunner::isolation {
+namespace {
+
+using engine::ContainerSpec;
+using engine::Mount;
+using engine::SelinuxRelabel;
+
+std::string value_of(const std::vector<std::pair<std::string, std::string>>& pairs,
+                     const std::string& name) {
+    for (const auto& [key, value] : pairs) {
+        if (key == name) {
+            return value;
+        }
+    }
+    return "<unset>";
+}
+
+std::vector<std::string> names_of(const std::vector<std::pair<std::string, std::string>>& pairs) {
+    std::vector<std::string> names;
+    for (const auto& entry : pairs) {
+        names.push_back(entry.first);
+    }
+    return names;
+}
+
+class ContainerJob : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::filesystem::create_directories(dir_ / "project");
+        std::filesystem::create_directories(dir_ / "env");
+        std::ofstream(dir_ / "project" / "site.yml") << "- hosts: all\n";
+        std::ofstream(dir_ / "env" / "extravars") << "a: 1\n";
+        std::ofstream(dir_ / "env" / "envvars") << "FROM_FILE: yes-file\n";
+        options_.private_data_dir = dir_.path();
+        options_.ident = "job:1";
+        options_.playbook = "site.yml";
+        options_.process_isolation = true;
+        options_.container_image = "localhost/some-ee";
+        options_.envvars = {{"FROM_OPTION", "x"}};
+    }
+
+    Result<config::JobConfig> prepare() { return config::prepare_job(options_); }
+
+    testing::TempDir dir_;
+    RunOptions options_;
+};
+
+TEST_F(ContainerJob, CommandEnvAndCwdAreTheContainers) {
+    ::setenv("ARUNNER_TEST_HOST_ONLY", "host", 1);
+    auto job = prepare();
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    ASSERT_TRUE(job->container.has_value());
+    EXPECT_EQ(job->container->name, "ansible_runner_job_1");
+    EXPECT_EQ(job->container->image, "localhost/some-ee");
+    EXPECT_EQ(job->cwd, "/runner/project");
+    EXPECT_EQ(job->command, (std::vector<std::string>{"ansible-playbook", "-i", "/runner/inventory",
+                                                      "-e", "@/runner/env/extravars", "site.yml"}));
+    // §7.2: not the host's environment; container paths; podman's unsafe writes first.
+    const auto& env = job->env.entries();
+    EXPECT_EQ(value_of(env, "ARUNNER_TEST_HOST_ONLY"), "<unset>");
+    std::vector<std::string> names = names_of(env);
+    ASSERT_GE(names.size(), 5u);
+    EXPECT_EQ(names[0], "ANSIBLE_UNSAFE_WRITES");
+    EXPECT_EQ(names[1], "AWX_ISOLATED_DATA_DIR");
+    EXPECT_EQ(names[2], "ANSIBLE_CACHE_PLUGIN_CONNECTION");
+    EXPECT_EQ(names[3], "FROM_OPTION");
+    EXPECT_EQ(names[4], "FROM_FILE");
+    EXPECT_EQ(value_of(env, "AWX_ISOLATED_DATA_DIR"), "/runner/artifacts/job:1");
+    EXPECT_EQ(value_of(env, "ANSIBLE_CACHE_PLUGIN_CONNECTION"),
+              "/runner/artifacts/job:1/fact_cache");
+    EXPECT_EQ(value_of(env, "ANSIBLE_CALLBACK_PLUGINS"), config::kContainerCallbackDir);
+    EXPECT_EQ(value_of(env, "ANSIBLE_STDOUT_CALLBACK"), "awx_display");
+    EXPECT_EQ(value_of(env, "FROM_FILE"), "yes-file");
+    ::unsetenv("ARUNNER_TEST_HOST_ONLY");
+}
+
+TEST_F(ContainerJob, SettingsTurnIsolationOnAndChooseTheEngine) {
+    options_.process_isolation = false;
+    std::ofstream(dir_ / "env" / "settings")
+        << "process_isolation: true\nprocess_isolation_executable: docker\n"
+           "container_image: localhost/other\ncontainer_options: ['--network=none']\n";
+    auto job = prepare();
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    ASSERT_TRUE(job->container.has_value());
+    EXPECT_EQ(job->container->engine, "docker");
+    EXPECT_EQ(job->container->image, "localhost/other");
+    EXPECT_EQ(job->container->options, std::vector<std::string>{"--network=none"});
+    EXPECT_EQ(value_of(job->env.entries(), "ANSIBLE_UNSAFE_WRITES"), "<unset>");
+}
+
+TEST_F(ContainerJob, BwrapExecutableIsRefused) {
+    options_.process_isolation_executable = "bwrap";
+    auto job = prepare();
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("'bwrap' is not supported"), std::string::npos);
+}
+
+TEST_F(ContainerJob, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
+    auto job = prepare();
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    auto spec = make_container_spec(*job);
+    ASSERT_TRUE(spec.ok()) << spec.error().message;
+    EXPECT_EQ(spec->name, "ansible_runner_job_1");
+    EXPECT_EQ(spec->image, "localhost/some-ee");
+    EXPECT_EQ(spec->cmd, job->command);
+    EXPECT_EQ(spec->workdir, "/runner/project");
+    EXPECT_TRUE(spec->tty);  // pexpect mode wants a pty
+    EXPECT_TRUE(spec->init);
+    EXPECT_EQ(value_of(spec->labels, kIdentLabel), "job:1");
+    ASSERT_EQ(spec->mounts.size(), 2u);
+    EXPECT_EQ(spec->mounts[0].source, dir_.path().string());
+    EXPECT_EQ(spec->mounts[0].target, "/runner");
+    EXPECT_EQ(spec->mounts[0].relabel, SelinuxRelabel::private_);
+    EXPECT_FALSE(spec->mounts[0].read_only);
+    EXPECT_EQ(spec->mounts[1].target, config::kContainerCallbackDir);
+    EXPECT_TRUE(spec->mounts[1].read_only);
+    EXPECT_TRUE(std::filesystem::exists(spec->mounts[1].source + "/awx_display.py"));
+    EXPECT_EQ(spec->env.size(), job->env.entries().size());
+
+    options_.runner_mode = RunnerMode::subprocess;
+    auto piped = prepare();
+    ASSERT_TRUE(piped.ok());
+    EXPECT_FALSE(make_container_spec(*piped)->tty);
+}
+
+TEST(VolumeMounts, AnsibleRunnerRules) {
+    testing::TempDir dir;
+    std::filesystem::create_directories(dir / "data");
+    std::ofstream(dir / "data" / "file.txt") << "x";
+    std::vector<Mount> mounts;
+    const std::string d = dir.path().string();
+
+    ASSERT_TRUE(add_volume_mount(d + "/data:/srv/data:Z", "/runner/project", mounts).ok());
+    ASSERT_EQ(mounts.size(), 1u);
+    EXPECT_EQ(mounts[0].source, d + "/data");
+    EXPECT_EQ(mounts[0].target, "/srv/data");
+    EXPECT_EQ(mounts[0].relabel, SelinuxRelabel::private_);
+
+    // The same mount again is not added twice; a missing source is skipped silently.
+    ASSERT_TRUE(add_volume_mount(d + "/data:/srv/data:Z", "/runner/project", mounts).ok());
+    ASSERT_TRUE(add_volume_mount(d + "/missing:/x", "/runner/project", mounts).ok());
+    EXPECT_EQ(mounts.size(), 1u);
+
+    // A file mounts its directory on both sides; a relative target is under the workdir.
+    ASSERT_TRUE(add_volume_mount(d + "/data/file.txt:conf/file.txt:ro,z", "/work", mounts).ok());
+    ASSERT_EQ(mounts.size(), 2u);
+    EXPECT_EQ(mounts[1].source, d + "/data");
+    EXPECT_EQ(mounts[1].target, "/work/conf");
+    EXPECT_TRUE(mounts[1].read_only);
+    EXPECT_EQ(mounts[1].relabel, SelinuxRelabel::shared);
+
+    // The target defaults to the source.
+    ASSERT_TRUE(add_volume_mount(d + "/data/", "/runner/project", mounts).ok());
+    ASSERT_EQ(mounts.size(), 3u);
+    EXPECT_EQ(mounts[2].target, d + "/data");
+
+    for (const char* unsafe : {"/:/x", "/home/:/x", "/usr:/x"}) {
+        auto refused = add_volume_mount(unsafe, "/runner/project", mounts);
+        ASSERT_FALSE(refused.ok()) << unsafe;
+        EXPECT_EQ(refused.error().message,
+                  "When using containerized execution, cannot mount '/' or '/home' or '/usr'");
+    }
+    auto bad_label = add_volume_mount(d + "/data:/x:rw,shared", "/runner/project", mounts);
+    ASSERT_FALSE(bad_label.ok());
+    EXPECT_NE(bad_label.error().message.find("option 'shared' is not supported"),
+              std::string::npos);
+}
+
+TEST(ContainerOptions, TranslatedToFields) {
+    ContainerSpec spec;
+    spec.workdir = "/runner/project";
+    spec.env = {{"A", "1"}};
+    ::setenv("ARUNNER_TEST_PASSED_ENV", "from-host", 1);
+    auto applied = apply_container_options(
+        {"--network=host", "-e", "A=2", "--env=B=3", "-e", "ARUNNER_TEST_PASSED_ENV", "--user",
+         "1000:1000", "--memory=512m", "--cpus", "1.5", "--security-opt", "label=disable",
+         "--ulimit=nofile=1024:2048", "--label", "team=ops", "--rm", "-i", "--workdir=/tmp"},
+        spec);
+    ASSERT_TRUE(applied.ok()) << applied.error().message;
+    ::unsetenv("ARUNNER_TEST_PASSED_ENV");
+    EXPECT_EQ(spec.network_mode, "host");
+    EXPECT_EQ(spec.env, (std::vector<std::pair<std::string, std::string>>{
+                            {"A", "2"}, {"B", "3"}, {"ARUNNER_TEST_PASSED_ENV", "from-host"}}));
+    EXPECT_EQ(spec.user, "1000:1000");
+    EXPECT_EQ(spec.memory_bytes, 512LL * 1024 * 1024);
+    EXPECT_EQ(spec.nano_cpus, 1500000000LL);
+    EXPECT_EQ(spec.security_opts, std::vector<std::string>{"label=disable"});
+    ASSERT_EQ(spec.ulimits.size(), 1u);
+    EXPECT_EQ(spec.ulimits[0].soft, 1024);
+    EXPECT_EQ(spec.ulimits[0].hard, 2048);
+    EXPECT_EQ(value_of(spec.labels, "team"), "ops");
+    EXPECT_EQ(spec.workdir, "/tmp");
+}
+
+TEST(ContainerOptions, UntranslatableOrMalformedAreRefusedByName) {
+    ContainerSpec spec;
+    auto privileged = apply_container_options({"--privileged"}, spec);
+    ASSERT_FALSE(privileged.ok());
+    EXPECT_NE(privileged.error().message.find("'--privileged' cannot be passed"),
+              std::string::npos);
+    auto cap = apply_container_options({"--cap-add=NET_ADMIN"}, spec);
+    ASSERT_FALSE(cap.ok());
+    EXPECT_NE(cap.error().message.find("'--cap-add'"), std::string::npos);
+    auto missing = apply_container_options({"--network"}, spec);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.error().message, "container option --network needs a value");
+    auto memory = apply_container_options({"--memory", "lots"}, spec);
+    ASSERT_FALSE(memory.ok());
+    EXPECT_NE(memory.error().message.find("--memory lots"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arunner::isolation

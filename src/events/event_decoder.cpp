@@ -16,6 +16,8 @@ namespace {
 constexpr size_t kMaxFrameBytes = size_t{256} << 20;
 // Handled bytes are dropped from the front of the buffer once they are this many.
 constexpr size_t kCompactThreshold = size_t{1} << 20;
+// Event text shorter than this is displayed together with its newline, in one piece.
+constexpr size_t kJoinDisplayBelow = size_t{64} << 10;
 
 std::string_view strip_trailing_newlines(std::string_view s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) {
@@ -193,8 +195,15 @@ void EventDecoder::display(const nlohmann::ordered_json& event) {
     }
     const std::string& text = event["stdout"].get_ref<const std::string&>();
     if (!text.empty() && text != "{}") {
-        listener_.on_display(text);
-        listener_.on_display("\n");
+        if (text.size() < kJoinDisplayBelow) {
+            // One write to the console and one to ART/stdout instead of two each.
+            display_scratch_.assign(text);
+            display_scratch_ += '\n';
+            listener_.on_display(display_scratch_);
+        } else {
+            listener_.on_display(text);
+            listener_.on_display("\n");
+        }
     }
 }
 

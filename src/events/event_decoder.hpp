@@ -69,6 +69,7 @@ class EventDecoder {
     size_t frame_start_ = std::string::npos;  ///< a frame whose end has not arrived yet
     bool event_open_ = false;
     nlohmann::ordered_json open_begin_;  ///< the begin dict of the open event
+    std::string display_scratch_;        ///< an event's text and its newline, displayed at once
     uint64_t counter_ = 0;
     uint64_t line_ = 0;
 };

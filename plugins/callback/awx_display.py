@@ -248,6 +248,27 @@ def encode_event(data):
     return text
 
 
+try:
+    from ansible.utils.unsafe_proxy import AnsibleUnsafeText as _UnsafeText
+except ImportError:  # pragma: no cover
+    _UnsafeText = str
+# Strings whose repr() is at least as long as themselves (plus quotes).
+_PLAIN_STRINGS = (str, _UnsafeText)
+
+
+def _surely_longer(res):
+    """True when len(str(res)) > MAX_EVENT_RES can be told without building str(res): a plain
+    dict whose plain string values alone are longer (a 27 MB result need not be repr'd just
+    to be dropped)."""
+    if type(res) is not dict:
+        return False
+    total = 0
+    for value in res.values():
+        if type(value) in _PLAIN_STRINGS:
+            total += len(value)
+    return total > MAX_EVENT_RES
+
+
 # ---------------------------------------------------------------------------------------
 # Event context: process-wide keys (playbook, play, current task) plus per-thread keys
 # (the event being emitted, Display flags). An event's data is the process-wide keys
@@ -308,7 +329,8 @@ class EventState(object):
             data = {}
         elif 'res' in data and event != 'playbook_on_stats':
             try:
-                too_big = len(str(data['res'])) > MAX_EVENT_RES
+                res = data['res']
+                too_big = _surely_longer(res) or len(str(res)) > MAX_EVENT_RES
             except Exception:
                 too_big = False
             if too_big:
@@ -538,11 +560,13 @@ STATE = _install_display_hooks()
 
 def _task_context(task):
     """The context keys that describe a task, in ansible-runner's order."""
+    action = task.action  # a descriptor: read once
+    resolved = getattr(task, 'resolved_action', action)
     ctx = {
-        'task': task.name or task.action,
+        'task': task.name or action,
         'task_uuid': str(task._uuid),
-        'task_action': task.action,
-        'resolved_action': getattr(task, 'resolved_action', task.action),
+        'task_action': action,
+        'resolved_action': resolved,
         'task_args': '',
     }
     try:
@@ -649,12 +673,16 @@ class CallbackModule(_WrappedCallback):
         state = STATE
         with state.lock:
             local = state.local()
+            # Usually nothing else is in this thread's context: then it is simply emptied
+            # afterwards instead of key by key.
+            was_empty = not local
             local['event'] = event
             local.update(fields)
             task_ctx = None
             if task:
-                for key in TASK_KEYS:
-                    local.pop(key, None)
+                if not was_empty:
+                    for key in TASK_KEYS:
+                        local.pop(key, None)
                 task_ctx = _task_context(task)
                 local.update(task_ctx)
             try:
@@ -665,12 +693,15 @@ class CallbackModule(_WrappedCallback):
                 finally:
                     state.close_event(out, False)
             finally:
-                if task_ctx is not None:
-                    for key in TASK_KEYS:
+                if was_empty:
+                    local.clear()
+                else:
+                    if task_ctx is not None:
+                        for key in TASK_KEYS:
+                            local.pop(key, None)
+                    local.pop('event', None)
+                    for key in fields:
                         local.pop(key, None)
-                local.pop('event', None)
-                for key in fields:
-                    local.pop(key, None)
 
     def _parent(self, name):
         return getattr(super(CallbackModule, self), name, None)

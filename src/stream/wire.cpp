@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -75,56 +76,70 @@ std::chrono::steady_clock::time_point WireWriter::last_write() const {
 }
 
 Result<bool> WireReader::fill() {
-    if (start_ > 0 && start_ == buffer_.size()) {
-        buffer_.clear();
-        start_ = 0;
-    } else if (start_ >= kReadChunk * 4) {
-        buffer_.erase(0, start_);
-        start_ = 0;
+    if (start_ == end_) {
+        start_ = end_ = 0;
     }
-    size_t old = buffer_.size();
-    buffer_.resize(old + kReadChunk);
+    if (buffer_.size() - end_ < kReadChunk) {
+        if (start_ > 0) {  // what is left is part of one line: move it to the front
+            std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+            end_ -= start_;
+            start_ = 0;
+        }
+        if (buffer_.size() - end_ < kReadChunk) {
+            buffer_.resize(std::max(buffer_.size() * 2, end_ + kReadChunk));
+        }
+    }
     for (;;) {
-        ssize_t n = ::read(fd_, buffer_.data() + old, kReadChunk);
+        ssize_t n = ::read(fd_, buffer_.data() + end_, kReadChunk);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0) {
-            buffer_.resize(old);
             return Error{std::string("cannot read the stream: ") + std::strerror(errno)};
         }
-        buffer_.resize(old + static_cast<size_t>(n));
+        end_ += static_cast<size_t>(n);
         return n > 0;
     }
 }
 
 Result<std::optional<std::string>> WireReader::read_line(size_t max_line) {
+    auto line = read_line_view(max_line);
+    if (!line) {
+        return line.error();
+    }
+    if (!*line) {
+        return std::optional<std::string>();
+    }
+    return std::optional<std::string>(std::string(**line));
+}
+
+Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_line) {
     size_t searched = start_;
     for (;;) {
-        size_t newline = buffer_.find('\n', searched);
-        if (newline != std::string::npos) {
-            std::string line = buffer_.substr(start_, newline - start_);
-            start_ = newline + 1;
-            return std::optional<std::string>(std::move(line));
+        const void* newline = std::memchr(buffer_.data() + searched, '\n', end_ - searched);
+        if (newline != nullptr) {
+            size_t at = static_cast<size_t>(static_cast<const char*>(newline) - buffer_.data());
+            std::string_view line(buffer_.data() + start_, at - start_);
+            start_ = at + 1;
+            return std::optional<std::string_view>(line);
         }
-        searched = buffer_.size();
-        if (buffer_.size() - start_ > max_line) {
+        if (end_ - start_ > max_line) {
             return Error{"a line of the stream is longer than " + std::to_string(max_line) +
                          " bytes"};
         }
-        size_t searched_offset = searched - start_;  // fill() may move the buffer's start
+        size_t searched_offset = end_ - start_;  // fill() may move the buffer's start
         auto more = fill();
         if (!more) {
             return more.error();
         }
         searched = start_ + searched_offset;
         if (!*more) {
-            if (start_ == buffer_.size()) {
-                return std::optional<std::string>();
+            if (start_ == end_) {
+                return std::optional<std::string_view>();
             }
-            std::string rest = buffer_.substr(start_);
-            start_ = buffer_.size();
-            return std::optional<std::string>(std::move(rest));
+            std::string_view rest(buffer_.data() + start_, end_ - start_);
+            start_ = end_;
+            return std::optional<std::string_view>(rest);
         }
     }
 }
@@ -138,7 +153,7 @@ Status WireReader::read_zip(uint64_t size, int out_fd) {
         return {};
     };
     while (!decoder.complete()) {
-        if (start_ == buffer_.size()) {
+        if (start_ == end_) {
             auto more = fill();
             if (!more) {
                 return more.error();
@@ -148,7 +163,7 @@ Status WireReader::read_zip(uint64_t size, int out_fd) {
                              " bytes"};
             }
         }
-        auto used = decoder.feed(std::string_view(buffer_).substr(start_), sink);
+        auto used = decoder.feed(std::string_view(buffer_.data() + start_, end_ - start_), sink);
         if (!used) {
             return used.error();
         }

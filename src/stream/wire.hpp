@@ -49,6 +49,8 @@ class WireReader {
     /// The next line without its "\n"; empty at end of stream. A last line without "\n" is
     /// returned as it is. An Error for a read failure or a line over `max_line` bytes.
     Result<std::optional<std::string>> read_line(size_t max_line = size_t{1} << 30);
+    /// As read_line(), without a copy: the view is valid until the next call on this reader.
+    Result<std::optional<std::string_view>> read_line_view(size_t max_line = size_t{1} << 30);
     /// Decodes the payload of a `{"zipfile": size}` line into `out_fd`. An Error when the
     /// stream ends early or holds something that is not base64.
     Status read_zip(uint64_t size, int out_fd);
@@ -57,8 +59,9 @@ class WireReader {
     /// Reads more bytes into the buffer; false at end of stream.
     Result<bool> fill();
     int fd_;
-    std::string buffer_;
+    std::string buffer_;  // bytes [start_, end_) are read and not yet returned
     size_t start_ = 0;
+    size_t end_ = 0;
 };
 
 /// Python's repr() of a bytes value: b'...' with \\x escapes, as ansible-runner quotes a line it

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "arunner/runner.hpp"
 #include "arunner/streaming.hpp"
@@ -20,4 +21,13 @@ using ProcessResult = arunner::ProcessResult;
 /// Processes one worker stream from `in_fd` to the end (or to the first error).
 ProcessResult run_processor(int in_fd, const ProcessorOptions& options);
 
+namespace detail {
+
+/// Parses one JSON text into `out` exactly as nlohmann's parser (ordered_json) would, only
+/// faster, or declines (false, `out` unspecified) — always for text nlohmann rejects, and for
+/// some text it accepts (deep nesting, numbers strtod would round to 0 or infinity). The
+/// processor falls back to nlohmann when this declines.
+bool fast_parse(std::string_view text, nlohmann::ordered_json& out);
+
+}  // namespace detail
 }  // namespace arunner::stream

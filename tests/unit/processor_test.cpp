@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "support/file_helpers.hpp"
@@ -102,6 +104,267 @@ TEST(Processor, StreamCutInsideTheZipIsAnError) {
     ProcessResult result = process_file(tmp / "cut", options);
     EXPECT_EQ(result.status, JobStatus::error);
     EXPECT_NE(result.error.find("zip"), std::string::npos) << result.error;
+}
+
+/// Recursively the same values of the same types in the same order (nlohmann's == mixes
+/// number types).
+void expect_same_json(const Json& got, const Json& want, const std::string& where) {
+    ASSERT_EQ(got.type(), want.type()) << where;
+    ASSERT_EQ(got.dump(), want.dump()) << where;
+    if (got.is_object()) {
+        auto g = got.items().begin();
+        for (const auto& [key, value] : want.items()) {
+            ASSERT_EQ(g.key(), key) << where;
+            expect_same_json(g.value(), value, where + "." + key);
+            ++g;
+        }
+    } else if (got.is_array()) {
+        for (size_t i = 0; i < want.size(); ++i) {
+            expect_same_json(got[i], want[i], where + "[" + std::to_string(i) + "]");
+        }
+    }
+}
+
+/// fast_parse() accepts only what nlohmann accepts, and then builds what nlohmann builds, into
+/// a new value and into `reused` (which holds whatever the text before left in it).
+void check_fast_parse(const std::string& text, bool must_accept, Json& reused) {
+    Json want = Json::parse(text, nullptr, false);
+    Json got;
+    bool accepted = detail::fast_parse(text, got);
+    if (must_accept) {
+        EXPECT_TRUE(accepted) << text;
+    }
+    if (accepted) {
+        ASSERT_FALSE(want.is_discarded()) << "accepted what nlohmann rejects: " << text;
+        expect_same_json(got, want, text);
+    }
+    if (detail::fast_parse(text, reused)) {
+        ASSERT_TRUE(accepted) << text;
+        expect_same_json(reused, want, text);
+    }
+}
+
+void check_fast_parse(const std::string& text, bool must_accept) {
+    Json fresh;
+    check_fast_parse(text, must_accept, fresh);
+}
+
+TEST(ProcessorFastParse, AgreesWithNlohmann) {
+    for (const char* text : {
+             R"({})",
+             R"( {"a" : [1, -2, 3.5, -0, 0.0, 1e3, 1E-2, 2.5e+2, true, false, null, {}, []]} )",
+             R"({"big": 18446744073709551615, "bigger": 18446744073709551616})",
+             R"({"neg": -9223372036854775808, "more": -9223372036854775809})",
+             R"({"s": "a\"b\\c\/d\b\f\n\r\tx\u0000\u00e9\u20ac\ud83d\ude00\uABCD"})",
+             "{\"raw\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}",
+             R"({"dup": 1, "x": 2, "dup": {"y": [3]}})",
+             R"({"n\u0061me": "escaped key", "name": "plain"})",
+             R"([1, 2])",
+             R"("just a string")",
+             "{\"tab\":\t1,\r\n\"x\":2}",
+         }) {
+        check_fast_parse(text, true);
+    }
+    // One value reused from text to text: members renamed, reordered, repeated, dropped; types
+    // changed.
+    Json reused;
+    for (const char* text : {
+             R"({"a": 1, "b": "x", "c": [1, 2, 3], "d": {"e": null}})",
+             R"({"a": 2, "b": "a longer string than before, so it grows", "c": [4], "d": {}})",
+             R"({"a": 3, "x": 1, "c": [5, 6, 7, 8], "d": {"e": 1, "f": 2}})",
+             R"({"a": 4, "b": "y", "a": 5, "c": {"now": "an object"}, "d": [1]})",
+             R"({"b": "z", "a": 6})",
+             R"({"a": 7})",
+             R"({"a": 8, "b": 9, "c": 10, "d": 11, "e": 12})",
+             R"([{"a": 1}, {"a": 2}])",
+             R"({"a": "s", "b": "t", "b": {"u": 1}, "b": "v"})",
+         }) {
+        check_fast_parse(text, true, reused);
+    }
+    for (const char* text : {
+             "",
+             " ",
+             "{",
+             "}",
+             "{\"a\"}",
+             "{\"a\":}",
+             "{\"a\":1,}",
+             "[1,]",
+             "{\"a\":01}",
+             "{\"a\":1.}",
+             "{\"a\":.5}",
+             "{\"a\":1e}",
+             "{\"a\":-}",
+             "{\"a\":+1}",
+             "{\"a\":tru}",
+             "{\"a\":truex}",
+             "{\"a\":NaN}",
+             "{\"a\":Infinity}",
+             "{'a':1}",
+             "{\"a\":\"\\x\"}",
+             "{\"a\":\"\\u12\"}",
+             "{\"a\":\"\\ud800\"}",
+             "{\"a\":\"\\udc00\"}",
+             "{\"a\":\"\\ud800\\u0041\"}",
+             "{\"a\":\"\x01\"}",
+             "{\"a\":\"\xc0\xaf\"}",
+             "{\"a\":\"\xed\xa0\x80\"}",
+             "{\"a\":\"\xf4\x90\x80\x80\"}",
+             "{\"a\":\"\xe2\x82\"}",
+             "{\"a\":1} x",
+             "{\"a\":1}{}",
+             "\xef\xbb\xbf{}",
+             "{\"a\":1e400}",
+             "{\"a\":1e-400}",
+         }) {
+        check_fast_parse(text, false);
+    }
+    std::string deep(300, '[');
+    deep += std::string(300, ']');
+    check_fast_parse(deep, false);
+}
+
+TEST(ProcessorFastParse, RecordedStreamLinesAndTheirMutations) {
+    std::istringstream stream(slurp(kVectors / "small.worker-stream"));
+    std::string line;
+    std::vector<std::string> lines;
+    while (std::getline(stream, line)) {
+        if (line.rfind("{\"zipfile\"", 0) == 0) {
+            break;
+        }
+        lines.push_back(line);
+    }
+    ASSERT_GT(lines.size(), 10u);
+    uint32_t seed = 12345;
+    auto next = [&] {
+        seed = seed * 1103515245 + 12345;
+        return seed >> 8;
+    };
+    const std::string alphabet = "{}[]\",:\\/ 0123456789.eE+-tfnulrsabu\x01\x7f\x80\xc3\xe2\xff";
+    Json reused;
+    for (const std::string& original : lines) {
+        check_fast_parse(original, true, reused);
+        for (int i = 0; i < 200; ++i) {
+            std::string mutated = original;
+            size_t at = next() % mutated.size();
+            switch (next() % 3) {
+                case 0:
+                    mutated[at] = alphabet[next() % alphabet.size()];
+                    break;
+                case 1:
+                    mutated.erase(at, 1 + next() % 3);
+                    break;
+                default:
+                    mutated.insert(at, 1, alphabet[next() % alphabet.size()]);
+            }
+            check_fast_parse(mutated, false, reused);
+        }
+    }
+}
+
+/// Runs `stream` through the processor without a handler (or with one that returns true):
+/// the job_events files by name and the echo.
+struct Processed {
+    std::map<std::string, std::string> files;
+    std::string echo;
+    ProcessResult result;
+};
+
+Processed process_text(const std::string& stream, bool with_handler,
+                       const std::map<std::string, std::string>& existing = {}) {
+    testing::TempDir tmp;
+    std::ofstream(tmp / "stream") << stream;
+    fs::create_directories(tmp / "artifacts/x/job_events");
+    for (const auto& [name, content] : existing) {
+        std::ofstream(tmp / "artifacts/x/job_events" / name) << content;
+        fs::permissions(tmp / "artifacts/x/job_events" / name, fs::perms(0644));
+    }
+    util::UniqueFd echo(::open((tmp / "echo").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+    ProcessorOptions options;
+    options.private_data_dir = tmp.path();
+    options.ident = "x";
+    options.console_fd = echo.get();
+    if (with_handler) {
+        options.callbacks.event_handler = [](Json&) { return true; };
+    }
+    Processed out;
+    out.result = process_file(tmp / "stream", options);
+    for (const auto& e : fs::directory_iterator(tmp / "artifacts/x/job_events")) {
+        out.files[e.path().filename().string()] = slurp(e.path());
+        EXPECT_EQ(fs::status(e.path()).permissions(), fs::perms(0600)) << e.path();
+    }
+    out.echo = slurp(tmp / "echo");
+    return out;
+}
+
+TEST(Processor, EventLinesOfEveryShape) {
+    const std::string lines[] = {
+        R"({"counter": 1, "uuid": "a", "stdout": "x\u00e9\ud83d\ude00\r\n\"y\"", "event": "v"})",
+        R"({"uuid":"b","counter":2})",
+        R"({"counter": "3", "uuid": "c"})",
+        R"({"counter": 0, "uuid": "z"})",
+        R"({"counter": -0, "uuid": "z"})",
+        R"({"counter": 4, "uuid": ""})",
+        R"({"counter": 4, "uuid": null})",
+        R"({"uuid": "z"})",
+        R"({"event": "keepalive", "counter": 11, "uuid": "k"})",
+        R"({"counter": 5.0, "uuid": "d"})",
+        R"({"counter": 6, "uuid": "e", "counter": 7})",
+        R"({"counter": 8, "uuid": "f\u0067"})",
+        R"({"counter": true, "uuid": "g"})",
+        R"({"event": 5, "counter": 9, "uuid": "h"})",
+        R"({"counter": 10, "uuid": "i", "stdout": 42})",
+        R"({"counter": 12, "uuid": "j", "stdout": "plain"})",
+        R"({"counter": 12, "uuid": "j", "stdout": "again, replaced"})",
+        R"({"counter": -13, "uuid": "l", "event_data": {"deep": [[[{"a": null}]]]}})",
+        R"({"status": "successful", "runner_ident": "x"})",
+        R"({"eof": true})",
+    };
+    std::string stream;
+    for (const auto& line : lines) {
+        stream += line;
+        stream += '\n';
+    }
+    Processed plain = process_text(stream, false, {{"1-a.json", std::string(5000, 'o')}});
+    EXPECT_EQ(plain.result.status, JobStatus::successful) << plain.result.error;
+    std::map<std::string, std::string> want = {
+        {"1-a.json", lines[0]},     {"2-b.json", lines[1]},    {"3-c.json", lines[2]},
+        {"5.0-d.json", lines[9]},   {"7-e.json", lines[10]},   {"8-fg.json", lines[11]},
+        {"true-g.json", lines[12]}, {"9-h.json", lines[13]},   {"10-i.json", lines[14]},
+        {"12-j.json", lines[16]},   {"-13-l.json", lines[17]},
+    };
+    EXPECT_EQ(plain.files, want);
+    EXPECT_EQ(plain.echo, "x\xc3\xa9\xf0\x9f\x98\x80\r\n\"y\"\n42\nplain\nagain, replaced\n");
+
+    // With a handler every event is built and dumped again: the same files, Python's JSON.
+    Processed handled = process_text(stream, true);
+    EXPECT_EQ(handled.echo, plain.echo);
+    std::string names;
+    for (const auto& [name, content] : handled.files) {
+        names += name + " ";
+    }
+    ASSERT_EQ(handled.files.size(), want.size()) << names;
+    for (const auto& [name, content] : want) {
+        ASSERT_EQ(handled.files.count(name), 1u) << name;
+        EXPECT_EQ(Json::parse(handled.files[name]), Json::parse(content)) << name;
+    }
+    EXPECT_EQ(handled.files["2-b.json"], R"({"uuid": "b", "counter": 2})");
+}
+
+TEST(Processor, ManyEventsAllLand) {
+    std::string stream;
+    for (int i = 1; i <= 3000; ++i) {
+        stream += "{\"uuid\": \"u" + std::to_string(i) + "\", \"counter\": " + std::to_string(i) +
+                  ", \"stdout\": \"line " + std::to_string(i) + "\"}\n";
+    }
+    stream += "{\"eof\": true}\n";
+    Processed out = process_text(stream, false);
+    EXPECT_EQ(out.result.status, JobStatus::unstarted);
+    ASSERT_EQ(out.files.size(), 3000u);
+    EXPECT_EQ(out.files["2999-u2999.json"],
+              R"({"uuid": "u2999", "counter": 2999, "stdout": "line 2999"})");
+    EXPECT_EQ(out.echo.substr(0, 14), "line 1\nline 2\n");
+    EXPECT_EQ(std::count(out.echo.begin(), out.echo.end(), '\n'), 3000);
 }
 
 }  // namespace

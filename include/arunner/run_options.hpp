@@ -72,8 +72,9 @@ struct RunOptions {
     bool process_isolation = false;
     /// The engine's dialect: "podman" or "docker" (ansible-runner's engine executable).
     std::string process_isolation_executable = "podman";
-    /// The execution-environment image; arunner never pulls, so it must exist locally.
-    std::string container_image = "localhost/arunner-ee";
+    /// The execution-environment image (ansible-runner's default); arunner never pulls, so it
+    /// must exist locally: scripts/build-ee builds localhost/arunner-ee.
+    std::string container_image = "quay.io/ansible/ansible-runner:devel";
     /// "SRC:DST[:LABELS]" bind mounts (ansible-runner's container_volume_mounts).
     std::vector<std::string> container_volume_mounts;
     /// Engine CLI options, one word each ("--network=host" or "--network", "host"); those the

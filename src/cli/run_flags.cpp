@@ -40,7 +40,8 @@ struct RunFlags {
     std::string process_isolation_executable = "podman", process_isolation_path;
     std::string container_workdir, container_engine_socket;
     std::vector<std::string> hide_paths, show_paths, ro_paths;
-    std::string directory_isolation_base_path, container_image = "localhost/arunner-ee";
+    std::string directory_isolation_base_path,
+        container_image = "quay.io/ansible/ansible-runner:devel";
     std::vector<std::string> container_volume_mounts, container_options;
 };
 

@@ -202,10 +202,10 @@ Result<PreparedContainer> prepare_container(const config::JobConfig& job) {
     }
     if (!*exists) {
         return Error{"container image '" + c.image + "' is not present in the " + c.engine +
-                     " engine at " + socket->string() +
-                     "; arunner never pulls images: build it (scripts/build-ee builds "
-                     "localhost/arunner-ee) or load it (`" +
-                     c.engine + " load -i FILE`)"};
+                     " engine at " + socket->string() + "; arunner never pulls images: load it (`" +
+                     c.engine +
+                     " load -i FILE`), or name a local image with --container-image "
+                     "(scripts/build-ee builds localhost/arunner-ee)"};
     }
     return prepared;
 }

@@ -1,5 +1,7 @@
 #include "stream/job_kwargs.hpp"
 
+#include "config/runner_settings.hpp"
+
 #include "util/files.hpp"
 #include "util/python_json.hpp"
 #include "util/uuid.hpp"
@@ -75,6 +77,19 @@ struct Reader {
             }
         }
     }
+    void words(const char* key, std::vector<std::string>& out) {
+        if (const Json* v = get(key)) {
+            bool ok = v->is_array();
+            for (size_t i = 0; ok && i < v->size(); ++i) {
+                ok = (*v)[i].is_string();
+            }
+            if (ok) {
+                out = v->get<std::vector<std::string>>();
+            } else {
+                fail(key, "a list of strings");
+            }
+        }
+    }
     void object(const char* key, Json& out) {
         if (const Json* v = get(key)) {
             if (v->is_object()) {
@@ -113,13 +128,21 @@ Json to_kwargs(const RunOptions& o) {
     k["project_dir"] = optional_path(o.project_dir);
     k["artifact_dir"] = optional_path(o.artifact_dir);
     k["roles_path"] = o.roles_path ? Json::array({*o.roles_path}) : Json(nullptr);
-    for (const char* key :
-         {"process_isolation", "process_isolation_executable", "process_isolation_path",
-          "process_isolation_hide_paths", "process_isolation_show_paths",
-          "process_isolation_ro_paths", "container_image", "container_volume_mounts",
-          "container_options", "directory_isolation_base_path"}) {
+    // As ansible-runner's CLI sends them: the isolation flags only when given, the image always
+    // (its default included), the bwrap sandbox's paths never (arunner has no bwrap).
+    k["process_isolation"] = o.process_isolation ? Json(true) : Json(nullptr);
+    k["process_isolation_executable"] =
+        o.process_isolation ? Json(o.process_isolation_executable) : Json(nullptr);
+    for (const char* key : {"process_isolation_path", "process_isolation_hide_paths",
+                            "process_isolation_show_paths", "process_isolation_ro_paths"}) {
         k[key] = nullptr;
     }
+    k["container_image"] = o.container_image.empty() ? Json(nullptr) : Json(o.container_image);
+    k["container_volume_mounts"] =
+        o.container_volume_mounts.empty() ? Json(nullptr) : Json(o.container_volume_mounts);
+    k["container_options"] =
+        o.container_options.empty() ? Json(nullptr) : Json(o.container_options);
+    k["directory_isolation_base_path"] = nullptr;
     k["cmdline"] = optional_text(o.cmdline);
     k["limit"] = optional_text(o.limit);
     k["suppress_env_files"] = o.suppress_env_files;
@@ -242,9 +265,21 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
             r.fail("timeout", "a number of seconds");
         }
     }
-    if (const Json* isolation = r.get("process_isolation"); isolation && *isolation == true) {
-        return Error{"kwargs: process_isolation is not supported by this worker yet"};
+    if (const Json* isolation = r.get("process_isolation"); isolation && !isolation->is_null()) {
+        o.process_isolation = config::truthy(*isolation);
     }
+    std::optional<std::string> text;
+    r.text("process_isolation_executable", text);
+    if (text) {
+        o.process_isolation_executable = *text;
+    }
+    text.reset();
+    r.text("container_image", text);
+    if (text) {
+        o.container_image = *text;
+    }
+    r.words("container_volume_mounts", o.container_volume_mounts);
+    r.words("container_options", o.container_options);
     if (!r.error) {
         return r.error.error();
     }

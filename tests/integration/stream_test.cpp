@@ -120,6 +120,21 @@ INSTANTIATE_TEST_SUITE_P(AllPositions, InteropMatrix,
                                     std::get<1>(info.param) + "_" + std::get<2>(info.param);
                          });
 
+TEST(Stream, TransmitKwargsLineIsAnsibleRunnersByteForByte) {
+    TempDir tmp;
+    fs::path pdd = copy_fixture("hello", tmp);
+    for (const std::string& flags :
+         {std::string(" -p site.yml"),
+          std::string(" -p site.yml --container-image localhost/arunner-ee "
+                      "--container-volume-mount /srv:/srv:Z --limit all -v")}) {
+        std::string args = " transmit " + quote(pdd.string()) + " --ident k1" + flags;
+        CommandResult ours = shell(quote(kA) + args + " | head -1");
+        CommandResult theirs = shell(quote(kAR) + args + " 2>/dev/null | head -1");
+        EXPECT_EQ(ours.out, theirs.out) << flags;
+        EXPECT_NE(ours.out.find("\"container_image\": "), std::string::npos);
+    }
+}
+
 TEST(Stream, FailingPlayTravelsAsAFailure) {
     TempDir tmp;
     Processed remote = round_trip(tmp, "failing", kA, kA, kA, "f");

@@ -237,6 +237,38 @@ TEST_F(Isolation, JobTimeoutLeavesNoContainer) {
     EXPECT_EQ(containers_of(ident), 0u);
 }
 
+TEST_F(Isolation, WorkerRunsAnIsolatedJobFromAnsibleRunnersTransmit) {
+    // AWX's path: the job says process_isolation (here in env/settings); Debian's ansible-runner
+    // transmits it, arunner's worker runs it in a container, ansible-runner processes the result.
+    TempDir dir;
+    auto pdd = copy_fixture("hello", dir);
+    std::filesystem::create_directories(pdd / "env");
+    std::ofstream(pdd / "env" / "settings")
+        << "process_isolation: true\ncontainer_image: " << kImage << "\n";
+    const std::string ident = unique_ident("worker");
+    auto job = dir / "job", stream = dir / "stream";
+    auto sent = run_command({"/bin/sh", "-c",
+                             "/usr/bin/ansible-runner transmit '" + pdd.string() +
+                                 "' -p site.yml --ident " + ident + " > '" + job.string() + "'"});
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    auto worked = run_command({"/bin/sh", "-c",
+                               std::string("'") + ARUNNER_BINARY + "' worker < '" + job.string() +
+                                   "' > '" + stream.string() + "'"},
+                              {{"CONTAINER_HOST", "unix://" + service_->socket().string()}});
+    EXPECT_EQ(worked.exit_code, 0) << worked.err;
+    EXPECT_EQ(worked.err, "");
+    auto out = dir / "processed";
+    auto processed = run_command({"/bin/sh", "-c",
+                                  "/usr/bin/ansible-runner process '" + out.string() +
+                                      "' --ident " + ident + " < '" + stream.string() + "'"});
+    EXPECT_EQ(processed.exit_code, 0) << processed.err;
+    auto art = out / "artifacts" / ident;
+    EXPECT_EQ(read_text(art / "status"), "successful") << read_text(stream);
+    EXPECT_TRUE(std::filesystem::exists(art / "container_id"));
+    EXPECT_NE(read_text(art / "stdout").find("hello from arunner"), std::string::npos);
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
 TEST_F(Isolation, MissingImageIsAnImmediateErrorThatSaysHowToBuildIt) {
     TempDir dir;
     auto pdd = copy_fixture("hello", dir);

@@ -285,11 +285,23 @@ Status apply_container_options(const std::vector<std::string>& words, ContainerS
             spec.init = true;
             continue;
         }
+        static const char* const kTakesValue[] = {
+            "-e",     "--env",          "-v",        "--volume", "-u",     "--user",
+            "-w",     "--workdir",      "--network", "--net",    "-m",     "--memory",
+            "--cpus", "--security-opt", "--ulimit",  "-l",       "--label"};
+        bool takes_value = std::any_of(std::begin(kTakesValue), std::end(kTakesValue),
+                                       [&](const char* known) { return name == known; });
+        if (!takes_value) {
+            return Error{"container option '" + name +
+                         "' cannot be passed through the engine's REST API; arunner translates "
+                         "--env, --volume, --user, --workdir, --network, --memory, --cpus, "
+                         "--security-opt, --ulimit, --label and --init"};
+        }
+        auto v = value();
+        if (!v) {
+            return v.error();
+        }
         if (name == "-e" || name == "--env") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             size_t eq = v->find('=');
             if (eq == std::string::npos) {
                 const char* host = std::getenv(v->c_str());  // "-e NAME": the host's value
@@ -300,47 +312,23 @@ Status apply_container_options(const std::vector<std::string>& words, ContainerS
                 set_env(spec.env, v->substr(0, eq), v->substr(eq + 1));
             }
         } else if (name == "-v" || name == "--volume") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             ARUNNER_TRY(add_volume_mount(*v, spec.workdir, spec.mounts));
         } else if (name == "-u" || name == "--user") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             spec.user = *v;
         } else if (name == "-w" || name == "--workdir") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             if (!v->starts_with("/")) {
                 return bad(*v, "the working directory must be an absolute path");
             }
             spec.workdir = *v;
         } else if (name == "--network" || name == "--net") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             spec.network_mode = *v;
         } else if (name == "-m" || name == "--memory") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             auto bytes = parse_bytes(*v);
             if (!bytes) {
                 return bad(*v, "not a size (e.g. 512m, 2g)");
             }
             spec.memory_bytes = *bytes;
         } else if (name == "--cpus") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             double cpus = 0;
             try {
                 size_t used = 0;
@@ -356,34 +344,17 @@ Status apply_container_options(const std::vector<std::string>& words, ContainerS
             }
             spec.nano_cpus = static_cast<int64_t>(std::llround(cpus * 1e9));
         } else if (name == "--security-opt") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             spec.security_opts.push_back(*v);
         } else if (name == "--ulimit") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
             auto limit = parse_ulimit(*v);
             if (!limit) {
                 return bad(*v, "not NAME=SOFT[:HARD]");
             }
             spec.ulimits.push_back(*limit);
-        } else if (name == "-l" || name == "--label") {
-            auto v = value();
-            if (!v) {
-                return v.error();
-            }
+        } else {  // -l, --label
             size_t eq = v->find('=');
             spec.labels.emplace_back(v->substr(0, eq),
                                      eq == std::string::npos ? "" : v->substr(eq + 1));
-        } else {
-            return Error{"container option '" + name +
-                         "' cannot be passed through the engine's REST API; arunner translates "
-                         "--env, --volume, --user, --workdir, --network, --memory, --cpus, "
-                         "--security-opt, --ulimit, --label and --init"};
         }
     }
     return {};

@@ -264,9 +264,17 @@ TEST(EngineHttp, PeerThatClosesAtOnce) {
     Result<HttpResponse> answer = Error{};
     auto took = time_of([&] { answer = client.send({"GET", "/v1.41/version"}); });
     ASSERT_FALSE(answer.ok());
-    EXPECT_EQ(answer.error().message, "GET /v1.41/version: " + socket.string() +
-                                          " closed the connection without an HTTP answer (is it "
-                                          "a container engine?)");
+    // When the peer's close beats libcurl's check of the connect (a loaded machine), the
+    // connect itself is reported as failed; either way the message names the socket.
+    const std::string closed = "GET /v1.41/version: " + socket.string() +
+                               " closed the connection without an HTTP answer (is it a container "
+                               "engine?)";
+    const std::string refused =
+        "GET /v1.41/version: cannot connect to the container engine "
+        "socket " +
+        socket.string() + ": connection failed";
+    EXPECT_TRUE(answer.error().message == closed || answer.error().message == refused)
+        << answer.error().message;
     EXPECT_LT(took, 1000ms);
 }
 

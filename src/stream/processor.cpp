@@ -737,6 +737,13 @@ class EventFiles {
     }
 
     Status push(std::string_view name, std::string_view content) {
+        // The name comes from the stream's counter and uuid: it must stay inside job_events
+        // (ansible-runner would follow a '/' or '..' out of it).
+        if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos ||
+            name.starts_with("..")) {
+            return Error{"event file name '" + std::string(name.substr(0, 200)) +
+                         "' (from the event's counter and uuid) would leave job_events"};
+        }
         size_t w = writers_.size() == 1 ? 0 : std::hash<std::string_view>()(name) % writers_.size();
         Batch& batch = batches_[w];
         Item item;

@@ -351,6 +351,19 @@ TEST(Processor, EventLinesOfEveryShape) {
     EXPECT_EQ(handled.files["2-b.json"], R"({"uuid": "b", "counter": 2})");
 }
 
+TEST(Processor, EventNamesThatWouldLeaveJobEventsAreAnError) {
+    for (bool with_handler : {false, true}) {
+        for (const char* line : {R"({"counter": 1, "uuid": "../../../escaped"})",
+                                 R"({"counter": "../x", "uuid": "a"})"}) {
+            Processed out = process_text(std::string(line) + "\n{\"eof\": true}\n", with_handler);
+            EXPECT_EQ(out.result.status, JobStatus::error) << line;
+            EXPECT_NE(out.result.error.find("would leave job_events"), std::string::npos)
+                << out.result.error;
+            EXPECT_TRUE(out.files.empty()) << line;
+        }
+    }
+}
+
 TEST(Processor, ManyEventsAllLand) {
     std::string stream;
     for (int i = 1; i <= 3000; ++i) {

@@ -81,7 +81,7 @@ void add_flags(CLI::App& app, RunFlags& f, bool accept_isolation) {
     app.add_flag("--role-skip-facts", f.role_skip_facts);
     app.add_option("-a,--args", f.module_args);
     app.add_option("--container-image", f.container_image);
-    app.add_option("--container-volume-mount", f.container_volume_mounts);
+    app.add_option("--container-volume-mount", f.container_volume_mounts)->allow_extra_args(false);
     app.add_option("--container-option", f.container_options)->allow_extra_args(false);
     app.add_option("--container-workdir", f.container_workdir);
     app.add_option("--container-engine-socket", f.container_engine_socket);

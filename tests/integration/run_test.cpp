@@ -255,5 +255,24 @@ TEST(RunBadInput, UsageErrorsExitTwo) {
     EXPECT_EQ(version.out, "0.1.0\n");
 }
 
+TEST(RunBadInput, ContainerFlagsTakeOneValueEachAndAMissingEngineIsNamed) {
+    TempDir tmp;
+    fs::path pdd = copy_fixture("hello", tmp);
+    const std::string socket = (tmp / "no-engine.sock").string();
+    // As argparse's append: one value per flag, so the private data dir after it is not eaten.
+    CommandResult run =
+        run_command(arunner({"run", "--container-volume-mount", "/tmp:/x", pdd.string(), "-p",
+                             "site.yml", "--process-isolation", "--container-option=--network=host",
+                             "--container-engine-socket", socket}));
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_NE(run.err.find("the podman engine at " + socket + " cannot be used"), std::string::npos)
+        << run.err;
+    EXPECT_FALSE(fs::exists(pdd / "artifacts")) << "nothing is written before the engine answers";
+    CommandResult extra = run_command(arunner(
+        {"run", pdd.string(), "--container-volume-mount", "/tmp:/x", "/tmp:/y", "-p", "site.yml"}));
+    EXPECT_EQ(extra.exit_code, 2);
+    EXPECT_NE(extra.err.find("unrecognized arguments: /tmp:/y"), std::string::npos) << extra.err;
+}
+
 }  // namespace
 }  // namespace arunner::testing

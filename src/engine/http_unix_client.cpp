@@ -1,5 +1,7 @@
 #include "engine/http_unix_client.hpp"
 
+#include "engine/curl_library.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -16,11 +18,6 @@ namespace {
 
 /// An engine answer larger than this is refused: no engine response we read comes near it.
 constexpr size_t kMaxBodyBytes = size_t{64} * 1024 * 1024;
-
-void init_curl_once() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::string trim(std::string_view text) {
     size_t begin = text.find_first_not_of(" \t\r\n");
@@ -124,6 +121,7 @@ std::string url_encode(std::string_view text, std::string_view also_keep) {
 
 /// The libcurl handle, its fixed header lists and the per-request scratch the callbacks fill.
 struct HttpUnixClient::Handle {
+    const CurlLibrary* lib = nullptr;
     HttpClientOptions options;
     CURL* curl = nullptr;
     curl_slist* json_headers = nullptr;
@@ -134,10 +132,12 @@ struct HttpUnixClient::Handle {
 
     ~Handle() {
         if (curl) {
-            curl_easy_cleanup(curl);
+            lib->easy_cleanup(curl);
         }
-        curl_slist_free_all(json_headers);
-        curl_slist_free_all(bare_headers);
+        if (lib) {
+            lib->slist_free_all(json_headers);
+            lib->slist_free_all(bare_headers);
+        }
     }
 
     static size_t on_body(char* data, size_t size, size_t count, void* self_ptr) {
@@ -172,9 +172,9 @@ struct HttpUnixClient::Handle {
 
     Error transport_error(const HttpRequest& request, CURLcode code) const {
         const std::string socket = options.socket.string();
-        std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
+        std::string detail = error_buffer[0] ? error_buffer : lib->easy_strerror(code);
         long os_errno = 0;
-        curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
+        lib->easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
         std::string what;
         switch (code) {
             case CURLE_COULDNT_CONNECT:
@@ -226,32 +226,36 @@ const std::filesystem::path& HttpUnixClient::socket() const {
 }
 
 Result<HttpUnixClient> HttpUnixClient::create(HttpClientOptions options) {
-    init_curl_once();
+    auto lib = curl_library();
+    if (!lib) {
+        return lib.error();
+    }
     auto handle = std::make_unique<Handle>();
+    handle->lib = *lib;
     handle->options = std::move(options);
-    handle->curl = curl_easy_init();
+    handle->curl = handle->lib->easy_init();
     if (!handle->curl) {
         return Error{"cannot create a libcurl handle for " + handle->options.socket.string()};
     }
     // "Expect:" stops libcurl from waiting for a 100 Continue before sending larger bodies.
-    handle->json_headers = curl_slist_append(nullptr, "Content-Type: application/json");
-    handle->json_headers = curl_slist_append(handle->json_headers, "Expect:");
-    handle->bare_headers = curl_slist_append(nullptr, "Content-Type:");
-    handle->bare_headers = curl_slist_append(handle->bare_headers, "Expect:");
+    handle->json_headers = handle->lib->slist_append(nullptr, "Content-Type: application/json");
+    handle->json_headers = handle->lib->slist_append(handle->json_headers, "Expect:");
+    handle->bare_headers = handle->lib->slist_append(nullptr, "Content-Type:");
+    handle->bare_headers = handle->lib->slist_append(handle->bare_headers, "Expect:");
     if (!handle->json_headers || !handle->bare_headers) {
         return Error{"out of memory preparing requests to " + handle->options.socket.string()};
     }
     CURL* curl = handle->curl;
-    curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, handle->options.socket.c_str());
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(handle->options.connect_timeout.count()));
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, handle->error_buffer);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Handle::on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, handle.get());
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Handle::on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, handle.get());
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "arunner");
+    handle->lib->easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, handle->options.socket.c_str());
+    handle->lib->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    handle->lib->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                             static_cast<long>(handle->options.connect_timeout.count()));
+    handle->lib->easy_setopt(curl, CURLOPT_ERRORBUFFER, handle->error_buffer);
+    handle->lib->easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Handle::on_body);
+    handle->lib->easy_setopt(curl, CURLOPT_WRITEDATA, handle.get());
+    handle->lib->easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Handle::on_header);
+    handle->lib->easy_setopt(curl, CURLOPT_HEADERDATA, handle.get());
+    handle->lib->easy_setopt(curl, CURLOPT_USERAGENT, "arunner");
     return HttpUnixClient(std::move(handle));
 }
 
@@ -264,33 +268,33 @@ Result<HttpResponse> HttpUnixClient::send(const HttpRequest& request) {
 
     // The host part is ignored over a unix socket; only the target reaches the engine.
     std::string url = "http://localhost" + request.target;
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    h.lib->easy_setopt(curl, CURLOPT_URL, url.c_str());
     // Replacing invalid UTF-8 keeps dump() from throwing on odd bytes in, say, an env value.
     std::string payload =
         request.body
             ? request.body->dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
             : std::string();
     if (request.method == "GET" && !request.body) {
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, nullptr);
+        h.lib->easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+        h.lib->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, nullptr);
     } else {
-        curl_easy_setopt(curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                         static_cast<curl_off_t>(payload.size()));
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+        h.lib->easy_setopt(curl, CURLOPT_POST, 1L);
+        h.lib->easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
+        h.lib->easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                           static_cast<curl_off_t>(payload.size()));
+        h.lib->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, request.body ? h.json_headers : h.bare_headers);
+    h.lib->easy_setopt(curl, CURLOPT_HTTPHEADER, request.body ? h.json_headers : h.bare_headers);
     auto timeout = request.timeout.value_or(h.options.request_timeout);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    h.lib->easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
 
-    CURLcode code = curl_easy_perform(curl);
+    CURLcode code = h.lib->easy_perform(curl);
     // Nothing may keep pointing at this call's locals.
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
+    h.lib->easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
     if (code != CURLE_OK) {
         return h.transport_error(request, code);
     }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &h.response.status);
+    h.lib->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &h.response.status);
     return std::move(h.response);
 }
 

@@ -1,0 +1,627 @@
+#include "stream/json_line_scan.hpp"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+
+namespace arunner::stream::json_scan {
+
+using Json = nlohmann::ordered_json;
+
+/// Bytes that can be skipped inside a string without a second look.
+struct PlainBytes {
+    std::array<bool, 256> plain{};
+    constexpr PlainBytes() {
+        for (int c = 0x20; c < 0x80; ++c) {
+            plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
+        }
+    }
+};
+constexpr PlainBytes kPlain;
+constexpr int kMaxDepth = 256;
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool hex4(const char* p, unsigned& out) {
+    out = 0;
+    for (int i = 0; i < 4; ++i) {
+        int d = hex_digit(p[i]);
+        if (d < 0) {
+            return false;
+        }
+        out = out << 4 | static_cast<unsigned>(d);
+    }
+    return true;
+}
+
+/// Length of the well-formed UTF-8 sequence at p (nlohmann's ranges), 0 when it is not one.
+size_t utf8_length(const char* p, const char* end) {
+    auto in = [&](size_t i, unsigned lo, unsigned hi) {
+        if (p + i >= end)
+            return false;
+        auto c = static_cast<unsigned char>(p[i]);
+        return c >= lo && c <= hi;
+    };
+    auto c = static_cast<unsigned char>(p[0]);
+    if (c >= 0xC2 && c <= 0xDF)
+        return in(1, 0x80, 0xBF) ? 2 : 0;
+    if (c == 0xE0)
+        return in(1, 0xA0, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+        return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+    if (c == 0xED)
+        return in(1, 0x80, 0x9F) && in(2, 0x80, 0xBF) ? 3 : 0;
+    if (c == 0xF0)
+        return in(1, 0x90, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    if (c >= 0xF1 && c <= 0xF3)
+        return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    if (c == 0xF4)
+        return in(1, 0x80, 0x8F) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+    return 0;
+}
+
+void append_utf8(unsigned cp, std::string& out) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+/// Decodes the inside of a string the scanner accepted (so every escape in it is well formed).
+void decode_string(std::string_view raw, std::string& out) {
+    out.reserve(out.size() + raw.size());
+    size_t i = 0;
+    while (i < raw.size()) {
+        size_t backslash = raw.find('\\', i);
+        if (backslash == std::string_view::npos) {
+            out.append(raw.substr(i));
+            return;
+        }
+        out.append(raw.substr(i, backslash - i));
+        char e = raw[backslash + 1];
+        i = backslash + 2;
+        switch (e) {
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
+            case 'u': {
+                unsigned cp = 0;
+                hex4(raw.data() + i, cp);
+                i += 4;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    unsigned low = 0;
+                    hex4(raw.data() + i + 2, low);
+                    i += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                }
+                append_utf8(cp, out);
+                break;
+            }
+            default:  // " \ /
+                out += e;
+                break;
+        }
+    }
+}
+
+class Scanner {
+  public:
+    explicit Scanner(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+
+    void skip_ws() {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) {
+            ++p_;
+        }
+    }
+    bool at_end() {
+        skip_ws();
+        return p_ == end_;
+    }
+    bool consume(char c) {
+        skip_ws();
+        if (p_ < end_ && *p_ == c) {
+            ++p_;
+            return true;
+        }
+        return false;
+    }
+    char peek() {
+        skip_ws();
+        return p_ < end_ ? *p_ : '\0';
+    }
+
+    /// Skips the bytes of a string that need no second look: not '"', '\\', a control
+    /// character or non-ASCII (sixteen at a time where SSE2 is).
+    void skip_plain() {
+#ifdef __SSE2__
+        const __m128i quote = _mm_set1_epi8('"');
+        const __m128i backslash = _mm_set1_epi8('\\');
+        const __m128i space = _mm_set1_epi8(0x20);
+        while (end_ - p_ >= 16) {
+            __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+            // Signed: bytes of 0x80 and over are negative, so below ' ' too.
+            __m128i stop = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(chunk, quote), _mm_cmpeq_epi8(chunk, backslash)),
+                _mm_cmplt_epi8(chunk, space));
+            auto mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+            if (mask != 0) {
+                p_ += __builtin_ctz(mask);
+                return;
+            }
+            p_ += 16;
+        }
+#endif
+        while (p_ < end_ && kPlain.plain[static_cast<unsigned char>(*p_)]) {
+            ++p_;
+        }
+    }
+
+    /// A string at the cursor: `raw` is what lies between the quotes, `escaped` whether it holds
+    /// a backslash.
+    bool string(std::string_view& raw, bool& escaped) {
+        skip_ws();
+        if (p_ == end_ || *p_ != '"') {
+            return false;
+        }
+        const char* begin = ++p_;
+        escaped = false;
+        for (;;) {
+            skip_plain();
+            if (p_ == end_) {
+                return false;
+            }
+            auto c = static_cast<unsigned char>(*p_);
+            if (c == '"') {
+                raw = std::string_view(begin, static_cast<size_t>(p_ - begin));
+                ++p_;
+                return true;
+            }
+            if (c == '\\') {
+                escaped = true;
+                if (end_ - p_ < 2) {
+                    return false;
+                }
+                char e = p_[1];
+                if (e == 'u') {
+                    unsigned cp = 0;
+                    if (end_ - p_ < 6 || !hex4(p_ + 2, cp)) {
+                        return false;
+                    }
+                    p_ += 6;
+                    if (cp >= 0xD800 && cp <= 0xDBFF) {
+                        unsigned low = 0;
+                        if (end_ - p_ < 6 || p_[0] != '\\' || p_[1] != 'u' || !hex4(p_ + 2, low) ||
+                            low < 0xDC00 || low > 0xDFFF) {
+                            return false;
+                        }
+                        p_ += 6;
+                    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                        return false;
+                    }
+                } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
+                           e == 'r' || e == 't') {
+                    p_ += 2;
+                } else {
+                    return false;
+                }
+            } else if (c < 0x20) {
+                return false;
+            } else {
+                size_t n = utf8_length(p_, end_);
+                if (n == 0) {
+                    return false;
+                }
+                p_ += n;
+            }
+        }
+    }
+
+    /// A number at the cursor (JSON's grammar); `integer` when it has no fraction or exponent.
+    bool number(std::string_view& token, bool& integer) {
+        skip_ws();
+        const char* begin = p_;
+        auto digit = [&] { return p_ < end_ && *p_ >= '0' && *p_ <= '9'; };
+        if (p_ < end_ && *p_ == '-') {
+            ++p_;
+        }
+        if (p_ < end_ && *p_ == '0') {
+            ++p_;
+        } else if (digit()) {
+            while (digit()) {
+                ++p_;
+            }
+        } else {
+            return false;
+        }
+        integer = true;
+        if (p_ < end_ && *p_ == '.') {
+            integer = false;
+            ++p_;
+            if (!digit()) {
+                return false;
+            }
+            while (digit()) {
+                ++p_;
+            }
+        }
+        if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+            integer = false;
+            ++p_;
+            if (p_ < end_ && (*p_ == '+' || *p_ == '-')) {
+                ++p_;
+            }
+            if (!digit()) {
+                return false;
+            }
+            while (digit()) {
+                ++p_;
+            }
+        }
+        token = std::string_view(begin, static_cast<size_t>(p_ - begin));
+        return true;
+    }
+
+    bool literal(std::string_view word) {
+        skip_ws();
+        if (static_cast<size_t>(end_ - p_) < word.size() ||
+            std::memcmp(p_, word.data(), word.size()) != 0) {
+            return false;
+        }
+        p_ += word.size();
+        return true;
+    }
+
+    /// Validates one value.
+    bool skip_value(int depth = 0) {
+        if (depth > kMaxDepth) {
+            return false;
+        }
+        std::string_view raw;
+        bool flag = false;
+        switch (peek()) {
+            case '{':
+                ++p_;
+                if (consume('}')) {
+                    return true;
+                }
+                do {
+                    if (!string(raw, flag) || !consume(':') || !skip_value(depth + 1)) {
+                        return false;
+                    }
+                } while (consume(','));
+                return consume('}');
+            case '[':
+                ++p_;
+                if (consume(']')) {
+                    return true;
+                }
+                do {
+                    if (!skip_value(depth + 1)) {
+                        return false;
+                    }
+                } while (consume(','));
+                return consume(']');
+            case '"':
+                return string(raw, flag);
+            case 't':
+                return literal("true");
+            case 'f':
+                return literal("false");
+            case 'n':
+                return literal("null");
+            default:
+                return number(raw, flag);
+        }
+    }
+
+    /// Builds one value as nlohmann's parser would, into `out`: what `out` holds already (the
+    /// previous event, usually of the same shape) is overwritten in place, so that its strings,
+    /// members and items are reused rather than allocated again.
+    bool build_value(Json& out, int depth = 0) {
+        if (depth > kMaxDepth) {
+            return false;
+        }
+        std::string_view raw;
+        bool flag = false;
+        switch (peek()) {
+            case '{': {
+                ++p_;
+                if (!out.is_object()) {
+                    out = Json(nlohmann::detail::value_t::object);
+                }
+                // The vector under ordered_map (whose own operator[] and erase() mean other
+                // things).
+                auto& members =
+                    static_cast<Json::object_t::Container&>(*out.get_ptr<Json::object_t*>());
+                auto drop_from = [&](size_t n) {
+                    while (members.size() > n) {
+                        members.pop_back();
+                    }
+                };
+                size_t placed = 0;
+                if (!consume('}')) {
+                    do {
+                        if (!string(raw, flag) || !consume(':')) {
+                            return false;
+                        }
+                        std::string decoded;
+                        if (flag) {
+                            decode_string(raw, decoded);
+                            raw = decoded;
+                        }
+                        if (placed < members.size() && members[placed].first == raw) {
+                            // The same key in the same place as before: it cannot be a repeat of
+                            // an earlier one, as the keys before it are the old keys too.
+                            if (!build_value(members[placed].second, depth + 1)) {
+                                return false;
+                            }
+                            ++placed;
+                            continue;
+                        }
+                        // As nlohmann: a repeated key keeps its first place, takes the last value.
+                        auto end = members.begin() + static_cast<std::ptrdiff_t>(placed);
+                        auto found = std::find_if(members.begin(), end,
+                                                  [&](const auto& m) { return m.first == raw; });
+                        if (found != end) {
+                            if (!build_value(found->second, depth + 1)) {
+                                return false;
+                            }
+                            continue;
+                        }
+                        drop_from(placed);
+                        members.emplace_back(std::string(raw), Json());
+                        if (!build_value(members.back().second, depth + 1)) {
+                            return false;
+                        }
+                        ++placed;
+                    } while (consume(','));
+                    if (!consume('}')) {
+                        return false;
+                    }
+                }
+                drop_from(placed);
+                return true;
+            }
+            case '[': {
+                ++p_;
+                if (!out.is_array()) {
+                    out = Json(nlohmann::detail::value_t::array);
+                }
+                auto& items = *out.get_ptr<Json::array_t*>();
+                size_t placed = 0;
+                if (!consume(']')) {
+                    do {
+                        if (placed == items.size()) {
+                            items.emplace_back();
+                        }
+                        if (!build_value(items[placed], depth + 1)) {
+                            return false;
+                        }
+                        ++placed;
+                    } while (consume(','));
+                    if (!consume(']')) {
+                        return false;
+                    }
+                }
+                items.erase(items.begin() + static_cast<std::ptrdiff_t>(placed), items.end());
+                return true;
+            }
+            case '"': {
+                if (!string(raw, flag)) {
+                    return false;
+                }
+                if (!out.is_string()) {
+                    out = Json(nlohmann::detail::value_t::string);
+                }
+                auto& text = *out.get_ptr<std::string*>();
+                text.clear();
+                if (flag) {
+                    decode_string(raw, text);
+                } else {
+                    text.assign(raw);
+                }
+                return true;
+            }
+            case 't':
+                out = true;
+                return literal("true");
+            case 'f':
+                out = false;
+                return literal("false");
+            case 'n':
+                out = nullptr;
+                return literal("null");
+            default:
+                return build_number(out);
+        }
+    }
+
+  private:
+    bool build_number(Json& out) {
+        std::string_view token;
+        bool integer = false;
+        if (!number(token, integer)) {
+            return false;
+        }
+        const char* first = token.data();
+        const char* last = token.data() + token.size();
+        if (integer) {
+            // nlohmann: unsigned when there is no sign, signed with one, a double when it does
+            // not fit.
+            if (token[0] == '-') {
+                std::int64_t v = 0;
+                auto r = std::from_chars(first, last, v);
+                if (r.ec == std::errc() && r.ptr == last) {
+                    out = Json(static_cast<Json::number_integer_t>(v));
+                    return true;
+                }
+            } else {
+                std::uint64_t v = 0;
+                auto r = std::from_chars(first, last, v);
+                if (r.ec == std::errc() && r.ptr == last) {
+                    out = Json(static_cast<Json::number_unsigned_t>(v));
+                    return true;
+                }
+            }
+        }
+        double d = 0;
+        auto r = std::from_chars(first, last, d);
+        if (r.ec != std::errc() || r.ptr != last) {
+            return false;  // out of range: strtod's result is nlohmann's business
+        }
+        out = Json(static_cast<Json::number_float_t>(d));
+        return true;
+    }
+
+    const char* p_;
+    const char* end_;
+};
+
+bool scan_members(std::string_view line, Members& out) {
+    Scanner in(line);
+    if (!in.consume('{')) {
+        return false;
+    }
+    if (!in.consume('}')) {
+        do {
+            std::string_view key;
+            bool escaped = false;
+            if (!in.string(key, escaped) || escaped || !in.consume(':')) {
+                return false;
+            }
+            Member* member = out.find(key);
+            if (member == nullptr) {
+                if (!in.skip_value(1)) {
+                    return false;
+                }
+                continue;
+            }
+            if (member->kind != Member::absent) {
+                return false;
+            }
+            switch (in.peek()) {
+                case '"':
+                    member->kind = Member::string;
+                    if (!in.string(member->raw, member->escaped)) {
+                        return false;
+                    }
+                    break;
+                case 't':
+                    member->kind = Member::boolean_true;
+                    if (!in.literal("true")) {
+                        return false;
+                    }
+                    break;
+                case 'f':
+                    member->kind = Member::boolean_false;
+                    if (!in.literal("false")) {
+                        return false;
+                    }
+                    break;
+                case 'n':
+                    member->kind = Member::null;
+                    if (!in.literal("null")) {
+                        return false;
+                    }
+                    break;
+                case '{':
+                case '[':
+                    member->kind = Member::container;
+                    if (!in.skip_value(1)) {
+                        return false;
+                    }
+                    break;
+                default: {
+                    bool integer = false;
+                    if (!in.number(member->raw, integer)) {
+                        return false;
+                    }
+                    member->kind = integer ? Member::integer : Member::floating;
+                }
+            }
+        } while (in.consume(','));
+        if (!in.consume('}')) {
+            return false;
+        }
+    }
+    return in.at_end();
+}
+
+/// truthy() of a counter or uuid member; nullopt when only the built value can tell.
+std::optional<bool> member_truthy(const Member& m) {
+    switch (m.kind) {
+        case Member::absent:
+        case Member::null:
+        case Member::boolean_false:
+            return false;
+        case Member::boolean_true:
+            return true;
+        case Member::integer:  // JSON has no leading zeros: zero is "0" or "-0"
+            return m.raw.find_first_of("123456789") != std::string_view::npos;
+        case Member::string:  // an escape always decodes to at least one character
+            return !m.raw.empty();
+        default:
+            return std::nullopt;
+    }
+}
+
+/// JobEventWriter::file_name()'s text of a truthy counter or uuid member; false when only the
+/// built value can tell.
+bool member_name_text(const Member& m, std::string& out) {
+    if (m.kind == Member::string && !m.escaped) {
+        out.append(m.raw);
+        return true;
+    }
+    if (m.kind == Member::integer && m.raw.size() <= 18) {  // fits int64: dumped as it came
+        out.append(m.raw);
+        return true;
+    }
+    if (m.kind == Member::boolean_true) {
+        out.append("true");
+        return true;
+    }
+    return false;
+}
+
+bool parse_json(std::string_view text, Json& out) {
+    Scanner in(text);
+    return in.build_value(out) && in.at_end();
+}
+
+}  // namespace arunner::stream::json_scan

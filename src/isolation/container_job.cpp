@@ -243,15 +243,18 @@ Result<exec::Supervision> run_container(PreparedContainer& prepared,
         char byte = 1;
         (void)!::write(fd, &byte, 1);
     });
+    // Returns once the waiter has seen the exit (supervise() waits for it).
     exec::Supervision result = exec::supervise(job, sink, limits, cancel_fds, should_cancel);
-    if (!job.try_wait()) {
-        job.kill();  // the supervisor gave up on the output: do not leave the container running
-    }
     waiter.join();
     auto wait_error = job.wait_error();
     auto removed = guard.remove();
-    if (wait_error && !result.canceled && !result.timed_out) {
+    const bool stopped_by_us = result.canceled || result.timed_out;
+    if (wait_error && !stopped_by_us) {
         return Error{"waiting for container " + id + ": " + wait_error->message};
+    }
+    // Output lost on the way (an engine error frame, a cut stream) must not pass as a clean run.
+    if (job.stream_error() && !stopped_by_us) {
+        return Error{"reading the output of container " + id + ": " + job.stream_error()->message};
     }
     if (!removed.ok()) {
         return Error{"removing container " + id + ": " + removed.error().message};

@@ -1,9 +1,11 @@
 #include "artifacts/artifact_dir.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "util/files.hpp"
@@ -14,9 +16,30 @@ namespace arunner::artifacts {
 namespace fs = std::filesystem;
 
 Result<ArtifactDir> ArtifactDir::create(const fs::path& path) {
-    ARUNNER_TRY(util::make_dirs(path, 0700));
-    ARUNNER_TRY(util::make_dirs(path / "job_events", 0700));
-    return ArtifactDir(path);
+    // The artifact root (and above) is the user's: created and followed as given. ART itself
+    // is made here and opened without following a link.
+    fs::path parent = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    ARUNNER_TRY(util::make_dirs(parent, 0700));
+    util::UniqueFd root(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) {
+        return util::errno_error("cannot open directory", parent, errno);
+    }
+    auto fd = util::make_dir_at(root.get(), path.filename().string(), 0700, path);
+    if (!fd) {
+        return fd.error();
+    }
+    // ansible-runner's dirs are exactly 0700, existing ones included.
+    if (::fchmod(fd->get(), 0700) != 0) {
+        return util::errno_error("cannot chmod", path, errno);
+    }
+    auto events = util::make_dir_at(fd->get(), "job_events", 0700, path / "job_events");
+    if (!events) {
+        return events.error();
+    }
+    if (::fchmod(events->get(), 0700) != 0) {
+        return util::errno_error("cannot chmod", path / "job_events", errno);
+    }
+    return ArtifactDir(path, std::move(fd.value()));
 }
 
 Status ArtifactDir::write_command(const std::vector<std::string>& command, const std::string& cwd,
@@ -29,17 +52,20 @@ Status ArtifactDir::write_command(const std::vector<std::string>& command, const
         env_json[name] = value;
     }
     doc["env"] = std::move(env_json);
-    return util::write_file(path_ / "command", util::python_json_dumps(doc, false), 0600);
+    return write_file("command", util::python_json_dumps(doc, false));
+}
+
+Status ArtifactDir::write_file(const std::string& name, std::string_view content) const {
+    return util::write_file_at(fd_.get(), name, content, 0600, path_ / name);
 }
 
 Status ArtifactDir::open_output_files() {
     for (auto [name, fd] : {std::pair{"stdout", &stdout_}, std::pair{"stderr", &stderr_}}) {
-        fs::path file = path_ / name;
-        fd->reset(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600));
-        if (!fd->valid()) {
-            return util::errno_error("cannot create", file, errno);
+        auto file = util::create_file_at(fd_.get(), name, 0600, path_ / name, O_APPEND);
+        if (!file) {
+            return file.error();
         }
-        ::fchmod(fd->get(), 0600);
+        *fd = std::move(file.value());
     }
     return {};
 }
@@ -64,7 +90,8 @@ void ArtifactDir::close_output_files() {
 }
 
 Status ArtifactDir::write_status(JobStatus status) const {
-    return util::write_file(path_ / "status", to_string(status), 0600);
+    return util::write_file_atomic_at(fd_.get(), "status", to_string(status), 0600,
+                                      path_ / "status");
 }
 
 Status ArtifactDir::write_env_list(const util::Environment& env) const {
@@ -75,36 +102,67 @@ Status ArtifactDir::write_env_list(const util::Environment& env) const {
         }
         text += name + "=" + value;
     }
-    return util::write_file(path_ / "env.list", text, 0600);
+    return write_file("env.list", text);
 }
 
 Status ArtifactDir::write_rc(std::optional<int> rc) const {
-    return util::write_file(path_ / "rc", rc ? std::to_string(*rc) : std::string("None"), 0600);
+    return util::write_file_atomic_at(
+        fd_.get(), "rc", rc ? std::to_string(*rc) : std::string("None"), 0600, path_ / "rc");
+}
+
+Status write_art_file(const fs::path& art, const std::string& name, std::string_view content,
+                      bool atomic) {
+    auto fd = util::open_dir_at(AT_FDCWD, art, art);
+    if (!fd) {
+        return fd.error();
+    }
+    return atomic ? util::write_file_atomic_at(fd->get(), name, content, 0600, art / name)
+                  : util::write_file_at(fd->get(), name, content, 0600, art / name);
 }
 
 Status rotate_artifacts(const fs::path& artifact_root, int keep) {
     if (keep < 1) {
         return {};
     }
-    std::error_code ec;
-    std::vector<std::pair<fs::file_time_type, fs::path>> entries;
-    for (const auto& entry : fs::directory_iterator(artifact_root, ec)) {
-        std::error_code time_ec;
-        auto mtime = fs::last_write_time(entry.path(), time_ec);
-        entries.emplace_back(mtime, entry.path());
+    auto root = util::UniqueFd(::open(artifact_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root.valid()) {
+        return util::errno_error("cannot list", artifact_root, errno);
     }
-    if (ec) {
-        return util::errno_error("cannot list", artifact_root, ec.value());
+    std::vector<std::pair<timespec, std::string>> entries;
+    {
+        util::UniqueFd copy(::dup(root.get()));
+        DIR* stream = copy.valid() ? ::fdopendir(copy.get()) : nullptr;
+        if (stream == nullptr) {
+            return util::errno_error("cannot list", artifact_root, errno);
+        }
+        copy.release();
+        std::unique_ptr<DIR, int (*)(DIR*)> closer(stream, ::closedir);
+        while (dirent* ent = ::readdir(stream)) {
+            std::string_view name = ent->d_name;
+            if (name == "." || name == "..") {
+                continue;
+            }
+            struct stat st {};  // the entry itself: a symlink's own mtime, as it is removed
+            if (::fstatat(root.get(), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                continue;
+            }
+            entries.emplace_back(st.st_mtim, std::string(name));
+        }
     }
     if (entries.size() <= static_cast<size_t>(keep)) {
         return {};
     }
-    std::sort(entries.begin(), entries.end());
+    std::sort(entries.begin(), entries.end(), [](const auto& l, const auto& r) {
+        return l.first.tv_sec != r.first.tv_sec     ? l.first.tv_sec < r.first.tv_sec
+               : l.first.tv_nsec != r.first.tv_nsec ? l.first.tv_nsec < r.first.tv_nsec
+                                                    : l.second < r.second;
+    });
     size_t remove = entries.size() - static_cast<size_t>(keep);
     for (size_t i = 0; i < remove; ++i) {
-        fs::remove_all(entries[i].second, ec);
-        if (ec) {
-            return util::errno_error("cannot remove old artifacts", entries[i].second, ec.value());
+        Status removed =
+            util::remove_tree_at(root.get(), entries[i].second, artifact_root / entries[i].second);
+        if (!removed) {
+            return Error{"cannot remove old artifacts: " + removed.error().message};
         }
     }
     return {};

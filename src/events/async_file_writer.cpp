@@ -1,7 +1,5 @@
 #include "events/async_file_writer.hpp"
 
-#include "util/files.hpp"
-
 namespace arunner::events {
 
 AsyncFileWriter::AsyncFileWriter(size_t max_queued)
@@ -14,12 +12,6 @@ AsyncFileWriter::~AsyncFileWriter() {
     }
     changed_.notify_all();
     thread_.join();
-}
-
-Status AsyncFileWriter::push(std::filesystem::path path, std::string content) {
-    return push_task([path = std::move(path), content = std::move(content)]() {
-        return util::write_file(path, content, 0600);
-    });
 }
 
 Status AsyncFileWriter::push_task(std::function<Status()> task) {

@@ -1,12 +1,11 @@
 #pragma once
-// Writes small files on a thread of its own, in order, so that the kernel's cost of creating
-// thousands of job_events files overlaps the parsing of the next events (`process` ingests a
-// whole stream as fast as it can read it). Memory is bounded: the queue holds at most
-// `max_queued` files and push() waits when it is full.
+// Runs file writes (JobEventWriter's, relative to its directory fd) on a thread of its own, in
+// order, so that the kernel's cost of creating thousands of job_events files overlaps the parsing
+// of the next events (`process` ingests a whole stream as fast as it can read it). Memory is
+// bounded: the queue holds at most `max_queued` files and push() waits when it is full.
 
 #include <condition_variable>
 #include <deque>
-#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -25,10 +24,8 @@ class AsyncFileWriter {
     AsyncFileWriter(const AsyncFileWriter&) = delete;
     AsyncFileWriter& operator=(const AsyncFileWriter&) = delete;
 
-    /// Queues `content` for `path` (mode 0600). Returns the first write error seen so far, if any.
-    Status push(std::filesystem::path path, std::string content);
-    /// Queues any writing work (run in order on the writer thread); its Error is kept like a
-    /// write error.
+    /// Queues writing work (run in order on the writer thread, e.g. a JobEventWriter write);
+    /// returns the first error a task returned so far, if any.
     Status push_task(std::function<Status()> task);
     /// Waits until every queued file is written; the first write error, if any.
     Status finish();

@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "artifacts/artifact_dir.hpp"
 #include "engine/rest_container_engine.hpp"
 #include "isolation/container_spec.hpp"
 #include "util/files.hpp"
@@ -223,7 +224,8 @@ Result<exec::Supervision> run_container(PreparedContainer& prepared,
     }
     const std::string id = *created;
     RemoveGuard guard(engine, id);
-    ARUNNER_TRY(util::write_file(artifact_dir / kContainerIdFile, id + "\n", 0600));
+    // Through an O_NOFOLLOW open of ART: a link planted at ART by an earlier job is not followed.
+    ARUNNER_TRY(artifacts::write_art_file(artifact_dir, kContainerIdFile, id + "\n", false));
 
     auto stream = engine.attach(id);
     if (!stream) {

@@ -11,11 +11,17 @@ JobOutput::JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::Decode
       console_fd_(console_fd),
       handler_(std::move(handler)),
       on_written_(std::move(on_written)),
-      writer_(dir.job_events_dir()),
       out_listener_(*this, exec::Stream::out),
       err_listener_(*this, exec::Stream::err),
       out_decoder_(options, out_listener_),
-      err_decoder_(options, err_listener_) {}
+      err_decoder_(options, err_listener_) {
+    auto writer = events::JobEventWriter::open(dir.fd(), dir.path());
+    if (writer) {
+        writer_.emplace(std::move(writer.value()));
+    } else {
+        record(writer.error());
+    }
+}
 
 void JobOutput::on_output(exec::Stream stream, std::string_view bytes) {
     (stream == exec::Stream::out ? out_decoder_ : err_decoder_).feed(bytes);
@@ -40,11 +46,19 @@ void JobOutput::StreamListener::on_event(nlohmann::ordered_json& event) {
     }
     // The file is written on the writer thread: turning a large event into Python JSON and
     // writing it then overlaps the child's next output instead of holding up the read loop.
+    if (!owner_.writer_) {
+        return;  // job_events could not be opened: reported once, by the constructor
+    }
     auto task = [this, event = std::move(event)]() -> Status {
-        ARUNNER_TRY(owner_.writer_.write(event));
+        // The name is checked before anything is written: an event whose counter or uuid
+        // cannot name a file is an error, never a file elsewhere.
+        auto name = events::JobEventWriter::file_name(event);
+        if (!name) {
+            return name.error();
+        }
+        ARUNNER_TRY(owner_.writer_->write(event));
         if (owner_.on_written_) {
-            owner_.on_written_(owner_.writer_.directory() /
-                               events::JobEventWriter::file_name(event));
+            owner_.on_written_(owner_.writer_->directory() / *name);
         }
         return {};
     };

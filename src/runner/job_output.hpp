@@ -51,7 +51,7 @@ class JobOutput : public exec::OutputSink {
     int console_fd_;
     EventHandler handler_;
     std::function<void(const std::filesystem::path&)> on_written_;
-    events::JobEventWriter writer_;  // used only on background_'s thread
+    std::optional<events::JobEventWriter> writer_;  // used only on background_'s thread
     events::AsyncFileWriter background_{256};
     StreamListener out_listener_;
     StreamListener err_listener_;

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "artifacts/artifact_dir.hpp"
 #include "config/job_config.hpp"
 #include "exec/termination_signals.hpp"
 #include "runner/local_job.hpp"
@@ -245,11 +246,13 @@ void Runner::record_error_status() {
         s.status = JobStatus::error;
         s.rc = 1;
     }
-    // Best effort: ART may be what could not be written.
+    // Best effort: ART may be what could not be written. Through an O_NOFOLLOW open of ART:
+    // if the job swapped ART for a symlink, nothing is written rather than written through it.
     std::error_code ec;
     if (std::filesystem::is_directory(s.job.artifact_dir, ec)) {
-        (void)util::write_file(s.job.artifact_dir / "status", to_string(JobStatus::error), 0600);
-        (void)util::write_file(s.job.artifact_dir / "rc", "1", 0600);
+        (void)artifacts::write_art_file(s.job.artifact_dir, "status", to_string(JobStatus::error),
+                                        true);
+        (void)artifacts::write_art_file(s.job.artifact_dir, "rc", "1", true);
     }
 }
 
@@ -405,9 +408,33 @@ Status Runner::set_fact_cache(const std::string& host, const Json& facts) const 
     if (host.empty() || host.find('/') != std::string::npos) {
         return Error{"set_fact_cache: '" + host + "' cannot name a fact cache file"};
     }
-    ARUNNER_TRY(util::make_dirs(state_->job.fact_cache_dir, 0700));
-    return util::write_file(state_->job.fact_cache_dir / host, util::python_json_dumps(facts),
-                            0600);
+    const auto& job = state_->job;
+    std::string content = util::python_json_dumps(facts);
+    auto rel = job.fact_cache_dir.lexically_relative(job.artifact_dir);
+    bool beneath_art = !rel.empty() && *rel.begin() != "..";
+    if (!beneath_art) {  // a fact cache the user placed elsewhere: theirs, written as given
+        ARUNNER_TRY(util::make_dirs(job.fact_cache_dir, 0700));
+        return util::write_file(job.fact_cache_dir / host, content, 0600);
+    }
+    // Under ART (the job's writable mount): from ART's fd down, following no symlink.
+    ARUNNER_TRY(util::make_dirs(job.artifact_dir.parent_path(), 0700));
+    auto dir = util::make_dir_at(AT_FDCWD, job.artifact_dir.string(), 0700, job.artifact_dir);
+    if (!dir) {
+        return dir.error();
+    }
+    std::filesystem::path shown = job.artifact_dir;
+    for (const auto& part : rel) {
+        if (part == ".") {
+            continue;
+        }
+        shown /= part;
+        auto next = util::make_dir_at(dir->get(), part.string(), 0700, shown);
+        if (!next) {
+            return next.error();
+        }
+        dir = std::move(next);
+    }
+    return util::write_file_at(dir->get(), host, content, 0600, shown / host);
 }
 
 Result<std::shared_ptr<Runner>> run(const RunOptions& options, RunCallbacks callbacks) {

@@ -601,24 +601,6 @@ std::optional<bool> member_truthy(const Member& m) {
     }
 }
 
-/// JobEventWriter::file_name()'s text of a truthy counter or uuid member; false when only the
-/// built value can tell.
-bool member_name_text(const Member& m, std::string& out) {
-    if (m.kind == Member::string && !m.escaped) {
-        out.append(m.raw);
-        return true;
-    }
-    if (m.kind == Member::integer && m.raw.size() <= 18) {  // fits int64: dumped as it came
-        out.append(m.raw);
-        return true;
-    }
-    if (m.kind == Member::boolean_true) {
-        out.append("true");
-        return true;
-    }
-    return false;
-}
-
 bool parse_json(std::string_view text, Json& out) {
     Scanner in(text);
     return in.build_value(out) && in.at_end();

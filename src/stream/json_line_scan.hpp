@@ -49,10 +49,6 @@ bool scan_members(std::string_view line, Members& out);
 /// Python's truth of a counter or uuid member; nullopt when only the built value can tell.
 std::optional<bool> member_truthy(const Member& m);
 
-/// JobEventWriter::file_name()'s text of a truthy counter or uuid member; false when only the
-/// built value can tell.
-bool member_name_text(const Member& m, std::string& out);
-
 /// Decodes the inside of a string the scanner accepted (so every escape in it is well formed).
 void decode_string(std::string_view raw, std::string& out);
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "artifacts/artifact_dir.hpp"
 #include "events/async_file_writer.hpp"
 #include "events/job_event_writer.hpp"
 #include "stream/json_line_scan.hpp"
@@ -29,7 +30,6 @@ namespace {
 namespace fs = std::filesystem;
 using json_scan::decode_string;
 using json_scan::Member;
-using json_scan::member_name_text;
 using json_scan::member_truthy;
 using json_scan::Members;
 using json_scan::scan_members;
@@ -76,8 +76,7 @@ std::string parse_error(const std::string& reason, std::string_view line) {
 
 class EventFiles {
   public:
-    EventFiles(fs::path dir, size_t writers) : dir_(std::move(dir)) {
-        chmod_always_ = umask_may_strip_0600();
+    EventFiles(events::JobEventWriter& writer, size_t writers) : writer_(writer) {
         for (size_t i = 0; i < writers; ++i) {
             writers_.push_back(std::make_unique<events::AsyncFileWriter>(kQueuedBatches));
             batches_.emplace_back();
@@ -87,29 +86,18 @@ class EventFiles {
     EventFiles(const EventFiles&) = delete;
     EventFiles& operator=(const EventFiles&) = delete;
 
-    /// (Re)opens the directory; finish() first when files may be queued.
-    Status open_dir() {
-        dirfd_.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!dirfd_.valid()) {
-            return util::errno_error("cannot open", dir_, errno);
-        }
-        return {};
-    }
+    /// Opens job_events again (an unpacked zip may have replaced it); finish() first.
+    Status reopen_dir() { return writer_.reopen(); }
 
+    /// Queues `content` under `name`, a name JobEventWriter::file_name() made.
     Status push(std::string_view name, std::string_view content) {
-        // The name comes from the stream's counter and uuid: it must stay inside job_events
-        // (ansible-runner would follow a '/' or '..' out of it).
-        if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos ||
-            name.starts_with("..")) {
-            return Error{"event file name '" + std::string(name.substr(0, 200)) +
-                         "' (from the event's counter and uuid) would leave job_events"};
-        }
         size_t w = writers_.size() == 1 ? 0 : std::hash<std::string_view>()(name) % writers_.size();
         Batch& batch = batches_[w];
         Item item;
         item.name = batch.bytes.size();
         batch.bytes.append(name);
         batch.bytes += '\0';
+        item.name_size = name.size();
         item.content = batch.bytes.size();
         item.size = content.size();
         batch.bytes.append(content);
@@ -145,6 +133,7 @@ class EventFiles {
 
     struct Item {
         size_t name = 0;
+        size_t name_size = 0;
         size_t content = 0;
         size_t size = 0;
     };
@@ -152,23 +141,6 @@ class EventFiles {
         std::string bytes;
         std::vector<Item> items;
     };
-
-    /// True unless /proc says the umask keeps every bit of 0600 (then a new file's mode is
-    /// exactly 0600 and needs no fchmod).
-    static bool umask_may_strip_0600() {
-        auto status = util::read_file("/proc/self/status");
-        if (!status) {
-            return true;
-        }
-        size_t at = status->find("\nUmask:\t");
-        if (at == std::string::npos) {
-            return true;
-        }
-        unsigned mask = 0;
-        const char* first = status->data() + at + 8;
-        auto r = std::from_chars(first, status->data() + status->size(), mask, 8);
-        return r.ec != std::errc() || (mask & 0600) != 0;
-    }
 
     Status send(size_t w) {
         if (batches_[w].items.empty()) {
@@ -182,38 +154,17 @@ class EventFiles {
     }
 
     Status write_batch(const Batch& batch) const {
+        std::string name;
         for (const Item& item : batch.items) {
-            const char* name = batch.bytes.data() + item.name;
+            name.assign(batch.bytes.data() + item.name, item.name_size);
             std::string_view content(batch.bytes.data() + item.content, item.size);
-            ARUNNER_TRY(write_one(name, content));
+            // Not atomic: `process` writes each file once, and the dir is its own.
+            ARUNNER_TRY(writer_.write_named(name, content, false));
         }
         return {};
     }
 
-    /// util::write_file(dir_ / name, content, 0600), relative to the open directory.
-    Status write_one(const char* name, std::string_view content) const {
-        bool chmod = chmod_always_;
-        int fd = ::openat(dirfd_.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0 && errno == EEXIST) {
-            chmod = true;  // an existing file keeps its mode
-            fd = ::openat(dirfd_.get(), name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        }
-        if (fd < 0) {
-            return util::errno_error("cannot write", dir_ / name, errno);
-        }
-        util::UniqueFd file(fd);
-        if (chmod && ::fchmod(fd, 0600) != 0) {
-            return util::errno_error("cannot chmod", dir_ / name, errno);
-        }
-        if (!util::write_all(fd, content)) {
-            return util::errno_error("cannot write", dir_ / name, errno);
-        }
-        return {};
-    }
-
-    fs::path dir_;
-    util::UniqueFd dirfd_;
-    bool chmod_always_ = true;
+    events::JobEventWriter& writer_;  // write_named() is safe from several threads
     std::vector<Batch> batches_;
     // Last: destroyed (joined) first, while what their tasks use is still there.
     std::vector<std::unique_ptr<events::AsyncFileWriter>> writers_;
@@ -266,7 +217,59 @@ bool fast_parse(std::string_view text, nlohmann::ordered_json& out) {
 
 }  // namespace detail
 
+namespace {
+
+/// A string member of a status line, or "" when it is missing or of another type (ignored, as
+/// ansible-runner passes such fields through without using them).
+std::string string_member(const Json& line, const char* key) {
+    auto it = line.find(key);
+    return it != line.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+/// What a status line's `job_explanation` says: a string as is, any other non-null value as its
+/// JSON text (ansible-runner shows whatever came), nothing when missing or null.
+std::string explanation_of(const Json& line) {
+    auto it = line.find("job_explanation");
+    if (it == line.end() || it->is_null()) {
+        return "the worker reported an error";
+    }
+    return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+/// Runs a user callback; an exception from it becomes an Error instead of leaving `process`.
+template <typename F>
+Status guarded(const char* what, F&& call) {
+    try {
+        call();
+    } catch (const std::exception& e) {
+        return Error{std::string("Exception in ") + what + ": " + e.what()};
+    } catch (...) {
+        return Error{std::string("Exception in ") + what};
+    }
+    return {};
+}
+
+ProcessResult process_stream(int in_fd, const ProcessorOptions& options);
+
+}  // namespace
+
 ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
+    // The last guard of the library: nothing the stream says may escape as an exception (a
+    // bad_alloc included), so a peer can never abort the controller.
+    try {
+        return process_stream(in_fd, options);
+    } catch (const std::exception& e) {
+        ProcessResult result;
+        result.status = JobStatus::error;
+        result.error =
+            std::string("internal error while processing the worker stream: ") + e.what();
+        return result;
+    }
+}
+
+namespace {
+
+ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
     ProcessResult result;
     fs::path pdd = util::absolute_path(options.private_data_dir);
     if (options.artifact_dir) {
@@ -279,50 +282,65 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
     const RunCallbacks& cb = options.callbacks;
     const bool echo_stdout = !options.quiet && options.console_fd >= 0;
     Echo echo(options.console_fd);
+    std::optional<Error> callback_error;
+    // Every field is type-checked before use: a status line of any shape is an `error` status
+    // naming the field, or the field is ignored as ansible-runner ignores it; never a throw.
     auto status_callback = [&](const Json& line) {
-        auto status = line["status"].is_string() ? parse_status(line["status"].get<std::string>())
-                                                 : std::nullopt;
+        auto field = line.find("status");
+        auto status = field != line.end() && field->is_string()
+                          ? parse_status(field->get<std::string>())
+                          : std::nullopt;
         result.status = status.value_or(JobStatus::error);
-        if (result.status == JobStatus::error) {
-            result.error = line.value("job_explanation", "the worker reported an error");
+        if (!status) {
+            result.error = "the worker stream's status " +
+                           (field == line.end() ? std::string("(missing)") : field->dump()) +
+                           " is not a job status";
+        } else if (result.status == JobStatus::error) {
+            result.error = explanation_of(line);
         }
         if (cb.status_handler) {
             StatusUpdate update;
             update.status = result.status;
-            update.runner_ident = line.value("runner_ident", "");
-            if (line.contains("command") && line["command"].is_array()) {
-                for (const auto& word : line["command"]) {
+            update.runner_ident = string_member(line, "runner_ident");
+            if (auto command = line.find("command"); command != line.end() && command->is_array()) {
+                for (const auto& word : *command) {
                     update.command.push_back(word.is_string() ? word.get<std::string>()
                                                               : word.dump());
                 }
             }
-            if (line.contains("env") && line["env"].is_object()) {
-                for (const auto& [name, value] : line["env"].items()) {
+            if (auto env = line.find("env"); env != line.end() && env->is_object()) {
+                for (const auto& [name, value] : env->items()) {
                     update.env.emplace_back(
                         name, value.is_string() ? value.get<std::string>() : value.dump());
                 }
             }
-            update.cwd = line.value("cwd", "");
+            update.cwd = string_member(line, "cwd");
             echo.flush();
-            cb.status_handler(update);
+            Status called = guarded("status_handler", [&] { cb.status_handler(update); });
+            if (!called && !callback_error) {
+                callback_error = called.error();
+            }
         }
     };
     auto error_out = [&](const std::string& explanation) {
         status_callback(Json{{"status", "error"}, {"job_explanation", explanation}});
     };
 
-    fs::path job_events = result.artifact_dir / "job_events";
-    if (auto made = util::make_dirs(job_events, 0700); !made) {
+    // ART opened once (O_NOFOLLOW at ART), job_events relative to it: every event file and the
+    // unpacked zip land in this directory, whatever the stream says.
+    auto art = artifacts::ArtifactDir::create(result.artifact_dir);
+    if (!art) {
         result.status = JobStatus::error;
-        result.error = made.error().message;
+        result.error = art.error().message;
         return result;
     }
-    EventFiles files(job_events, writer_threads());
-    if (auto opened = files.open_dir(); !opened) {
+    auto writer = events::JobEventWriter::open(art->fd(), art->path());
+    if (!writer) {
         result.status = JobStatus::error;
-        result.error = opened.error().message;
+        result.error = writer.error().message;
         return result;
     }
+    EventFiles files(*writer, writer_threads());
     WireReader in(in_fd);
     bool saw_eof = false;
     std::string name;
@@ -359,15 +377,16 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
         if (!*uuid) {
             return Fast::done;
         }
-        name.clear();
-        if (!member_name_text(m.counter, name)) {
+        // Only the plain shapes are named here; anything else (a refusal included) is built and
+        // named by the slow path, which reports the field.
+        if (m.counter.kind != Member::integer || m.uuid.kind != Member::string || m.uuid.escaped) {
             return Fast::declined;
         }
-        name += '-';
-        if (!member_name_text(m.uuid, name)) {
+        auto named = events::JobEventWriter::file_name(m.counter.raw, m.uuid.raw);
+        if (!named) {
             return Fast::declined;
         }
-        name += ".json";
+        name = std::move(*named);
         if (echo_stdout && m.stdout_text.kind != Member::absent) {
             if (m.stdout_text.kind != Member::string) {
                 return Fast::declined;
@@ -419,21 +438,26 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
             // Every event file is written before the artifacts land on top of them (a write
             // error is reported by the next push or at the end, as before).
             (void)files.finish();
-            Status unpacked = receive_zip(in, data["zipfile"], result.artifact_dir, options.limits);
+            Status unpacked = receive_zip(in, data["zipfile"], result.artifact_dir, options.limits,
+                                          LinkTargets::inside);
             if (!unpacked) {
                 error_out("Failed to extract the artifacts from the worker stream: " +
                           unpacked.error().message);
                 saw_eof = true;
                 break;
             }
-            if (auto opened = files.open_dir(); !opened) {
+            if (auto opened = files.reopen_dir(); !opened) {
                 error_out(opened.error().message);
                 saw_eof = true;
                 break;
             }
             if (cb.artifacts_handler) {
                 echo.flush();
-                cb.artifacts_handler(result.artifact_dir);
+                Status called = guarded("artifacts_handler",
+                                        [&] { cb.artifacts_handler(result.artifact_dir); });
+                if (!called && !callback_error) {
+                    callback_error = called.error();
+                }
             }
         } else if (data.contains("eof")) {
             saw_eof = true;
@@ -449,10 +473,22 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
                 echo.line(data["stdout"].is_string() ? data["stdout"].get<std::string>()
                                                      : data["stdout"].dump());
             }
+            // Named before the handler sees it: an event that cannot name a file is an error.
+            auto named = events::JobEventWriter::file_name(data);
+            if (!named) {
+                error_out(named.error().message);
+                saw_eof = true;
+                break;
+            }
             bool write = true;
             if (cb.event_handler) {
                 echo.flush();
-                write = cb.event_handler(data);
+                Status called = guarded("event_handler", [&] { write = cb.event_handler(data); });
+                if (!called) {
+                    error_out(called.error().message);
+                    saw_eof = true;
+                    break;
+                }
             }
             if (write) {
                 // Without a handler the event is exactly the line (both ends write Python JSON),
@@ -463,8 +499,7 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
                     util::python_json_dump(data, dumped);
                     content = dumped;
                 }
-                if (auto written = files.push(events::JobEventWriter::file_name(data), content);
-                    !written) {
+                if (auto written = files.push(*named, content); !written) {
                     error_out(written.error().message);
                     saw_eof = true;
                     break;
@@ -478,8 +513,13 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
     if (!saw_eof) {
         error_out("The worker stream was cut: it ended without {\"eof\": true}.");
     }
+    if (callback_error && result.status != JobStatus::error) {
+        result.status = JobStatus::error;
+        result.error = callback_error->message;
+    }
     echo.flush();
     return result;
 }
 
+}  // namespace
 }  // namespace arunner::stream

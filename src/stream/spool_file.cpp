@@ -29,16 +29,24 @@ SpoolFile::~SpoolFile() {
 }
 
 Status receive_zip(WireReader& in, const nlohmann::ordered_json& size,
-                   const std::filesystem::path& target_dir, const ExtractLimits& limits) {
+                   const std::filesystem::path& target_dir, const ExtractLimits& limits,
+                   LinkTargets links) {
     if (!size.is_number_unsigned()) {
         return Error{"zipfile must be a byte count, not " + size.dump()};
+    }
+    // Checked before spooling: a zip at least this big is refused by extract_zip() anyway, and
+    // spooling it first could fill the disk.
+    if (size.get<uint64_t>() > limits.max_unpacked_bytes) {
+        return Error{"refusing a zipfile of " + std::to_string(size.get<uint64_t>()) +
+                     " bytes: more than the limit of " + std::to_string(limits.max_unpacked_bytes) +
+                     " bytes (--max-unpacked-bytes)"};
     }
     auto spool = SpoolFile::create();
     if (!spool) {
         return spool.error();
     }
     ARUNNER_TRY(in.read_zip(size.get<uint64_t>(), spool->fd()));
-    return extract_zip(spool->path(), target_dir, limits);
+    return extract_zip(spool->path(), target_dir, limits, links);
 }
 
 }  // namespace arunner::stream

@@ -9,6 +9,7 @@
 
 #include "arunner/error.hpp"
 #include "arunner/streaming.hpp"
+#include "stream/zip_reader.hpp"
 #include "util/unique_fd.hpp"
 
 namespace arunner::stream {
@@ -34,8 +35,11 @@ class SpoolFile {
 class WireReader;
 
 /// Reads the payload of a `{"zipfile": size}` line from `in` through a spool file and extracts
-/// it into `target_dir` within `limits`.
+/// it into `target_dir` within `limits`. A size above limits.max_unpacked_bytes is refused before
+/// anything is spooled (the zip would be refused anyway), and the spool never holds more than
+/// `size` bytes.
 Status receive_zip(WireReader& in, const nlohmann::ordered_json& size,
-                   const std::filesystem::path& target_dir, const ExtractLimits& limits);
+                   const std::filesystem::path& target_dir, const ExtractLimits& limits,
+                   LinkTargets links = LinkTargets::any);
 
 }  // namespace arunner::stream

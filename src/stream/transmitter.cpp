@@ -25,7 +25,7 @@ Status transmit(const RunOptions& options, int out_fd, bool only_kwargs) {
             return created.error();
         }
         spool.emplace(std::move(created.value()));
-        ARUNNER_TRY(write_zip(pdd, spool->fd()));
+        ARUNNER_TRY(write_zip(pdd, spool->fd(), ZipRoot::follow));  // the user's pdd
     }
     ARUNNER_TRY(out.write_json(nlohmann::ordered_json{{"kwargs", to_kwargs(options)}}));
     if (spool) {

@@ -193,11 +193,12 @@ struct DeferredDir {
 // Second pass: one entry at a time, in archive order.
 class Extractor {
   public:
-    Extractor(archive* a, fs::path zip_file, std::string root, uint64_t budget)
+    Extractor(archive* a, fs::path zip_file, std::string root, uint64_t budget, LinkTargets links)
         : a_(a),
           zip_file_(std::move(zip_file)),
           root_(std::move(root)),
           budget_(budget),
+          links_(links),
           buffer_(kChunk) {}
 
     Status extract(archive_entry* entry) {
@@ -238,6 +239,9 @@ class Extractor {
             return {};
         }
         if (type == AE_IFLNK) {
+            if (links_ == LinkTargets::inside) {
+                ARUNNER_TRY(check_link_target(entry, *parent, name));
+            }
             return make_symlink(entry, path, name, has_mtime, mtime);
         }
         return write_file(entry, path, name, has_mtime, mtime);
@@ -304,6 +308,47 @@ class Extractor {
             current = std::move(next);
         }
         return current;
+    }
+
+    // LinkTargets::inside: the target is relative, climbs with leading `..` no higher than the
+    // target dir from `parent` (a real path under root_), and has no `..` after a named
+    // component: such a component may be a link, and `link/..` is the link target's parent.
+    Status check_link_target(archive_entry* entry, const std::string& parent,
+                             const std::string& name) const {
+        const char* target = archive_entry_symlink(entry);
+        if (target == nullptr || *target == '\0') {
+            return {};  // refused by make_symlink()
+        }
+        std::string_view t = target;
+        if (t.front() == '/') {
+            return refuse(name, "symlink to the absolute path '" + std::string(t) + "'");
+        }
+        size_t depth = 0;  // components of `parent` below root_
+        for (size_t i = root_.size(); i < parent.size(); ++i) {
+            if (parent[i] == '/' && i + 1 < parent.size()) {
+                ++depth;
+            }
+        }
+        if (root_ == "/" && parent.size() > 1) {
+            ++depth;
+        }
+        bool named = false;
+        size_t start = 0;
+        while (start <= t.size()) {
+            size_t slash = std::min(t.find('/', start), t.size());
+            std::string_view part = t.substr(start, slash - start);
+            if (part == "..") {
+                if (named || depth == 0) {
+                    return refuse(name, "symlink to '" + std::string(t) +
+                                            "', which leads outside the artifact dir");
+                }
+                --depth;
+            } else if (!part.empty() && part != ".") {
+                named = true;
+            }
+            start = slash + 1;
+        }
+        return {};
     }
 
     // Applies SPEC §6.3 to whatever is at `path`: true to go on and extract the entry.
@@ -420,6 +465,7 @@ class Extractor {
     fs::path zip_file_;
     std::string root_;
     uint64_t budget_;
+    LinkTargets links_;
     uint64_t real_total_ = 0;
     std::vector<char> buffer_;
     std::vector<DeferredDir> dirs_;
@@ -428,7 +474,7 @@ class Extractor {
 }  // namespace
 
 Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem::path& target_dir,
-                   const ExtractLimits& limits) {
+                   const ExtractLimits& limits, LinkTargets links) {
     util::Utf8LocaleScope locale;
     struct stat zst {};
     if (::stat(zip_file.c_str(), &zst) != 0) {
@@ -463,7 +509,7 @@ Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem:
     if (!a.ok()) {
         return a.error();
     }
-    Extractor extractor(a->get(), zip_file, *root, budget);
+    Extractor extractor(a->get(), zip_file, *root, budget, links);
     for (;;) {
         auto entry = next_entry(a->get(), zip_file);
         if (!entry.ok()) {

@@ -13,6 +13,13 @@ namespace arunner::stream {
 
 using ExtractLimits = arunner::ExtractLimits;  // include/arunner/streaming.hpp
 
+/// Which symlink entries extract_zip() accepts.
+enum class LinkTargets {
+    any,    ///< any target, as ansible-runner's worker recreates the private data dir it was sent
+    inside  ///< only relative targets that stay inside the target dir (what `process` accepts
+            ///< from a worker): an absolute target or one that leaves is refused, naming the entry
+};
+
 /// Extracts `zip_file` into `target_dir` (created if missing) with libarchive's seekable zip
 /// reader, entry by entry in archive order:
 /// - an existing path is replaced by a symlink entry; an existing FIFO is removed and the entry
@@ -27,7 +34,10 @@ using ExtractLimits = arunner::ExtractLimits;  // include/arunner/streaming.hpp
 /// contents beyond the limits (extraction stops there). Garbage or truncated input is an Error.
 /// Entries extracted before an error stay on disk; nothing is written outside `target_dir`
 /// (assuming no one else changes the tree concurrently).
+/// With LinkTargets::inside, a symlink entry must be relative, its leading `..` components may
+/// not climb above the target dir from the (real) directory the link is made in, and no `..`
+/// may follow a named component (which could itself be a link).
 Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem::path& target_dir,
-                   const ExtractLimits& limits);
+                   const ExtractLimits& limits, LinkTargets links = LinkTargets::any);
 
 }  // namespace arunner::stream

@@ -121,10 +121,11 @@ struct Child {
 
 class ZipWalker {
   public:
-    ZipWalker(archive* a, const Output& output, fs::path root)
+    ZipWalker(archive* a, const Output& output, fs::path root, int root_fd)
         : a_(a),
           output_(output),
           root_(std::move(root)),
+          root_fd_(root_fd),
           earliest_(earliest_dos_time()),
           buffer_(kChunk) {}
 
@@ -132,16 +133,20 @@ class ZipWalker {
     // subdirectories to descend into, in order.
     Result<std::vector<std::string>> add_directory(const std::string& rel) {
         fs::path dir = rel.empty() ? root_ : root_ / rel;
+        auto fd = open_below_root(rel, dir);
+        if (!fd.ok()) {
+            return fd.error();
+        }
         std::vector<Child> files;
         std::vector<Child> dirs;
-        ARUNNER_TRY(list(dir, !rel.empty(), files, dirs));
+        ARUNNER_TRY(list(fd->get(), dir, files, dirs));
         std::vector<std::string> descend;
         for (auto* group : {&files, &dirs}) {
             std::sort(group->begin(), group->end(),
                       [](const Child& l, const Child& r) { return l.name < r.name; });
             for (const Child& child : *group) {
                 std::string child_rel = rel.empty() ? child.name : rel + "/" + child.name;
-                ARUNNER_TRY(add(dir / child.name, child_rel, child.st));
+                ARUNNER_TRY(add(fd->get(), child.name, dir / child.name, child_rel, child.st));
                 if (S_ISDIR(child.st.st_mode)) {
                     descend.push_back(child_rel);
                 }
@@ -151,17 +156,30 @@ class ZipWalker {
     }
 
   private:
-    // Splits a directory's entries the way os.walk does: directories and symlinks to
-    // directories in `dirs`, the rest in `files`. FIFOs, sockets and devices are left out.
-    // Only the root may be reached through a symlink (os.walk follows its top too).
-    Status list(const fs::path& dir, bool no_follow, std::vector<Child>& files,
-                std::vector<Child>& dirs) {
-        int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (no_follow ? O_NOFOLLOW : 0);
-        util::UniqueFd fd(::open(dir.c_str(), flags));
+    // Opens `rel` one component at a time from the root's fd, following no symlink: a
+    // directory swapped for a link during the walk is an error, never a way out of the root.
+    Result<util::UniqueFd> open_below_root(const std::string& rel, const fs::path& dir) const {
+        util::UniqueFd fd(::fcntl(root_fd_, F_DUPFD_CLOEXEC, 0));
+        size_t start = 0;
+        while (fd.valid() && start < rel.size()) {
+            size_t slash = std::min(rel.find('/', start), rel.size());
+            std::string part = rel.substr(start, slash - start);
+            fd.reset(
+                ::openat(fd.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            start = slash + 1;
+        }
         if (!fd.valid()) {
             return util::errno_error("cannot open directory", dir, errno);
         }
-        DIR* stream = ::fdopendir(fd.get());
+        return fd;
+    }
+
+    // Splits a directory's entries the way os.walk does: directories and symlinks to
+    // directories in `dirs`, the rest in `files`. FIFOs, sockets and devices are left out.
+    Status list(int dir_fd, const fs::path& dir, std::vector<Child>& files,
+                std::vector<Child>& dirs) {
+        util::UniqueFd fd(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+        DIR* stream = fd.valid() ? ::fdopendir(fd.get()) : nullptr;
         if (stream == nullptr) {
             return util::errno_error("cannot list (fdopendir)", dir, errno);
         }
@@ -201,25 +219,27 @@ class ZipWalker {
         return {};
     }
 
-    Status add(const fs::path& path, const std::string& rel, const struct stat& st) {
+    Status add(int dir_fd, const std::string& name, const fs::path& path, const std::string& rel,
+               const struct stat& st) {
         EntryPtr entry(archive_entry_new());
         archive_entry_set_pathname(entry.get(), rel.c_str());
         archive_entry_set_mode(entry.get(), st.st_mode);
         archive_entry_set_mtime(entry.get(), clamp_mtime(st.st_mtime), 0);
         if (S_ISLNK(st.st_mode)) {
-            ARUNNER_TRY(set_link_target(entry.get(), path, st));
+            ARUNNER_TRY(set_link_target(entry.get(), dir_fd, name, path, st));
             return write_header(entry.get(), path);
         }
         if (S_ISDIR(st.st_mode)) {
             return write_header(entry.get(), path);
         }
-        return add_file(entry.get(), path);
+        return add_file(entry.get(), dir_fd, name, path);
     }
 
-    Status set_link_target(archive_entry* entry, const fs::path& path, const struct stat& st) {
+    Status set_link_target(archive_entry* entry, int dir_fd, const std::string& name,
+                           const fs::path& path, const struct stat& st) {
         std::string target(static_cast<size_t>(st.st_size > 0 ? st.st_size + 1 : PATH_MAX), '\0');
         for (;;) {
-            ssize_t n = ::readlink(path.c_str(), target.data(), target.size());
+            ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(), target.size());
             if (n < 0) {
                 return util::errno_error("cannot readlink", path, errno);
             }
@@ -233,9 +253,11 @@ class ZipWalker {
         return {};
     }
 
-    Status add_file(archive_entry* entry, const fs::path& path) {
+    Status add_file(archive_entry* entry, int dir_fd, const std::string& name,
+                    const fs::path& path) {
         // O_NONBLOCK: if the file was swapped for a FIFO since lstat, open must not hang.
-        util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+        util::UniqueFd fd(
+            ::openat(dir_fd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
         if (!fd.valid() && errno == ENOENT) {
             return {};  // removed while we walk
         }
@@ -324,6 +346,7 @@ class ZipWalker {
     archive* a_;
     const Output& output_;
     fs::path root_;
+    int root_fd_;  // owned by write_zip()
     time_t earliest_;
     std::vector<unsigned char> buffer_;
 };
@@ -336,7 +359,7 @@ Error setup_error(archive* a, const char* call) {
 
 }  // namespace
 
-Status write_zip(const std::filesystem::path& source_dir, int out_fd) {
+Status write_zip(const std::filesystem::path& source_dir, int out_fd, ZipRoot root) {
     util::Utf8LocaleScope locale;
     ArchivePtr owner(archive_write_new());
     archive* a = owner.get();
@@ -358,7 +381,13 @@ Status write_zip(const std::filesystem::path& source_dir, int out_fd) {
         return setup_error(a, "archive_write_open2");
     }
     if (!source_dir.empty()) {
-        ZipWalker walker(a, output, source_dir);
+        const int flags =
+            O_RDONLY | O_DIRECTORY | O_CLOEXEC | (root == ZipRoot::no_follow ? O_NOFOLLOW : 0);
+        util::UniqueFd root_fd(::open(source_dir.c_str(), flags));
+        if (!root_fd.valid()) {
+            return util::errno_error("cannot open directory", source_dir, errno);
+        }
+        ZipWalker walker(a, output, source_dir, root_fd.get());
         std::vector<std::string> pending{""};  // a stack: pre-order, like os.walk top-down
         while (!pending.empty()) {
             std::string rel = std::move(pending.back());

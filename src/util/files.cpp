@@ -1,12 +1,16 @@
 #include "util/files.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
+#include <memory>
 #include <system_error>
+#include <vector>
 
 #include "util/unique_fd.hpp"
 
@@ -75,11 +79,16 @@ bool write_all(int fd, std::string_view data) {
 }
 
 Status write_file(const std::filesystem::path& path, std::string_view content, mode_t mode) {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+    UniqueFd fd(::open(path.c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode));
     if (!fd.valid()) {
         return errno_error("cannot write", path, errno);
     }
-    if (::fchmod(fd.get(), mode) != 0) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return errno_error("cannot fstat", path, errno);
+    }
+    if (S_ISREG(st.st_mode) && ::fchmod(fd.get(), mode) != 0) {
         return errno_error("cannot chmod", path, errno);
     }
     if (!write_all(fd.get(), content)) {
@@ -122,6 +131,159 @@ std::filesystem::path executable_dir() {
         return {};
     }
     return exe.parent_path();
+}
+
+Result<UniqueFd> open_dir_at(int dir_fd, const std::filesystem::path& name,
+                             const std::filesystem::path& shown) {
+    UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+        int err = errno;
+        if (err == ELOOP) {
+            return Error{"cannot open directory " + shown.string() +
+                         ": it is a symlink, which arunner does not follow there"};
+        }
+        return errno_error("cannot open directory", shown, err);
+    }
+    return fd;
+}
+
+Result<UniqueFd> make_dir_at(int dir_fd, const std::string& name, mode_t mode,
+                             const std::filesystem::path& shown) {
+    bool made = ::mkdirat(dir_fd, name.c_str(), mode) == 0;
+    if (!made && errno != EEXIST) {
+        return errno_error("cannot create directory", shown, errno);
+    }
+    auto fd = open_dir_at(dir_fd, name, shown);
+    if (fd && made && ::fchmod(fd->get(), mode) != 0) {  // mkdir's mode went through the umask
+        return errno_error("cannot chmod", shown, errno);
+    }
+    return fd;
+}
+
+bool umask_strips(mode_t mode) {
+    static const mode_t mask = [] {
+        // Read from /proc: umask() would have to set it to read it, racing other threads.
+        auto status = read_file("/proc/self/status");
+        if (!status) {
+            return static_cast<mode_t>(0777);
+        }
+        size_t at = status->find("\nUmask:\t");
+        if (at == std::string::npos) {
+            return static_cast<mode_t>(0777);
+        }
+        unsigned value = 0;
+        const char* first = status->data() + at + 8;
+        auto r = std::from_chars(first, status->data() + status->size(), value, 8);
+        return r.ec == std::errc() ? static_cast<mode_t>(value) : static_cast<mode_t>(0777);
+    }();
+    return (mask & mode) != 0;
+}
+
+Result<UniqueFd> create_file_at(int dir_fd, const std::string& name, mode_t mode,
+                                const std::filesystem::path& shown, int extra_flags) {
+    const int flags =
+        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | extra_flags;
+    UniqueFd fd(::openat(dir_fd, name.c_str(), flags, mode));
+    if (!fd.valid() && errno == EEXIST) {
+        // Whatever is there (an older file, a planted symlink or FIFO) is replaced, never opened.
+        if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+            return errno_error("cannot replace", shown, errno);
+        }
+        fd.reset(::openat(dir_fd, name.c_str(), flags, mode));
+    }
+    if (!fd.valid()) {
+        return errno_error("cannot create", shown, errno);
+    }
+    if (umask_strips(mode) && ::fchmod(fd.get(), mode) != 0) {
+        int err = errno;
+        ::unlinkat(dir_fd, name.c_str(), 0);
+        return errno_error("cannot chmod", shown, err);
+    }
+    return fd;
+}
+
+Status write_file_at(int dir_fd, const std::string& name, std::string_view content, mode_t mode,
+                     const std::filesystem::path& shown) {
+    auto fd = create_file_at(dir_fd, name, mode, shown);
+    if (!fd) {
+        return fd.error();
+    }
+    if (!write_all(fd->get(), content) || ::close(fd->release()) != 0) {
+        int err = errno;
+        ::unlinkat(dir_fd, name.c_str(), 0);
+        return errno_error("cannot write", shown, err);
+    }
+    return {};
+}
+
+Status write_file_atomic_at(int dir_fd, const std::string& name, std::string_view content,
+                            mode_t mode, const std::filesystem::path& shown) {
+    const std::string tmp = name + ".tmp";
+    std::filesystem::path shown_tmp = shown;
+    shown_tmp += ".tmp";
+    ARUNNER_TRY(write_file_at(dir_fd, tmp, content, mode, shown_tmp));
+    if (::renameat(dir_fd, tmp.c_str(), dir_fd, name.c_str()) != 0) {
+        int err = errno;
+        ::unlinkat(dir_fd, tmp.c_str(), 0);
+        return errno_error("cannot rename into", shown, err);
+    }
+    return {};
+}
+
+namespace {
+
+Status remove_children(int dir_fd, const std::filesystem::path& shown) {
+    UniqueFd copy(::dup(dir_fd));
+    if (!copy.valid()) {
+        return errno_error("cannot list", shown, errno);
+    }
+    DIR* stream = ::fdopendir(copy.get());
+    if (stream == nullptr) {
+        return errno_error("cannot list", shown, errno);
+    }
+    copy.release();
+    std::unique_ptr<DIR, int (*)(DIR*)> closer(stream, ::closedir);
+    std::vector<std::string> names;
+    for (;;) {
+        errno = 0;
+        dirent* ent = ::readdir(stream);
+        if (ent == nullptr) {
+            if (errno != 0) {
+                return errno_error("cannot list", shown, errno);
+            }
+            break;
+        }
+        std::string_view n = ent->d_name;
+        if (n != "." && n != "..") {
+            names.emplace_back(n);
+        }
+    }
+    for (const std::string& name : names) {
+        ARUNNER_TRY(remove_tree_at(dir_fd, name, shown / name));
+    }
+    return {};
+}
+
+}  // namespace
+
+Status remove_tree_at(int dir_fd, const std::string& name, const std::filesystem::path& shown) {
+    if (::unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) {
+        return {};
+    }
+    if (errno != EISDIR && errno != EPERM) {
+        return errno_error("cannot remove", shown, errno);
+    }
+    // A directory (never a symlink to one: unlinkat removed those above).
+    auto sub = open_dir_at(dir_fd, name, shown);
+    if (!sub) {
+        return errno == ENOENT ? Status() : Status(sub.error());
+    }
+    ::fchmod(sub->get(), 0700);  // a read-only dir can still be emptied
+    ARUNNER_TRY(remove_children(sub->get(), shown));
+    if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+        return errno_error("cannot remove", shown, errno);
+    }
+    return {};
 }
 
 }  // namespace arunner::util

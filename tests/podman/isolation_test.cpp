@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -212,6 +213,53 @@ TEST_F(Isolation, FailingPlayIsFailedWithItsRc) {
     EXPECT_EQ(read_text(art / "status"), "failed");
     EXPECT_EQ(read_text(art / "rc"), "2");
     EXPECT_EQ(result.exit_code, 2);
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
+// Issue 10: a process-isolated task replaces /runner/artifacts/<ident> (the private data dir is
+// bind-mounted writable) with a symlink to a host directory. Nothing may be written through it:
+// the host dir stays as it was, and status and rc land in the directory arunner created.
+TEST_F(Isolation, ASymlinkSwappedInForArtIsNeverWrittenThrough) {
+    TempDir dir;
+    auto pdd = copy_fixture("failing", dir);
+    const std::string ident = unique_ident("swap");
+    auto host = dir / "host";
+    std::filesystem::create_directories(host);
+    { std::ofstream(host / "status") << "host file"; }
+    ::chmod((host / "status").c_str(), 0644);
+    ::chmod(host.c_str(), 0755);
+    {
+        std::ofstream site(pdd / "project/site.yml");
+        site << "- hosts: all\n  gather_facts: false\n  tasks:\n"
+             << "    - name: swap ART for a link to a host dir\n"
+             << "      shell: mv /runner/artifacts/" << ident << " /runner/artifacts/" << ident
+             << ".moved && ln -s " << host.string() << " /runner/artifacts/" << ident << "\n"
+             << "    - name: after the swap\n      debug:\n        msg: after\n";
+    }
+    auto result = run_command(isolated(pdd, ident, {"-q"}));
+    auto art = pdd / "artifacts" / ident;
+    auto moved = pdd / "artifacts" / (ident + ".moved");
+    // The swap happened, and the link is still there for the user to see.
+    ASSERT_TRUE(std::filesystem::is_symlink(art)) << result.err;
+    std::vector<std::string> in_host;
+    for (const auto& entry : std::filesystem::directory_iterator(host)) {
+        in_host.push_back(entry.path().filename().string());
+    }
+    EXPECT_EQ(in_host, std::vector<std::string>{"status"});
+    EXPECT_EQ(read_text(host / "status"), "host file");
+    struct stat st {};
+    ASSERT_EQ(::stat((host / "status").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+    ASSERT_EQ(::stat(host.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0755u);
+    EXPECT_EQ(read_text(moved / "status"), "successful") << result.err;
+    EXPECT_EQ(read_text(moved / "rc"), "0");
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    bool after = false;
+    for (const auto& event : load_job_events(moved)) {
+        after = after || event["event_data"].value("task", "") == "after the swap";
+    }
+    EXPECT_TRUE(after) << "the events after the swap went to the original dir";
     EXPECT_EQ(containers_of(ident), 0u);
 }
 

@@ -1,12 +1,19 @@
 #include "artifacts/artifact_dir.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <utime.h>
+
+#include <algorithm>
+#include <vector>
 
 #include <fstream>
 #include <sstream>
 
+#include "events/job_event_writer.hpp"
 #include "support/temp_dir.hpp"
 
 namespace arunner::artifacts {
@@ -93,6 +100,130 @@ TEST(RotateArtifacts, KeepsTheNewestEntries) {
     EXPECT_TRUE(std::filesystem::exists(tmp / "run3"));
     ASSERT_TRUE(rotate_artifacts(tmp.path(), 0).ok());
     EXPECT_TRUE(std::filesystem::exists(tmp / "run2"));
+}
+
+std::vector<std::string> names_in(const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// The attack: the job (whose mount ART is) replaces ART by a symlink to a host directory after
+// arunner opened it. Every later write lands in the directory arunner created.
+TEST(ArtifactDir, ArtSwappedForASymlinkAfterCreateIsNeverWrittenThrough) {
+    namespace fs = std::filesystem;
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "host");
+    std::ofstream(tmp / "host/status") << "host file";
+    ::chmod((tmp / "host/status").c_str(), 0644);
+    ::chmod((tmp / "host").c_str(), 0755);
+    const mode_t host_mode = mode_of(tmp / "host");
+    auto dir = ArtifactDir::create(tmp / "artifacts/id");
+    ASSERT_TRUE(dir.ok()) << dir.error().message;
+    ASSERT_TRUE(dir->open_output_files().ok());
+    fs::rename(tmp / "artifacts/id", tmp / "artifacts/moved");
+    fs::create_directory_symlink(tmp / "host", tmp / "artifacts/id");
+
+    util::Environment env;
+    env.set("A", "b");
+    ASSERT_TRUE(dir->write_command({"x"}, "/", env).ok());
+    ASSERT_TRUE(dir->append_stdout("out").ok());
+    ASSERT_TRUE(dir->write_env_list(env).ok());
+    ASSERT_TRUE(dir->write_file("container_id", "c\n").ok());
+    ASSERT_TRUE(dir->write_status(JobStatus::failed).ok());
+    ASSERT_TRUE(dir->write_rc(2).ok());
+    auto events = events::JobEventWriter::open(dir->fd(), dir->path());
+    ASSERT_TRUE(events.ok());
+    ASSERT_TRUE(events
+                    ->write(nlohmann::ordered_json{
+                        {"counter", 1}, {"uuid", "0242ac11-0002-4d3c-8e1f-00000000000a"}})
+                    .ok());
+    dir->close_output_files();
+
+    EXPECT_EQ(names_in(tmp / "host"), std::vector<std::string>{"status"});
+    EXPECT_EQ(slurp(tmp / "host/status"), "host file");
+    EXPECT_EQ(mode_of(tmp / "host/status"), 0644u);
+    EXPECT_EQ(mode_of(tmp / "host"), host_mode);
+    EXPECT_EQ(slurp(tmp / "artifacts/moved/status"), "failed");
+    EXPECT_EQ(slurp(tmp / "artifacts/moved/rc"), "2");
+    EXPECT_EQ(slurp(tmp / "artifacts/moved/stdout"), "out");
+    EXPECT_EQ(slurp(tmp / "artifacts/moved/container_id"), "c\n");
+    EXPECT_EQ(names_in(tmp / "artifacts/moved/job_events").size(), 1u);
+
+    // Writers that hold only ART's path refuse the link instead of following it.
+    Status by_path = write_art_file(tmp / "artifacts/id", "rc", "1", true);
+    ASSERT_FALSE(by_path.ok());
+    EXPECT_NE(by_path.error().message.find("symlink"), std::string::npos);
+    EXPECT_EQ(names_in(tmp / "host"), std::vector<std::string>{"status"});
+}
+
+TEST(ArtifactDir, ASymlinkAtArtIsRefused) {
+    namespace fs = std::filesystem;
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "artifacts");
+    fs::create_directories(tmp / "host");
+    fs::create_directory_symlink(tmp / "host", tmp / "artifacts/id");
+    auto dir = ArtifactDir::create(tmp / "artifacts/id");
+    ASSERT_FALSE(dir.ok());
+    EXPECT_NE(dir.error().message.find("symlink"), std::string::npos) << dir.error().message;
+    EXPECT_TRUE(fs::is_empty(tmp / "host"));
+    // The artifact root itself is the user's and may be a link they made.
+    fs::create_directory_symlink(tmp / "artifacts", tmp / "root-link");
+    auto through_root = ArtifactDir::create(tmp / "root-link/other");
+    ASSERT_TRUE(through_root.ok()) << through_root.error().message;
+    EXPECT_TRUE(fs::is_directory(tmp / "artifacts/other/job_events"));
+}
+
+TEST(ArtifactDir, StatusAndRcOnAFullDiskKeepThePreviousContent) {
+    testing::TempDir tmp;
+    auto dir = ArtifactDir::create(tmp / "a");
+    ASSERT_TRUE(dir.ok());
+    ASSERT_TRUE(dir->write_status(JobStatus::running).ok());
+    ASSERT_TRUE(dir->write_rc(std::nullopt).ok());
+    {
+        // Every write to a regular file fails with EFBIG, as on a full disk.
+        ::signal(SIGXFSZ, SIG_IGN);
+        rlimit saved{};
+        ::getrlimit(RLIMIT_FSIZE, &saved);
+        rlimit zero = saved;
+        zero.rlim_cur = 0;
+        ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &zero), 0);
+        Status status = dir->write_status(JobStatus::failed);
+        Status rc = dir->write_rc(2);
+        ::setrlimit(RLIMIT_FSIZE, &saved);
+        ASSERT_FALSE(status.ok());
+        ASSERT_FALSE(rc.ok());
+        EXPECT_NE(status.error().message.find("status"), std::string::npos);
+    }
+    EXPECT_EQ(slurp(tmp / "a/status"), "running");
+    EXPECT_EQ(slurp(tmp / "a/rc"), "None");
+    EXPECT_EQ(names_in(tmp / "a"), (std::vector<std::string>{"job_events", "rc", "status"}));
+}
+
+TEST(RotateArtifacts, NeverFollowsALinkWhenRemoving) {
+    namespace fs = std::filesystem;
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "root");
+    fs::create_directories(tmp / "host/keep");
+    std::ofstream(tmp / "host/keep/file") << "x";
+    fs::create_directory_symlink(tmp / "host", tmp / "root/run0");
+    fs::create_directories(tmp / "root/run1/sub");
+    fs::create_directory_symlink(tmp / "host", tmp / "root/run1/sub/inner");
+    ::chmod((tmp / "root/run1/sub").c_str(), 0500);  // a read-only dir is emptied too
+    fs::create_directories(tmp / "root/run2");
+    int i = 0;
+    for (const char* name : {"run0", "run1", "run2"}) {
+        timespec times[2] = {{1000000 + i * 10, 0}, {1000000 + i * 10, 0}};
+        ::utimensat(AT_FDCWD, (tmp / "root" / name).c_str(), times, AT_SYMLINK_NOFOLLOW);
+        ++i;
+    }
+    Status rotated = rotate_artifacts(tmp / "root", 1);
+    ASSERT_TRUE(rotated.ok()) << rotated.error().message;
+    EXPECT_EQ(names_in(tmp / "root"), std::vector<std::string>{"run2"});
+    EXPECT_EQ(slurp(tmp / "host/keep/file"), "x");
 }
 
 }  // namespace

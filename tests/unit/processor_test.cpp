@@ -5,12 +5,15 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include "support/file_helpers.hpp"
 #include "support/temp_dir.hpp"
@@ -297,26 +300,33 @@ Processed process_text(const std::string& stream, bool with_handler,
     return out;
 }
 
+/// A uuid in ansible-runner's form whose last digits are `n`.
+std::string uid(int n) {
+    char text[40];
+    std::snprintf(text, sizeof text, "00000000-0000-4000-8000-%012d", n);
+    return text;
+}
+
 TEST(Processor, EventLinesOfEveryShape) {
+    auto q = [](int n) { return "\"" + uid(n) + "\""; };
     const std::string lines[] = {
-        R"({"counter": 1, "uuid": "a", "stdout": "x\u00e9\ud83d\ude00\r\n\"y\"", "event": "v"})",
-        R"({"uuid":"b","counter":2})",
-        R"({"counter": "3", "uuid": "c"})",
-        R"({"counter": 0, "uuid": "z"})",
-        R"({"counter": -0, "uuid": "z"})",
+        R"({"counter": 1, "uuid": )" + q(1) +
+            R"(, "stdout": "x\u00e9\ud83d\ude00\r\n\"y\"", "event": "v"})",
+        R"({"uuid":)" + q(2) + R"(,"counter":2})",
+        R"({"counter": 0, "uuid": )" + q(99) + "}",
+        R"({"counter": -0, "uuid": )" + q(99) + "}",
         R"({"counter": 4, "uuid": ""})",
         R"({"counter": 4, "uuid": null})",
-        R"({"uuid": "z"})",
+        R"({"uuid": )" + q(99) + "}",
         R"({"event": "keepalive", "counter": 11, "uuid": "k"})",
-        R"({"counter": 5.0, "uuid": "d"})",
-        R"({"counter": 6, "uuid": "e", "counter": 7})",
-        R"({"counter": 8, "uuid": "f\u0067"})",
-        R"({"counter": true, "uuid": "g"})",
-        R"({"event": 5, "counter": 9, "uuid": "h"})",
-        R"({"counter": 10, "uuid": "i", "stdout": 42})",
-        R"({"counter": 12, "uuid": "j", "stdout": "plain"})",
-        R"({"counter": 12, "uuid": "j", "stdout": "again, replaced"})",
-        R"({"counter": -13, "uuid": "l", "event_data": {"deep": [[[{"a": null}]]]}})",
+        R"({"counter": 6, "uuid": )" + q(5) + R"(, "counter": 7})",
+        // An escape in the uuid: built and named by the slow path, the same name.
+        R"({"counter": 8, "uuid": "00000000-0000-4000-8000-00000000000\u0038"})",
+        R"({"event": 5, "counter": 9, "uuid": )" + q(9) + "}",
+        R"({"counter": 10, "uuid": )" + q(10) + R"(, "stdout": 42})",
+        R"({"counter": 12, "uuid": )" + q(12) + R"(, "stdout": "plain"})",
+        R"({"counter": 12, "uuid": )" + q(12) + R"(, "stdout": "again, replaced"})",
+        R"({"counter": 13, "uuid": "0000000A-0000-4000-8000-00000000000B", "event_data": {"deep": [[[{"a": null}]]]}})",
         R"({"status": "successful", "runner_ident": "x"})",
         R"({"eof": true})",
     };
@@ -325,13 +335,14 @@ TEST(Processor, EventLinesOfEveryShape) {
         stream += line;
         stream += '\n';
     }
-    Processed plain = process_text(stream, false, {{"1-a.json", std::string(5000, 'o')}});
+    auto file = [](int counter, int n) { return std::to_string(counter) + "-" + uid(n) + ".json"; };
+    Processed plain = process_text(stream, false, {{file(1, 1), std::string(5000, 'o')}});
     EXPECT_EQ(plain.result.status, JobStatus::successful) << plain.result.error;
     std::map<std::string, std::string> want = {
-        {"1-a.json", lines[0]},     {"2-b.json", lines[1]},    {"3-c.json", lines[2]},
-        {"5.0-d.json", lines[9]},   {"7-e.json", lines[10]},   {"8-fg.json", lines[11]},
-        {"true-g.json", lines[12]}, {"9-h.json", lines[13]},   {"10-i.json", lines[14]},
-        {"12-j.json", lines[16]},   {"-13-l.json", lines[17]},
+        {file(1, 1), lines[0]},    {file(2, 2), lines[1]},
+        {file(7, 5), lines[8]},    {file(8, 8), lines[9]},
+        {file(9, 9), lines[10]},   {file(10, 10), lines[11]},
+        {file(12, 12), lines[13]}, {"13-0000000A-0000-4000-8000-00000000000B.json", lines[14]},
     };
     EXPECT_EQ(plain.files, want);
     EXPECT_EQ(plain.echo, "x\xc3\xa9\xf0\x9f\x98\x80\r\n\"y\"\n42\nplain\nagain, replaced\n");
@@ -348,34 +359,183 @@ TEST(Processor, EventLinesOfEveryShape) {
         ASSERT_EQ(handled.files.count(name), 1u) << name;
         EXPECT_EQ(Json::parse(handled.files[name]), Json::parse(content)) << name;
     }
-    EXPECT_EQ(handled.files["2-b.json"], R"({"uuid": "b", "counter": 2})");
+    EXPECT_EQ(handled.files[file(2, 2)], R"({"uuid": ")" + uid(2) + R"(", "counter": 2})");
 }
 
-TEST(Processor, EventNamesThatWouldLeaveJobEventsAreAnError) {
+TEST(Processor, EventNamesFromABadCounterOrUuidAreAnErrorNamingTheField) {
+    const std::string good = "\"" + uid(1) + "\"";
+    const std::pair<std::string, const char*> cases[] = {
+        {R"({"counter": 1, "uuid": "../../../escaped"})", "uuid"},
+        {R"({"counter": 1, "uuid": "a"})", "uuid"},
+        {R"({"counter": 1, "uuid": 5})", "uuid"},
+        {R"({"counter": 1, "uuid": ")" + uid(1) + "/..\"}", "uuid"},
+        {R"({"counter": "../x", "uuid": )" + good + "}", "counter"},
+        {R"({"counter": "3", "uuid": )" + good + "}", "counter"},
+        {R"({"counter": 5.0, "uuid": )" + good + "}", "counter"},
+        {R"({"counter": true, "uuid": )" + good + "}", "counter"},
+        {R"({"counter": -13, "uuid": )" + good + "}", "counter"},
+        {R"({"counter": [1], "uuid": )" + good + "}", "counter"},
+    };
     for (bool with_handler : {false, true}) {
-        for (const char* line : {R"({"counter": 1, "uuid": "../../../escaped"})",
-                                 R"({"counter": "../x", "uuid": "a"})"}) {
-            Processed out = process_text(std::string(line) + "\n{\"eof\": true}\n", with_handler);
+        for (const auto& [line, field] : cases) {
+            Processed out = process_text(line + "\n{\"eof\": true}\n", with_handler);
             EXPECT_EQ(out.result.status, JobStatus::error) << line;
-            EXPECT_NE(out.result.error.find("would leave job_events"), std::string::npos)
+            EXPECT_NE(out.result.error.find(std::string("the event's ") + field), std::string::npos)
+                << out.result.error;
+            EXPECT_NE(out.result.error.find("cannot name an event file"), std::string::npos)
                 << out.result.error;
             EXPECT_TRUE(out.files.empty()) << line;
         }
     }
 }
 
+TEST(Processor, WrongTypedStatusFieldsAreAnErrorStatusNeverACrash) {
+    // ansible-runner exits 0 on these; arunner aborted (SIGABRT) on the first two.
+    const std::pair<std::string, std::string> explained[] = {
+        {"1", "1"},
+        {"null", "the worker reported an error"},
+        {"[1, \"two\"]", "[1,\"two\"]"},
+        {"{\"a\": 1}", "{\"a\":1}"},
+        {"\"in words\"", "in words"},
+    };
+    for (bool with_handler : {false, true}) {
+        for (const auto& [value, error] : explained) {
+            std::string stream = R"({"status": "error", "job_explanation": )" + value +
+                                 ", \"runner_ident\": 5, \"cwd\": [], \"command\": \"x\", "
+                                 "\"env\": [1]}\n{\"eof\": true}\n";
+            Processed out = process_text(stream, with_handler);
+            EXPECT_EQ(out.result.status, JobStatus::error) << value;
+            EXPECT_EQ(out.result.error, error) << value;
+        }
+    }
+    for (const char* status : {"5", "null", "\"nonsense\"", "[\"successful\"]"}) {
+        Processed out = process_text(
+            std::string("{\"status\": ") + status + ", \"runner_ident\": {}}\n{\"eof\": true}\n",
+            true);
+        EXPECT_EQ(out.result.status, JobStatus::error) << status;
+        EXPECT_NE(out.result.error.find("status"), std::string::npos) << out.result.error;
+    }
+    // A successful status with wrong-typed side fields: those are ignored.
+    Processed ok = process_text(
+        R"({"status": "successful", "runner_ident": 5, "cwd": 1, "command": [1, "a"], "env": {"A": 1}})"
+        "\n{\"eof\": true}\n",
+        true);
+    EXPECT_EQ(ok.result.status, JobStatus::successful) << ok.result.error;
+}
+
+TEST(Processor, AnExceptionFromACallbackIsAnErrorStatus) {
+    testing::TempDir tmp;
+    std::ofstream(tmp / "stream") << "{\"counter\": 1, \"uuid\": \"" << uid(1)
+                                  << "\"}\n{\"status\": \"successful\"}\n{\"eof\": true}\n";
+    for (int which = 0; which < 2; ++which) {
+        ProcessorOptions options;
+        options.private_data_dir = tmp / ("pdd" + std::to_string(which));
+        options.console_fd = -1;
+        if (which == 0) {
+            options.callbacks.event_handler = [](Json&) -> bool {
+                throw std::runtime_error("handler broke");
+            };
+        } else {
+            options.callbacks.status_handler = [](const StatusUpdate&) {
+                throw std::runtime_error("handler broke");
+            };
+        }
+        ProcessResult result = process_file(tmp / "stream", options);
+        EXPECT_EQ(result.status, JobStatus::error);
+        EXPECT_NE(result.error.find("handler broke"), std::string::npos) << result.error;
+    }
+}
+
+TEST(Processor, SymlinkOrFifoAtAnEventFileNameIsReplacedNeverFollowed) {
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "pdd/artifacts/x/job_events");
+    std::ofstream(tmp / "outside") << "precious";
+    const fs::path events = tmp / "pdd/artifacts/x/job_events";
+    fs::create_symlink(tmp / "outside", events / ("1-" + uid(1) + ".json"));
+    ASSERT_EQ(::mkfifo((events / ("2-" + uid(2) + ".json")).c_str(), 0600), 0);
+    fs::create_symlink(tmp / "nowhere", events / ("3-" + uid(3) + ".json"));
+    std::string stream;
+    for (int i = 1; i <= 3; ++i) {
+        stream += "{\"counter\": " + std::to_string(i) + ", \"uuid\": \"" + uid(i) + "\"}\n";
+    }
+    std::ofstream(tmp / "stream") << stream << "{\"eof\": true}\n";
+    for (bool with_handler : {false, true}) {
+        ProcessorOptions options;
+        options.private_data_dir = tmp / "pdd";
+        options.ident = "x";
+        options.console_fd = -1;
+        if (with_handler) {
+            options.callbacks.event_handler = [](Json&) { return true; };
+        }
+        ProcessResult result = process_file(tmp / "stream", options);  // must not block
+        EXPECT_EQ(result.status, JobStatus::unstarted) << result.error;
+        EXPECT_EQ(slurp(tmp / "outside"), "precious");
+        EXPECT_FALSE(fs::exists(tmp / "nowhere"));
+        for (int i = 1; i <= 3; ++i) {
+            fs::path file = events / (std::to_string(i) + "-" + uid(i) + ".json");
+            EXPECT_TRUE(S_ISREG(testing::lstat_of(file).st_mode)) << file;
+            EXPECT_EQ(Json::parse(slurp(file))["counter"], i);
+        }
+    }
+}
+
+TEST(Processor, ASymlinkAtTheArtifactDirIsRefused) {
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "pdd/artifacts");
+    fs::create_directories(tmp / "outside");
+    fs::create_directory_symlink(tmp / "outside", tmp / "pdd/artifacts/x");
+    std::ofstream(tmp / "stream") << "{\"counter\": 1, \"uuid\": \"" << uid(1)
+                                  << "\"}\n{\"status\": \"successful\"}\n{\"eof\": true}\n";
+    ProcessorOptions options;
+    options.private_data_dir = tmp / "pdd";
+    options.ident = "x";
+    options.console_fd = -1;
+    ProcessResult result = process_file(tmp / "stream", options);
+    EXPECT_EQ(result.status, JobStatus::error);
+    EXPECT_NE(result.error.find("symlink"), std::string::npos) << result.error;
+    EXPECT_TRUE(fs::is_empty(tmp / "outside"));
+}
+
+TEST(Processor, AZipfileAboveTheLimitIsRefusedBeforeSpooling) {
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "spool");
+    const char* old_tmpdir = ::getenv("TMPDIR");
+    std::string saved = old_tmpdir ? old_tmpdir : "";
+    ::setenv("TMPDIR", (tmp / "spool").c_str(), 1);
+    // Valid base64 follows the header: today it would spool until the disk is full.
+    std::string payload(1 << 20, 'A');
+    for (const std::string& size : {std::string("1000000000000000"), std::string("1025")}) {
+        std::ofstream(tmp / "stream") << "{\"zipfile\": " << size << "}\n"
+                                      << payload << "\n{\"eof\": true}\n";
+        ProcessorOptions options;
+        options.private_data_dir = tmp / "pdd";
+        options.console_fd = -1;
+        options.limits.max_unpacked_bytes = 1024;
+        ProcessResult result = process_file(tmp / "stream", options);
+        EXPECT_EQ(result.status, JobStatus::error);
+        EXPECT_NE(result.error.find("--max-unpacked-bytes"), std::string::npos) << result.error;
+        EXPECT_NE(result.error.find(size), std::string::npos) << result.error;
+        EXPECT_TRUE(fs::is_empty(tmp / "spool"));
+    }
+    if (old_tmpdir) {
+        ::setenv("TMPDIR", saved.c_str(), 1);
+    } else {
+        ::unsetenv("TMPDIR");
+    }
+}
+
 TEST(Processor, ManyEventsAllLand) {
     std::string stream;
     for (int i = 1; i <= 3000; ++i) {
-        stream += "{\"uuid\": \"u" + std::to_string(i) + "\", \"counter\": " + std::to_string(i) +
+        stream += "{\"uuid\": \"" + uid(i) + "\", \"counter\": " + std::to_string(i) +
                   ", \"stdout\": \"line " + std::to_string(i) + "\"}\n";
     }
     stream += "{\"eof\": true}\n";
     Processed out = process_text(stream, false);
     EXPECT_EQ(out.result.status, JobStatus::unstarted);
     ASSERT_EQ(out.files.size(), 3000u);
-    EXPECT_EQ(out.files["2999-u2999.json"],
-              R"({"uuid": "u2999", "counter": 2999, "stdout": "line 2999"})");
+    EXPECT_EQ(out.files["2999-" + uid(2999) + ".json"],
+              R"({"uuid": ")" + uid(2999) + R"(", "counter": 2999, "stdout": "line 2999"})");
     EXPECT_EQ(out.echo.substr(0, 14), "line 1\nline 2\n");
     EXPECT_EQ(std::count(out.echo.begin(), out.echo.end(), '\n'), 3000);
 }

@@ -354,5 +354,64 @@ TEST(ZipReader, OverwritesExistingFiles) {
     EXPECT_EQ(lstat_of(tmp / "out/status").st_mode & 07777, 0600u);
 }
 
+// What `process` accepts from a worker: links that stay inside, whatever the zip says.
+TEST(ZipReader, InsideRefusesAbsoluteAndLeavingSymlinkTargets) {
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "outside");
+    const std::vector<std::vector<Spec>> hostile = {
+        {link("abs", "/etc")},
+        {link("abs", (tmp / "outside").string())},
+        {link("up", "../outside")},
+        {dir("deep/"), link("deep/up", "../../outside")},
+        {link("sneak", "a/../../outside")},
+        // `self/..` is lexically inside, but self is the root: its parent is outside.
+        {link("self", "."), link("viaself", "self/..")},
+        // Through a link to the root, the real directory is the root: no `..` from there.
+        {link("self", "."), link("self/up", "..")},
+    };
+    for (const auto& specs : hostile) {
+        fs::remove_all(tmp / "out");
+        craft_zip(tmp / "a.zip", specs);
+        Status status = extract_zip(tmp / "a.zip", tmp / "out", {}, LinkTargets::inside);
+        expect_refused(status, specs.back().name);
+        // The refused link was never made.
+        EXPECT_FALSE(exists_no_follow(tmp / "out" / specs.back().name)) << specs.back().name;
+        EXPECT_TRUE(fs::is_empty(tmp / "outside"));
+    }
+    // An entry through a symlinked dir that leaves: refused at the link already.
+    fs::remove_all(tmp / "out");
+    craft_zip(tmp / "a.zip", {link("escape", "../outside"), {"escape/evil", AE_IFREG | 0644, "x"}});
+    expect_refused(extract_zip(tmp / "a.zip", tmp / "out", {}, LinkTargets::inside), "escape");
+    EXPECT_TRUE(fs::is_empty(tmp / "outside"));
+}
+
+TEST(ZipReader, InsideKeepsLinksThatStayInside) {
+    testing::TempDir tmp;
+    craft_zip(tmp / "a.zip", {dir("project/"),
+                              dir("inventory/"),
+                              {"inventory/hosts", AE_IFREG | 0644, "h"},
+                              link("project/link", "../inventory/hosts"),
+                              link("here", "."),
+                              link("alias", "inventory/./hosts"),
+                              link("dangling", "nothing/yet")});
+    Status status = extract_zip(tmp / "a.zip", tmp / "out", {}, LinkTargets::inside);
+    ASSERT_TRUE(status.ok()) << status.error().message;
+    EXPECT_EQ(fs::read_symlink(tmp / "out/project/link"), "../inventory/hosts");
+    EXPECT_EQ(slurp(tmp / "out/alias"), "h");
+    EXPECT_EQ(fs::read_symlink(tmp / "out/dangling"), "nothing/yet");
+}
+
+TEST(ZipReader, NeverOpensAFifoAtAFileEntrysName) {
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "out/sub");
+    ASSERT_EQ(::mkfifo((tmp / "out/sub/file").c_str(), 0600), 0);
+    craft_zip(tmp / "a.zip",
+              {{"sub/file", AE_IFREG | 0644, "x"}, {"sub/file", AE_IFREG | 0644, "y"}});
+    // Must not block: the FIFO is removed and the entry skipped, the next one written.
+    ASSERT_TRUE(extract_zip(tmp / "a.zip", tmp / "out", {}, LinkTargets::inside).ok());
+    EXPECT_TRUE(S_ISREG(lstat_of(tmp / "out/sub/file").st_mode));
+    EXPECT_EQ(slurp(tmp / "out/sub/file"), "y");
+}
+
 }  // namespace
 }  // namespace arunner::stream

@@ -379,5 +379,26 @@ TEST(ZipWriter, ErrorsNameThePath) {
         << unwritable.error().message;
 }
 
+// The worker's case: the job replaced ART by a symlink to a host directory. Zipping ART must
+// not zip the link's target; transmit's private data dir (the user's) may be a link.
+TEST(ZipWriter, ARootThatIsASymlinkIsRefusedUnlessTheCallerFollowsIt) {
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "host");
+    ASSERT_TRUE(util::write_file(tmp / "host/secret", "host secret", 0644).ok());
+    fs::create_directory_symlink(tmp / "host", tmp / "art");
+    util::UniqueFd fd(
+        ::open((tmp / "a.zip").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    Status zipped = write_zip(tmp / "art", fd.get());
+    ASSERT_FALSE(zipped.ok());
+    EXPECT_NE(zipped.error().message.find((tmp / "art").string()), std::string::npos);
+    EXPECT_EQ(slurp(tmp / "a.zip").find("host secret"), std::string::npos);
+
+    util::UniqueFd followed(
+        ::open((tmp / "b.zip").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    ASSERT_TRUE(write_zip(tmp / "art", followed.get(), ZipRoot::follow).ok());
+    ASSERT_TRUE(extract_zip(tmp / "b.zip", tmp / "out", {}).ok());
+    EXPECT_EQ(slurp(tmp / "out/secret"), "host secret");
+}
+
 }  // namespace
 }  // namespace arunner::stream

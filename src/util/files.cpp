@@ -138,7 +138,11 @@ Result<UniqueFd> open_dir_at(int dir_fd, const std::filesystem::path& name,
     UniqueFd fd(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) {
         int err = errno;
-        if (err == ELOOP) {
+        struct stat st {};
+        // With O_DIRECTORY a symlink at the name gives ENOTDIR, not ELOOP.
+        if (err == ELOOP ||
+            (err == ENOTDIR && ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+             S_ISLNK(st.st_mode))) {
             return Error{"cannot open directory " + shown.string() +
                          ": it is a symlink, which arunner does not follow there"};
         }

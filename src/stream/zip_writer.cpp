@@ -381,11 +381,18 @@ Status write_zip(const std::filesystem::path& source_dir, int out_fd, ZipRoot ro
         return setup_error(a, "archive_write_open2");
     }
     if (!source_dir.empty()) {
-        const int flags =
-            O_RDONLY | O_DIRECTORY | O_CLOEXEC | (root == ZipRoot::no_follow ? O_NOFOLLOW : 0);
-        util::UniqueFd root_fd(::open(source_dir.c_str(), flags));
-        if (!root_fd.valid()) {
-            return util::errno_error("cannot open directory", source_dir, errno);
+        util::UniqueFd root_fd;
+        if (root == ZipRoot::no_follow) {
+            auto opened = util::open_dir_at(AT_FDCWD, source_dir, source_dir);
+            if (!opened) {
+                return opened.error();  // says so when a symlink is in the way
+            }
+            root_fd = std::move(opened.value());
+        } else {
+            root_fd.reset(::open(source_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+            if (!root_fd.valid()) {
+                return util::errno_error("cannot open directory", source_dir, errno);
+            }
         }
         ZipWalker walker(a, output, source_dir, root_fd.get());
         std::vector<std::string> pending{""};  // a stack: pre-order, like os.walk top-down

@@ -24,6 +24,11 @@ Error write_error() {
     return Error{std::string("cannot write the stream: ") + std::strerror(errno)};
 }
 
+Error line_too_long(size_t max_line) {
+    return Error{"a line of the stream is longer than the limit of " + std::to_string(max_line) +
+                 " bytes"};
+}
+
 }  // namespace
 
 Status WireWriter::write_locked(std::string_view bytes) {
@@ -137,13 +142,15 @@ Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_li
         const void* newline = std::memchr(buffer_.data() + searched, '\n', end_ - searched);
         if (newline != nullptr) {
             size_t at = static_cast<size_t>(static_cast<const char*>(newline) - buffer_.data());
+            if (at - start_ > max_line) {
+                return line_too_long(max_line);
+            }
             std::string_view line(buffer_.data() + start_, at - start_);
             start_ = at + 1;
             return std::optional<std::string_view>(line);
         }
         if (end_ - start_ > max_line) {
-            return Error{"a line of the stream is longer than the limit of " +
-                         std::to_string(max_line) + " bytes"};
+            return line_too_long(max_line);
         }
         size_t searched_offset = end_ - start_;  // fill() may move the buffer's start
         auto more = fill(max_line);

@@ -43,7 +43,9 @@ struct RunOptions {
     std::optional<std::string> cmdline;  ///< shell words after the executable; replaces env/cmdline
     std::optional<std::string> tags;
     std::optional<std::string> skip_tags;
-    /// Extra variables passed as one compact `-e` JSON argument (after `-e @env/extravars`).
+    /// Extra variables: written to env/extravars (0600) when it does not exist, else to
+    /// env/api-extravars-<ident>.json passed after it; never on the command line
+    /// (docs/extravars.md).
     nlohmann::ordered_json extravars = nlohmann::ordered_json::object();
     /// Environment for the child, applied before env/envvars (the file wins).
     std::vector<std::pair<std::string, std::string>> envvars;

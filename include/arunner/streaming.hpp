@@ -38,8 +38,10 @@ Status transmit(const RunOptions& options, int out_fd, bool only_kwargs = false)
 struct WorkerOptions {
     /// Where the job's private data dir goes; empty = a temp dir, removed at the end.
     std::optional<std::filesystem::path> private_data_dir;
-    /// Remove private_data_dir before the job and again at the end.
+    /// Empty private_data_dir before the job (once its lock is held) and remove it at the end.
     bool delete_dir = false;
+    /// The longest line the job stream may hold (the kwargs line); longer is an error.
+    size_t max_line_bytes = size_t{64} << 20;
     /// Write a keepalive line whenever this many seconds pass without output; 0 = never.
     double keepalive_seconds = 0;
     ExtractLimits limits;
@@ -47,7 +49,9 @@ struct WorkerOptions {
 
 /// Reads a job stream from `in_fd`, runs it, writes the worker stream to `out_fd` (status lines,
 /// events, the artifacts zip, eof; every failure as an `error` status line and eof). Holds a lock
-/// file in the private data dir while it works. Returns the job's rc (0 when it has none), 0
+/// (flock) on the private data dir itself while it works (docs/worker-lock.md). SIGINT, SIGTERM
+/// and SIGHUP while the job is received end it with an `error` line and eof, removing the temp
+/// dir and the spooled zip. Returns the job's rc (0 when it has none), 0
 /// after a malformed stream (as ansible-runner), 1 when the job could not be set up.
 /// ansible-runner's Worker.
 int work(int in_fd, int out_fd, const WorkerOptions& options);

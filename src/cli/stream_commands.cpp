@@ -11,6 +11,7 @@
 #include "cli/run_flags.hpp"
 #include "cli/usage.hpp"
 #include "cli/worker_info.hpp"
+#include "config/runner_settings.hpp"
 #include "stream/image_cleanup.hpp"
 #include "stream/processor.hpp"
 #include "stream/transmitter.hpp"
@@ -126,6 +127,9 @@ int worker_command(const std::vector<std::string>& args) {
     uint64_t max_unpacked = 0;
     app.add_option("--max-unpacked-bytes", max_unpacked,
                    "refuse a job whose zip unpacks to more (default 10 GiB)");
+    uint64_t max_line = 0;
+    app.add_option("--max-line-bytes", max_line,
+                   "refuse a job stream line longer than this (default 64 MiB)");
     app.add_flag("--debug", debug);
     app.add_option("--logfile", logfile);
     if (int exit_code = parse(app, args, prog, version); exit_code >= 0) {
@@ -143,10 +147,14 @@ int worker_command(const std::vector<std::string>& args) {
     if (max_unpacked > 0) {
         options.limits.max_unpacked_bytes = max_unpacked;
     }
+    if (max_line > 0) {
+        options.max_line_bytes = max_line;
+    }
     if (keepalive >= 0) {
         options.keepalive_seconds = keepalive;
     } else if (const char* env = std::getenv("ANSIBLE_RUNNER_KEEPALIVE_SECONDS")) {
-        options.keepalive_seconds = std::atof(env);
+        // run_worker refuses a value out of range; text that is no number is 0, as atof.
+        options.keepalive_seconds = config::parse_number(env).value_or(0);
     }
     return stream::run_worker(STDIN_FILENO, STDOUT_FILENO, options);
 }

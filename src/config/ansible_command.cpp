@@ -1,24 +1,6 @@
 #include "config/ansible_command.hpp"
 
-#include "util/python_json.hpp"
-
 namespace arunner::config {
-
-std::string compact_extravars(const nlohmann::ordered_json& extravars) {
-    std::string out = "{";
-    bool first = true;
-    for (const auto& [key, value] : extravars.items()) {
-        if (!first) {
-            out += ',';
-        }
-        first = false;
-        // The key is formatted with "{}" in Python, not JSON-escaped.
-        out += '"' + key + "\":";
-        util::python_json_dump(value, out);
-    }
-    out += '}';
-    return out;
-}
 
 std::vector<std::string> build_ansible_command(const CommandInputs& in) {
     std::vector<std::string> cmd;
@@ -42,9 +24,9 @@ std::vector<std::string> build_ansible_command(const CommandInputs& in) {
         cmd.push_back("-e");
         cmd.push_back("@" + *in.extravars_file);
     }
-    if (in.extravars.is_object() && !in.extravars.empty()) {
+    if (in.api_extravars_file) {
         cmd.push_back("-e");
-        cmd.push_back(compact_extravars(in.extravars));
+        cmd.push_back("@" + *in.api_extravars_file);
     }
     if (in.verbosity > 0) {
         cmd.push_back("-" + std::string(static_cast<size_t>(in.verbosity), 'v'));

@@ -5,8 +5,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace arunner::config {
 
 /// Everything the command line is made of, already resolved.
@@ -20,18 +18,17 @@ struct CommandInputs {
     std::vector<std::string> inventories;     ///< one `-i` each
     std::optional<std::string> limit;
     std::optional<std::string> extravars_file;  ///< `-e @FILE` (env/extravars)
-    nlohmann::ordered_json extravars = nlohmann::ordered_json::object();  ///< one compact `-e`
+    /// `-e @FILE` after it: the API's extravars when env/extravars already held others
+    /// (docs/extravars.md). Extra variables never go on the command line as values.
+    std::optional<std::string> api_extravars_file;
     int verbosity = 0;
     std::optional<std::string> tags;
     std::optional<std::string> skip_tags;
     std::optional<std::string> forks;
 };
 
-/// The command: `[base] + cmdline + (-i INV)* + [--limit L] + [-e @file] + [-e json] + [-vvv] +
-/// [--tags T] + [--skip-tags S] + [--forks N] + (playbook | -m MOD [-a ARGS] [PATTERN])`.
+/// The command: `[base] + cmdline + (-i INV)* + [--limit L] + [-e @file] + [-e @api-file] +
+/// [-vvv] + [--tags T] + [--skip-tags S] + [--forks N] + (playbook | -m MOD [-a ARGS] [PATTERN])`.
 std::vector<std::string> build_ansible_command(const CommandInputs& inputs);
-
-/// ansible-runner's compact extravars text: `{"key":<json.dumps(value)>,...}`.
-std::string compact_extravars(const nlohmann::ordered_json& extravars);
 
 }  // namespace arunner::config

@@ -26,8 +26,14 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr std::string_view kYamlTagPrefix = "tag:yaml.org,2002:";
-constexpr int kMaxDepth = 1000;           // deeper nesting (or a cyclic alias) is refused
-constexpr size_t kMaxNodes = 10'000'000;  // bounds alias expansion ("billion laughs")
+constexpr int kMaxDepth = 1000;  // deeper nesting (or a cyclic alias) is refused
+// Alias expansion ("billion laughs") is budgeted in bytes: every node built costs
+// kNodeCost plus its text (scalars, mapping keys), and the total may not pass
+// kExpansionAllowance plus kExpansionFactor times the file's size. Counting nodes alone let one
+// alias of a long string be copied a million times.
+constexpr size_t kNodeCost = 16;
+constexpr size_t kExpansionAllowance = size_t{16} << 20;
+constexpr size_t kExpansionFactor = 4;
 
 // ---------------------------------------------------------------------------------------------
 // PyYAML's implicit resolver (yaml/resolver.py), one matcher per regular expression.
@@ -333,7 +339,9 @@ std::optional<bool> construct_bool(std::string_view text) {
 class YamlConverter {
   public:
     YamlConverter(std::string_view text, std::string_view source_name)
-        : text_(text), source_name_(source_name) {}
+        : text_(text),
+          source_name_(source_name),
+          budget_(kExpansionAllowance + kExpansionFactor * text.size()) {}
 
     Error error_at(const YAML::Mark& mark, std::string_view reason) const {
         std::string message(source_name_);
@@ -348,9 +356,7 @@ class YamlConverter {
     }
 
     Result<Json> convert(const YAML::Node& node) {
-        if (++nodes_ > kMaxNodes) {
-            return error_at(node.Mark(), "too many nodes after expanding aliases");
-        }
+        ARUNNER_TRY(spend(node, kNodeCost + (node.IsScalar() ? node.Scalar().size() : 0)));
         if (depth_ >= kMaxDepth) {
             return error_at(node.Mark(), "nesting too deep (or a recursive alias)");
         }
@@ -362,6 +368,16 @@ class YamlConverter {
 
   private:
     using Pairs = std::vector<std::pair<YAML::Node, YAML::Node>>;
+
+    Status spend(const YAML::Node& node, size_t bytes) {
+        if (bytes > budget_ - spent_) {
+            return error_at(node.Mark(), "the document expands to more than " +
+                                             std::to_string(budget_) +
+                                             " bytes (aliases repeated too often)");
+        }
+        spent_ += bytes;
+        return {};
+    }
 
     Result<Json> convert_node(const YAML::Node& node) {
         switch (node.Type()) {
@@ -478,6 +494,7 @@ class YamlConverter {
             const YAML::Node key = it->first;
             const YAML::Node value = it->second;
             if (!is_merge_key(key)) {
+                status = spend(key, kNodeCost);  // merges of merges copy pairs: they count too
                 own.emplace_back(key, value);
             } else if (value.IsMap()) {
                 status = flatten(value, merged);
@@ -541,6 +558,7 @@ class YamlConverter {
             if (!key) {
                 return key.error();
             }
+            ARUNNER_TRY(spend(key_node, key->size()));
             auto value = convert(value_node);
             if (!value) {
                 return value.error();
@@ -560,7 +578,8 @@ class YamlConverter {
     std::string_view text_;
     std::string_view source_name_;
     int depth_ = 0;
-    size_t nodes_ = 0;
+    size_t budget_;
+    size_t spent_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ namespace arunner::config {
 /// non-string mapping keys become their Python `str()`; an empty stream is null. Integers beyond
 /// 64 bits are kept as their decimal string. Fails with `<source_name>: invalid YAML at line L,
 /// column C: <reason>` on a syntax error, an unknown tag, an unhashable key, several documents,
-/// a cyclic alias or nesting deeper than 1000.
+/// a cyclic alias, nesting deeper than 1000, or aliases expanding past 16 MiB plus four times
+/// the text's size.
 Result<nlohmann::ordered_json> yaml_to_json(std::string_view text, std::string_view source_name);
 
 /// Loads a structured env file (env/envvars, env/passwords, env/settings). Returns nullopt when

@@ -1,13 +1,18 @@
 #include "config/job_config.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+
+#include <charconv>
 
 #include "config/ansible_command.hpp"
 #include "config/callback_dir.hpp"
 #include "config/child_environment.hpp"
 #include "config/env_file.hpp"
 #include "util/files.hpp"
+#include "util/python_json.hpp"
 #include "util/shlex.hpp"
+#include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
 
 namespace arunner::config {
@@ -37,6 +42,82 @@ Result<std::vector<std::string>> split_words(const std::string& text, const std:
 Status dump_cmdline(const fs::path& pdd, const std::string& cmdline) {
     ARUNNER_TRY(util::make_dirs(pdd / "env", 0700));
     return util::write_file(pdd / "env" / "cmdline", cmdline, 0600);
+}
+
+/// Writes `text` to `name` in the private data dir's env/ (created 0700 if missing) with mode
+/// 0600, never through a symlink. `exclusive`: only when the file does not exist yet (false
+/// then, and nothing written, when it does).
+Result<bool> write_env_file(const fs::path& pdd, const std::string& name, const std::string& text,
+                            bool exclusive) {
+    ARUNNER_TRY(util::make_dirs(pdd / "env", 0700));
+    util::UniqueFd env(
+        ::open((pdd / "env").c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!env.valid()) {
+        return util::errno_error("cannot open", pdd / "env", errno);
+    }
+    int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
+    util::UniqueFd fd(::openat(env.get(), name.c_str(), flags, 0600));
+    if (!fd.valid() && exclusive && errno == EEXIST) {
+        return false;
+    }
+    if (!fd.valid()) {
+        return util::errno_error("cannot write", pdd / "env" / name, errno);
+    }
+    // An existing file keeps its mode through O_TRUNC: the values are secrets, so 0600 it is.
+    if (::fchmod(fd.get(), 0600) != 0 || !util::write_all(fd.get(), text)) {
+        return util::errno_error("cannot write", pdd / "env" / name, errno);
+    }
+    return true;
+}
+
+/// The API's extravars as ansible-runner passes them, but never as values on the command line
+/// (docs/extravars.md): written to env/extravars (0600) when that file does not exist, else to
+/// env/api-extravars-<ident>.json, passed with `-e @` after env/extravars so they still win.
+Status place_api_extravars(const RunOptions& options, const fs::path& pdd,
+                           const fs::path& inner_pdd, const std::string& ident,
+                           CommandInputs& command) {
+    bool has_file = is_file(pdd / "env" / "extravars");
+    if (has_file) {
+        command.extravars_file = (inner_pdd / "env" / "extravars").string();
+    }
+    if (!options.extravars.is_object() || options.extravars.empty()) {
+        return {};
+    }
+    const std::string text = util::python_json_dumps(options.extravars);
+    if (!has_file && !options.suppress_env_files) {
+        auto written = write_env_file(pdd, "extravars", text, /*exclusive=*/true);
+        if (!written) {
+            return written.error();
+        }
+        if (*written) {
+            command.extravars_file = (inner_pdd / "env" / "extravars").string();
+            return {};
+        }
+        command.extravars_file = (inner_pdd / "env" / "extravars").string();  // appeared meanwhile
+    }
+    const std::string name = "api-extravars-" + ident + ".json";
+    auto written = write_env_file(pdd, name, text, /*exclusive=*/false);
+    if (!written) {
+        return written.error();
+    }
+    command.api_extravars_file = (inner_pdd / "env" / name).string();
+    return {};
+}
+
+/// --forks: a whole number in [1, kMaxForks], as ansible accepts it.
+Status check_forks(const std::optional<std::string>& forks) {
+    if (!forks || forks->empty()) {
+        return {};
+    }
+    long long value = 0;
+    const char* end = forks->data() + forks->size();
+    auto [ptr, ec] = std::from_chars(forks->data(), end, value);
+    if (ec != std::errc() || ptr != end || value < 1 || value > kMaxForks) {
+        std::string shown = forks->size() > 40 ? forks->substr(0, 40) + "..." : *forks;
+        return Error{"forks must be a whole number from 1 to " + std::to_string(kMaxForks) +
+                     ", not '" + shown + "'"};
+    }
+    return {};
 }
 
 /// The settings' process isolation keys over the options (ansible-runner reads these six).
@@ -140,6 +221,14 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     if (options.verbosity < 0) {
         return Error{"verbosity must not be negative"};
     }
+    if (options.verbosity > kMaxVerbosity) {
+        return Error{"verbosity must be at most " + std::to_string(kMaxVerbosity) + ", not " +
+                     std::to_string(options.verbosity)};
+    }
+    if (options.timeout) {
+        ARUNNER_TRY(check_seconds(*options.timeout, "timeout", ""));
+    }
+    ARUNNER_TRY(check_forks(options.forks));
     const fs::path& pdd = job.private_data_dir;
     job.ident = options.ident.empty() ? util::uuid4() : options.ident;
     if (job.ident.find('/') != std::string::npos || job.ident == "." || job.ident == "..") {
@@ -294,10 +383,7 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
         command.inventories.push_back((pdd / "inventory").string());
     }
     command.limit = options.limit;
-    if (is_file(pdd / "env" / "extravars")) {
-        command.extravars_file = (inner_pdd / "env" / "extravars").string();
-    }
-    command.extravars = options.extravars;
+    ARUNNER_TRY(place_api_extravars(options, pdd, inner_pdd, job.ident, command));
     command.verbosity = options.verbosity;
     command.tags = options.tags;
     command.skip_tags = options.skip_tags;

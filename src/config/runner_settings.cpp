@@ -1,5 +1,8 @@
 #include "config/runner_settings.hpp"
 
+#include <charconv>
+#include <cmath>
+
 namespace arunner::config {
 namespace {
 
@@ -14,22 +17,19 @@ Result<std::optional<double>> seconds(const nlohmann::ordered_json& mapping, con
     if (it->is_number()) {
         value = it->get<double>();
     } else if (it->is_string()) {
-        try {
-            size_t used = 0;
-            value = std::stod(it->get<std::string>(), &used);
-            if (used != it->get<std::string>().size()) {
-                throw std::invalid_argument("trailing text");
+        auto number = parse_number(it->get<std::string>());
+        if (!number) {
+            std::string text = it->get<std::string>();
+            if (text.size() > 40) {
+                text = text.substr(0, 40) + "...";
             }
-        } catch (const std::exception&) {
-            return Error{source + ": " + key + " must be a number of seconds, not '" +
-                         it->get<std::string>() + "'"};
+            return Error{source + ": " + key + " must be a number of seconds, not '" + text + "'"};
         }
+        value = *number;
     } else {
         return Error{source + ": " + key + " must be a number of seconds"};
     }
-    if (value < 0) {
-        return Error{source + ": " + key + " must not be negative"};
-    }
+    ARUNNER_TRY(check_seconds(value, key, source));
     if (value == 0) {
         return std::optional<double>();
     }
@@ -37,6 +37,36 @@ Result<std::optional<double>> seconds(const nlohmann::ordered_json& mapping, con
 }
 
 }  // namespace
+
+Status check_seconds(double value, const std::string& key, const std::string& source) {
+    std::string where = source.empty() ? key : source + ": " + key;
+    if (std::isnan(value)) {
+        return Error{where + " must be a number of seconds, not NaN"};
+    }
+    if (value < 0) {
+        return Error{where + " must not be negative"};
+    }
+    if (!(value <= kMaxSeconds)) {
+        return Error{where + " is too large: at most " +
+                     std::to_string(static_cast<long long>(kMaxSeconds)) +
+                     " seconds (ten years) are allowed"};
+    }
+    return {};
+}
+
+std::optional<double> parse_number(const std::string& text) {
+    double value = 0;
+    const char* begin = text.data();
+    const char* end = text.data() + text.size();
+    if (begin != end && *begin == '+') {
+        ++begin;  // Python's float() takes a leading '+'; from_chars does not
+    }
+    auto [ptr, ec] = std::from_chars(begin, end, value);
+    if (ec != std::errc() || ptr != end || begin == end) {
+        return std::nullopt;
+    }
+    return value;
+}
 
 bool truthy(const nlohmann::ordered_json& value) {
     switch (value.type()) {

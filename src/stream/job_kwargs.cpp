@@ -1,5 +1,8 @@
 #include "stream/job_kwargs.hpp"
 
+#include <climits>
+#include <cstdint>
+
 #include "config/runner_settings.hpp"
 
 #include "util/files.hpp"
@@ -70,8 +73,14 @@ struct Reader {
     }
     void integer(const char* key, int& out) {
         if (const Json* v = get(key)) {
-            if (v->is_number_integer()) {
-                out = v->get<int>();
+            // A value beyond int would wrap (4294967297 -> 1): refused, as any out of range.
+            if (v->is_number_unsigned() && v->get<uint64_t>() <= INT_MAX) {
+                out = static_cast<int>(v->get<uint64_t>());
+            } else if (v->is_number_integer() && !v->is_number_unsigned() &&
+                       v->get<int64_t>() >= INT_MIN && v->get<int64_t>() <= INT_MAX) {
+                out = static_cast<int>(v->get<int64_t>());
+            } else if (v->is_number_integer()) {
+                fail(key, "an integer in the range of int");
             } else {
                 fail(key, "an integer");
             }

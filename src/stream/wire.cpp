@@ -1,11 +1,13 @@
 #include "stream/wire.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "stream/base64.hpp"
@@ -20,6 +22,11 @@ constexpr size_t kReadChunk = 1 << 16;
 
 Error write_error() {
     return Error{std::string("cannot write the stream: ") + std::strerror(errno)};
+}
+
+Error line_too_long(size_t max_line) {
+    return Error{"a line of the stream is longer than the limit of " + std::to_string(max_line) +
+                 " bytes"};
 }
 
 }  // namespace
@@ -75,7 +82,7 @@ std::chrono::steady_clock::time_point WireWriter::last_write() const {
     return last_write_;
 }
 
-Result<bool> WireReader::fill() {
+Result<bool> WireReader::fill(size_t max_line) {
     if (start_ == end_) {
         start_ = end_ = 0;
     }
@@ -86,10 +93,26 @@ Result<bool> WireReader::fill() {
             start_ = 0;
         }
         if (buffer_.size() - end_ < kReadChunk) {
-            buffer_.resize(std::max(buffer_.size() * 2, end_ + kReadChunk));
+            // Doubling, but never far past the longest line allowed.
+            size_t cap =
+                max_line < SIZE_MAX - 2 * kReadChunk ? max_line + 2 * kReadChunk : SIZE_MAX;
+            buffer_.resize(std::max(std::min(buffer_.size() * 2, cap), end_ + kReadChunk));
         }
     }
     for (;;) {
+        if (interrupt_fd_ >= 0) {
+            pollfd fds[2] = {{fd_, POLLIN, 0}, {interrupt_fd_, POLLIN, 0}};
+            int ready = ::poll(fds, 2, -1);
+            if (ready < 0 && errno == EINTR) {
+                continue;
+            }
+            if (ready < 0) {
+                return Error{std::string("cannot wait for the stream: ") + std::strerror(errno)};
+            }
+            if (fds[1].revents != 0) {
+                return Error{"interrupted by a signal while reading the stream"};
+            }
+        }
         ssize_t n = ::read(fd_, buffer_.data() + end_, kReadChunk);
         if (n < 0 && errno == EINTR) {
             continue;
@@ -119,16 +142,18 @@ Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_li
         const void* newline = std::memchr(buffer_.data() + searched, '\n', end_ - searched);
         if (newline != nullptr) {
             size_t at = static_cast<size_t>(static_cast<const char*>(newline) - buffer_.data());
+            if (at - start_ > max_line) {
+                return line_too_long(max_line);
+            }
             std::string_view line(buffer_.data() + start_, at - start_);
             start_ = at + 1;
             return std::optional<std::string_view>(line);
         }
         if (end_ - start_ > max_line) {
-            return Error{"a line of the stream is longer than " + std::to_string(max_line) +
-                         " bytes"};
+            return line_too_long(max_line);
         }
         size_t searched_offset = end_ - start_;  // fill() may move the buffer's start
-        auto more = fill();
+        auto more = fill(max_line);
         if (!more) {
             return more.error();
         }

@@ -3,6 +3,7 @@
 // JSON), except the zip payload that follows a `{"zipfile": N}` line — exactly 4*ceil(N/3)
 // base64 characters with no newline after them.
 
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -46,8 +47,13 @@ class WireReader {
   public:
     explicit WireReader(int fd) : fd_(fd) {}
 
+    /// While reading, also watch `fd` (e.g. TerminationSignals::fd()): once it is readable, a
+    /// read that would wait fails with an Error instead. -1 = watch nothing.
+    void set_interrupt_fd(int fd) { interrupt_fd_ = fd; }
+
     /// The next line without its "\n"; empty at end of stream. A last line without "\n" is
-    /// returned as it is. An Error for a read failure or a line over `max_line` bytes.
+    /// returned as it is. An Error for a read failure or a line over `max_line` bytes (found
+    /// before more than about max_line + 64 KiB is buffered).
     Result<std::optional<std::string>> read_line(size_t max_line = size_t{1} << 30);
     /// As read_line(), without a copy: the view is valid until the next call on this reader.
     Result<std::optional<std::string_view>> read_line_view(size_t max_line = size_t{1} << 30);
@@ -57,8 +63,9 @@ class WireReader {
 
   private:
     /// Reads more bytes into the buffer; false at end of stream.
-    Result<bool> fill();
+    Result<bool> fill(size_t max_line = SIZE_MAX);
     int fd_;
+    int interrupt_fd_ = -1;
     std::string buffer_;  // bytes [start_, end_) are read and not yet returned
     size_t start_ = 0;
     size_t end_ = 0;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,9 +10,12 @@
 #include <thread>
 
 #include "arunner/runner.hpp"
+#include "config/runner_settings.hpp"
+#include "exec/termination_signals.hpp"
 #include "stream/job_kwargs.hpp"
 #include "stream/spool_file.hpp"
 #include "stream/wire.hpp"
+#include "stream/worker_cleanup.hpp"
 #include "stream/zip_writer.hpp"
 #include "util/files.hpp"
 #include "util/unique_fd.hpp"
@@ -64,52 +68,73 @@ class Keepalive {
     bool stop_ = false;
 };
 
-/// The private data dir of this worker, and its removal at the end when it is ours to remove.
+/// The private data dir of this worker, locked for its whole life, and its removal at the end
+/// when it is ours to remove. The lock is a flock on the dir's own fd (docs/worker-lock.md): it is
+/// taken before anything in the dir is touched, and no file inside the dir stands for it.
 class WorkDir {
   public:
     static Result<WorkDir> open(const WorkerOptions& options) {
         WorkDir dir;
-        if (options.private_data_dir) {
-            dir.path_ = util::absolute_path(*options.private_data_dir);
-            dir.remove_at_end_ = options.delete_dir;
-            if (options.delete_dir) {
-                std::error_code ec;
-                fs::remove_all(dir.path_, ec);
-            }
-            ARUNNER_TRY(util::make_dirs(dir.path_, 0700));
-        } else {
+        if (!options.private_data_dir) {
             std::string templ = (fs::temp_directory_path() / "arunner-worker-XXXXXX").string();
             if (::mkdtemp(templ.data()) == nullptr) {
                 return util::errno_error("cannot create a temp dir like", templ, errno);
             }
             dir.path_ = templ;
             dir.remove_at_end_ = true;
+            ARUNNER_TRY(dir.lock());
+            return dir;
         }
-        // Held for the worker's whole life: `worker cleanup` never touches a locked dir.
-        fs::path lock_file = dir.path_ / kWorkerLockFile;
-        dir.lock_.reset(::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-        if (!dir.lock_.valid()) {
-            return util::errno_error("cannot create", lock_file, errno);
-        }
-        if (::flock(dir.lock_.get(), LOCK_EX | LOCK_NB) != 0) {
-            return Error{"private data dir " + dir.path_.string() + " is in use by another worker"};
+        dir.path_ = util::absolute_path(*options.private_data_dir);
+        ARUNNER_TRY(dir.lock());
+        // Only now that no other worker can be in it: --delete empties it (ansible-runner
+        // removes and re-creates it; emptying keeps the lock on the very dir the job uses).
+        if (options.delete_dir) {
+            ARUNNER_TRY(empty_dir(dir.fd_.get(), dir.path_));
+            dir.remove_at_end_ = true;
         }
         return dir;
     }
     WorkDir() = default;
     WorkDir(WorkDir&&) = default;
     ~WorkDir() {
-        if (remove_at_end_ && !path_.empty()) {
-            std::error_code ec;
-            fs::remove_all(path_, ec);
+        if (remove_at_end_ && fd_.valid()) {
+            (void)remove_locked_dir(path_, fd_.get());
         }
     }
     const fs::path& path() const { return path_; }
 
   private:
+    /// Creates the dir if needed, opens it (never through a symlink) and locks it. Tries again
+    /// when the dir it locked is no longer the one at the path (removed by the worker before).
+    Status lock() {
+        for (int attempt = 0; attempt < 5; ++attempt) {
+            ARUNNER_TRY(util::make_dirs(path_, 0700));
+            fd_.reset(::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!fd_.valid()) {
+                if (errno == ENOENT) {
+                    continue;
+                }
+                return util::errno_error("cannot open the private data dir", path_, errno);
+            }
+            if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+                fd_.reset();
+                return Error{"private data dir " + path_.string() + " is in use by another worker"};
+            }
+            struct stat held {};
+            struct stat named {};
+            if (::fstat(fd_.get(), &held) == 0 && ::lstat(path_.c_str(), &named) == 0 &&
+                held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+                return {};
+            }
+            fd_.reset();
+        }
+        return Error{"private data dir " + path_.string() + " keeps changing; not locked"};
+    }
+
     fs::path path_;
     bool remove_at_end_ = false;
-    util::UniqueFd lock_;
+    util::UniqueFd fd_;  // holds the lock
 };
 
 Json status_line(const StatusUpdate& update) {
@@ -128,6 +153,33 @@ Json status_line(const StatusUpdate& update) {
     return line;
 }
 
+/// Counts the values of a JSON text without building them (nlohmann's SAX interface), stopping
+/// at `limit`: a DOM of small values costs 16+ bytes per value of 2 bytes of text, so a line of
+/// 64 MiB of `[0,0,...]` would need over 1 GB.
+struct ValueCounter {
+    size_t count = 0;
+    size_t limit;
+    bool more() { return ++count <= limit; }
+    bool null() { return more(); }
+    bool boolean(bool) { return more(); }
+    bool number_integer(Json::number_integer_t) { return more(); }
+    bool number_unsigned(Json::number_unsigned_t) { return more(); }
+    bool number_float(Json::number_float_t, const Json::string_t&) { return more(); }
+    bool string(Json::string_t&) { return more(); }
+    bool binary(Json::binary_t&) { return more(); }
+    bool start_object(size_t) { return more(); }
+    bool key(Json::string_t&) { return true; }
+    bool end_object() { return true; }
+    bool start_array(size_t) { return more(); }
+    bool end_array() { return true; }
+    bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+};
+
+/// The most values a job stream line may hold (its kwargs: a few dozen in practice).
+constexpr size_t kMaxLineValues = size_t{1} << 20;
+
 int fail(WireWriter& out, Json error_line, int exit_code) {
     (void)out.write_json(error_line);
     (void)out.write_eof();
@@ -141,7 +193,14 @@ Json error_line(const std::string& explanation) {
 }  // namespace
 
 int run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
+    // Installed before the dir exists: a signal at any point ends the worker through the
+    // destructors below (temp dir, spool file), never by the default action.
+    exec::TerminationSignals signals;
     WireWriter out(out_fd);
+    if (Status keepalive = config::check_seconds(options.keepalive_seconds, "keepalive", "");
+        !keepalive) {
+        return fail(out, error_line(keepalive.error().message), 1);
+    }
     auto dir = WorkDir::open(options);
     if (!dir) {
         return fail(out,
@@ -150,24 +209,53 @@ int run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
                     1);
     }
     WireReader in(in_fd);
+    in.set_interrupt_fd(signals.fd());
+    auto interrupted = [&]() {
+        int signal = signals.received();
+        return fail(out,
+                    error_line("The worker received signal " + std::to_string(signal) +
+                               " while it was receiving the job."),
+                    128 + signal);
+    };
     std::optional<Json> kwargs;
     for (;;) {
-        auto line = in.read_line();
-        if (!line || !*line) {
+        auto line = in.read_line_view(options.max_line_bytes);
+        if (!line && signals.received() != 0) {
+            return interrupted();
+        }
+        if (!line) {
+            Json error = error_line("Failed to read a line from transmit stream.");
+            error["result_traceback"] = line.error().message;
+            return fail(out, error, 1);
+        }
+        if (!*line) {
             return fail(out, error_line("Failed to JSON parse a line from transmit stream."), 0);
+        }
+        if ((*line)->size() > (size_t{1} << 20)) {
+            ValueCounter counter{0, kMaxLineValues};
+            (void)Json::sax_parse(**line, &counter);
+            if (counter.count > kMaxLineValues) {
+                return fail(out,
+                            error_line("A line of the transmit stream holds more than " +
+                                       std::to_string(kMaxLineValues) + " JSON values."),
+                            1);
+            }
         }
         Json data = Json::parse(**line, nullptr, false);
         if (!data.is_object()) {
             return fail(out, error_line("Failed to JSON parse a line from transmit stream."), 0);
         }
-        if (data.contains("kwargs")) {
-            kwargs = data["kwargs"];
-        } else if (data.contains("zipfile")) {
-            Status extracted = receive_zip(in, data["zipfile"], dir->path(), options.limits);
+        if (auto it = data.find("kwargs"); it != data.end()) {
+            kwargs = std::move(*it);
+        } else if (auto zip = data.find("zipfile"); zip != data.end()) {
+            Status extracted = receive_zip(in, *zip, dir->path(), options.limits);
+            if (!extracted && signals.received() != 0) {
+                return interrupted();
+            }
             if (!extracted) {
-                Json line = error_line("Failed to extract private data directory on worker.");
-                line["result_traceback"] = extracted.error().message;
-                return fail(out, line, 0);
+                Json error = error_line("Failed to extract private data directory on worker.");
+                error["result_traceback"] = extracted.error().message;
+                return fail(out, error, 0);
             }
         } else if (data.contains("eof")) {
             break;

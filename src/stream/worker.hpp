@@ -13,9 +13,6 @@ namespace arunner::stream {
 
 using WorkerOptions = arunner::WorkerOptions;  // include/arunner/streaming.hpp
 
-/// The name of the lock file a worker holds (flock) in its private data dir while it works.
-inline constexpr const char* kWorkerLockFile = ".arunner-worker.lock";
-
 /// Runs one job from `in_fd` to `out_fd`. Returns the exit code: the job's rc (0 when it has
 /// none), 0 after a malformed stream (as ansible-runner), 1 when the job could not be set up.
 int run_worker(int in_fd, int out_fd, const WorkerOptions& options);

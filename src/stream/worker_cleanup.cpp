@@ -1,17 +1,19 @@
 #include "stream/worker_cleanup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
-#include <filesystem>
+#include <optional>
 #include <set>
 
-#include "stream/worker.hpp"
-#include "util/unique_fd.hpp"
+#include "util/files.hpp"
 
 namespace arunner::stream {
 namespace {
@@ -30,68 +32,211 @@ bool is_system_dir(const fs::path& resolved) {
     return resolved == fs::weakly_canonical(fs::temp_directory_path(), ec);
 }
 
-/// A dir arunner or ansible-runner made for a job: its worker lock, or env/, project/ or
-/// artifacts/ in it.
-bool is_private_data_dir(const fs::path& dir) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec) || fs::is_symlink(dir, ec)) {
-        return false;
+/// The names in the open directory `dir_fd` (not "." and ".."), or an Error.
+Result<std::vector<std::string>> list_dir(int dir_fd, const fs::path& display_path) {
+    int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (copy < 0) {
+        return util::errno_error("cannot list", display_path, errno);
     }
-    for (const char* marker : {kWorkerLockFile, "env", "project", "artifacts"}) {
-        if (fs::exists(dir / marker, ec)) {
+    DIR* dir = ::fdopendir(copy);
+    if (dir == nullptr) {
+        int err = errno;
+        ::close(copy);
+        return util::errno_error("cannot list", display_path, err);
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (const dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name != "." && name != "..") {
+            names.push_back(std::move(name));
+        }
+        errno = 0;
+    }
+    int err = errno;
+    ::closedir(dir);
+    if (err != 0) {
+        return util::errno_error("cannot list", display_path, err);
+    }
+    return names;
+}
+
+/// A dir arunner or ansible-runner made for a job: env/, project/ or artifacts/ in it, or
+/// nothing at all (a worker that failed before its job arrived).
+bool is_private_data_dir(int dir_fd, const fs::path& path) {
+    struct stat st {};
+    for (const char* marker : {"env", "project", "artifacts"}) {
+        if (::fstatat(dir_fd, marker, &st, AT_SYMLINK_NOFOLLOW) == 0) {
             return true;
         }
     }
-    return false;
+    auto names = list_dir(dir_fd, path);
+    return names && names->empty();
 }
 
-/// Takes the dir's worker lock if nobody holds it. An invalid fd means "in use".
-util::UniqueFd lock_if_idle(const fs::path& dir) {
-    fs::path lock_file = dir / kWorkerLockFile;
-    util::UniqueFd fd(::open(lock_file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd.valid()) {
-        // No lock file: no worker of ours ran here, or it never got that far.
-        return util::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+/// Removes `name` in `parent_fd`: a directory as a tree, anything else (a symlink too) as itself.
+Status remove_entry(int parent_fd, const std::string& name, const fs::path& display_path) {
+    struct stat st {};
+    if (::fstatat(parent_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) {
+            return {};
+        }
+        return util::errno_error("cannot stat", display_path, errno);
     }
-    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
-        return util::UniqueFd();
+    if (S_ISDIR(st.st_mode)) {
+        util::UniqueFd sub(
+            ::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub.valid()) {
+            return util::errno_error("cannot open", display_path, errno);
+        }
+        ARUNNER_TRY(empty_dir(sub.get(), display_path));
+        sub.reset();
+        if (::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+            return util::errno_error("cannot remove", display_path, errno);
+        }
+        return {};
     }
-    return fd;
+    if (::unlinkat(parent_fd, name.c_str(), 0) != 0 && errno != ENOENT) {
+        return util::errno_error("cannot remove", display_path, errno);
+    }
+    return {};
 }
 
 }  // namespace
+
+Status remove_locked_dir(const fs::path& path, int dir_fd) {
+    ARUNNER_TRY(empty_dir(dir_fd, path));
+    fs::path parent_path = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    util::UniqueFd parent(::open(parent_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent.valid()) {
+        return util::errno_error("cannot open", parent_path, errno);
+    }
+    struct stat held {};
+    struct stat named {};
+    if (::fstat(dir_fd, &held) != 0 ||
+        ::fstatat(parent.get(), path.filename().c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 ||
+        held.st_dev != named.st_dev || held.st_ino != named.st_ino) {
+        return {};  // emptied; the name now belongs to something else, which stays
+    }
+    if (::unlinkat(parent.get(), path.filename().c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+        return util::errno_error("cannot remove", path, errno);
+    }
+    return {};
+}
+
+namespace {
+
+/// One glob match and what phase one found out about it.
+struct Match {
+    fs::path path;
+    util::UniqueFd lock;  // held from the check to the removal
+    bool busy = false;
+};
+
+}  // namespace
+
+DirLock lock_private_data_dir(const fs::path& dir, util::UniqueFd& fd) {
+    fd.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+        return errno == ENOENT ? DirLock::missing : DirLock::busy;
+    }
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        fd.reset();
+        return DirLock::busy;
+    }
+    return DirLock::taken;
+}
+
+Status empty_dir(int dir_fd, const fs::path& display_path) {
+    struct stat st {};
+    if (::fstat(dir_fd, &st) != 0) {
+        return util::errno_error("cannot stat", display_path, errno);
+    }
+    // A read-only dir (0555) inside a finished job: its entries can go once it is writable.
+    if ((st.st_mode & S_IRWXU) != S_IRWXU && ::fchmod(dir_fd, (st.st_mode & 07777) | S_IRWXU)) {
+        return util::errno_error("cannot make writable", display_path, errno);
+    }
+    auto names = list_dir(dir_fd, display_path);
+    if (!names) {
+        return names.error();
+    }
+    for (const auto& name : *names) {
+        ARUNNER_TRY(remove_entry(dir_fd, name, display_path / name));
+    }
+    return {};
+}
+
+Status remove_tree(const fs::path& path) {
+    fs::path parent_path = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    util::UniqueFd parent(::open(parent_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!parent.valid()) {
+        if (errno == ENOENT) {
+            return {};
+        }
+        return util::errno_error("cannot open", parent_path, errno);
+    }
+    return remove_entry(parent.get(), path.filename().string(), path);
+}
+
+std::string glob_escape(const std::string& text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+            out += '\\';
+        }
+        out += c;
+    }
+    return out;
+}
 
 Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, std::FILE* out) {
     CleanupResult result;
     if (options.file_pattern.empty()) {
         return result;
     }
-    glob_t matches{};
-    int rc = ::glob(options.file_pattern.c_str(), GLOB_NOSORT, nullptr, &matches);
-    std::vector<fs::path> paths;
+    glob_t found{};
+    int rc = ::glob(options.file_pattern.c_str(), GLOB_NOSORT, nullptr, &found);
+    std::vector<Match> matches;
     if (rc == 0) {
-        for (size_t i = 0; i < matches.gl_pathc; ++i) {
-            paths.emplace_back(matches.gl_pathv[i]);
+        for (size_t i = 0; i < found.gl_pathc; ++i) {
+            matches.push_back(Match{fs::path(found.gl_pathv[i]), {}, false});
         }
     }
-    ::globfree(&matches);
+    ::globfree(&found);
 
-    // Refuse first, remove after: a bad pattern removes nothing at all.
-    for (const auto& path : paths) {
+    // Refuse first, remove after: a bad pattern removes nothing at all. Each dir's lock is taken
+    // here and held until it is removed, so no worker can start in it in between.
+    std::vector<Match> kept;
+    for (auto& match : matches) {
         std::error_code ec;
-        fs::path resolved = fs::weakly_canonical(path, ec);
+        fs::path resolved = fs::weakly_canonical(match.path, ec);
         if (is_system_dir(resolved)) {
             return Error{"Provided pattern could result in deleting system folders:\n" +
-                         path.string() + "\nRefusing to continue for user system safety."};
+                         match.path.string() + "\nRefusing to continue for user system safety."};
         }
-        if (!is_private_data_dir(path)) {
-            return Error{"Provided pattern matches " + path.string() +
-                         ", which is not a private data dir (no env/, project/, artifacts/ or "
-                         "worker lock in it); refusing to remove anything"};
+        struct stat st {};
+        if (::lstat(match.path.c_str(), &st) != 0 && errno == ENOENT) {
+            continue;  // gone since the glob
         }
+        if (::lstat(match.path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+            return Error{"Provided pattern matches " + match.path.string() +
+                         ", which is not a directory; refusing to remove anything"};
+        }
+        DirLock lock = lock_private_data_dir(match.path, match.lock);
+        if (lock == DirLock::missing) {
+            continue;
+        }
+        match.busy = lock == DirLock::busy;
+        if (!match.busy && !is_private_data_dir(match.lock.get(), match.path)) {
+            return Error{"Provided pattern matches " + match.path.string() +
+                         ", which is not a private data dir (no env/, project/ or artifacts/ in "
+                         "it); refusing to remove anything"};
+        }
+        kept.push_back(std::move(match));
     }
     const std::time_t now = std::time(nullptr);
-    for (const auto& path : paths) {
+    for (auto& match : kept) {
+        const fs::path& path = match.path;
         bool excluded = false;
         for (const auto& s : options.exclude_strings) {
             excluded = excluded || path.string().find(s) != std::string::npos;
@@ -104,31 +249,36 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
             st.st_mtime > now - static_cast<std::time_t>(options.grace_period_minutes) * 60) {
             continue;
         }
-        util::UniqueFd lock = lock_if_idle(path);
-        if (!lock.valid()) {
+        if (match.busy) {
             std::fprintf(out, "Excluding running project %s from cleanup\n", path.c_str());
             continue;
         }
-        // Registry auth dirs of the dir's jobs (SPEC §7.3), named after their idents.
-        std::error_code ec;
-        for (const auto& entry : fs::directory_iterator(path / "artifacts", ec)) {
-            std::string pattern =
-                (fs::temp_directory_path() /
-                 ("ansible_runner_registry_" + entry.path().filename().string() + "_*"))
-                    .string();
-            glob_t auth{};
-            if (::glob(pattern.c_str(), 0, nullptr, &auth) == 0) {
-                for (size_t i = 0; i < auth.gl_pathc; ++i) {
-                    fs::remove_all(auth.gl_pathv[i], ec);
-                    std::fprintf(out, "Removed associated registry auth dir %s\n",
-                                 auth.gl_pathv[i]);
+        // Registry auth dirs of the dir's jobs (SPEC §7.3), named after their idents; an ident
+        // is matched literally, so one named `*` cannot widen the pattern.
+        util::UniqueFd artifacts(::openat(match.lock.get(), "artifacts",
+                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (artifacts.valid()) {
+            auto idents = list_dir(artifacts.get(), path / "artifacts");
+            for (const auto& ident : idents ? *idents : std::vector<std::string>()) {
+                std::string pattern =
+                    glob_escape((fs::temp_directory_path() / "ansible_runner_registry_").string() +
+                                ident) +
+                    "_*";
+                glob_t auth{};
+                if (::glob(pattern.c_str(), 0, nullptr, &auth) == 0) {
+                    for (size_t i = 0; i < auth.gl_pathc; ++i) {
+                        if (remove_tree(auth.gl_pathv[i])) {
+                            std::fprintf(out, "Removed associated registry auth dir %s\n",
+                                         auth.gl_pathv[i]);
+                        }
+                    }
                 }
+                ::globfree(&auth);
             }
-            ::globfree(&auth);
         }
-        fs::remove_all(path, ec);
-        if (ec) {
-            return Error{"cannot remove " + path.string() + ": " + ec.message()};
+        Status removed = remove_locked_dir(path, match.lock.get());
+        if (!removed) {
+            return removed.error();
         }
         ++result.removed;
     }

@@ -22,7 +22,7 @@ TEST(AnsibleCommand, FullOrderMatchesAnsibleRunner) {
     in.inventories = {"/a", "/b"};
     in.limit = "web";
     in.extravars_file = "/pdd/env/extravars";
-    in.extravars = {{"test", "key"}};
+    in.api_extravars_file = "/pdd/env/api-extravars-x.json";
     in.verbosity = 3;
     in.tags = "t1";
     in.skip_tags = "t2";
@@ -39,7 +39,7 @@ TEST(AnsibleCommand, FullOrderMatchesAnsibleRunner) {
                                                 "-e",
                                                 "@/pdd/env/extravars",
                                                 "-e",
-                                                "{\"test\":\"key\"}",
+                                                "@/pdd/env/api-extravars-x.json",
                                                 "-vvv",
                                                 "--tags",
                                                 "t1",
@@ -74,11 +74,6 @@ TEST(AnsibleCommand, EmptyExtravarsAndZeroVerbosityAddNothing) {
     in.playbook = "p.yml";
     in.forks = "";
     EXPECT_EQ(build_ansible_command(in), (Words{"ansible-playbook", "p.yml"}));
-}
-
-TEST(AnsibleCommand, CompactExtravarsEscapesValuesLikePythonJson) {
-    nlohmann::ordered_json vars = {{"foo", "test \n hello"}, {"n", 1}, {"l", {1, "a"}}};
-    EXPECT_EQ(compact_extravars(vars), "{\"foo\":\"test \\n hello\",\"n\":1,\"l\":[1, \"a\"]}");
 }
 
 }  // namespace

@@ -557,3 +557,67 @@ TEST(EnvFileStringify, NonObjectGivesNothing) {
 
 }  // namespace
 }  // namespace arunner::config
+
+namespace arunner::config {
+namespace {
+
+// Billion laughs with long strings: few nodes (about 10^4 after expansion) but each alias copies
+// a 1 MB string, so expanding it would need about 10 GB. Refused by the byte budget.
+TEST(EnvFileYamlBounds, AliasesOfLongStringsAreBudgetedInBytes) {
+    std::string text = "a: &a \"" + std::string(1 << 20, 'x') + "\"\nb: &b [";
+    for (int i = 0; i < 100; ++i) {
+        text += i ? ",*a" : "*a";
+    }
+    text += "]\nc: [";
+    for (int i = 0; i < 100; ++i) {
+        text += i ? ",*b" : "*b";
+    }
+    text += "]\n";
+    auto loaded = load_text(text);
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_NE(loaded.error().message.find("env/settings: invalid YAML"), std::string::npos)
+        << loaded.error().message;
+    EXPECT_NE(loaded.error().message.find("aliases repeated too often"), std::string::npos)
+        << loaded.error().message;
+}
+
+// The classic: nine levels of ten aliases each (10^9 leaves).
+TEST(EnvFileYamlBounds, ClassicBillionLaughsIsRefused) {
+    std::string text = "l0: &l0 \"lol\"\n";
+    for (int level = 1; level <= 9; ++level) {
+        std::string prev = "*l" + std::to_string(level - 1);
+        text += "l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+        for (int i = 0; i < 10; ++i) {
+            text += (i ? "," : "") + prev;
+        }
+        text += "]\n";
+    }
+    auto loaded = load_text(text);
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_NE(loaded.error().message.find("expands to more than"), std::string::npos)
+        << loaded.error().message;
+}
+
+// Merges of merges copy pairs, not nodes: they are counted as well.
+TEST(EnvFileYamlBounds, NestedMergeKeysAreBudgeted) {
+    std::string text = "m0: &m0 {k" + std::string(1000, 'k') + ": 1}\n";
+    for (int level = 1; level <= 30; ++level) {
+        std::string prev = "*m" + std::to_string(level - 1);
+        text += "m" + std::to_string(level) + ": &m" + std::to_string(level) + " {<<: [" + prev +
+                ", " + prev + "], x" + std::to_string(level) + ": 1}\n";
+    }
+    auto loaded = load_text(text);
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_NE(loaded.error().message.find("expands to more than"), std::string::npos)
+        << loaded.error().message;
+}
+
+TEST(EnvFileYamlBounds, ModestAliasesStillWork) {
+    auto loaded = load_text("base: &b {a: 1, b: [x, y]}\none: *b\ntwo: {<<: *b, c: 3}\n");
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    EXPECT_EQ((**loaded)["two"]["c"], 3);
+    EXPECT_EQ((**loaded)["one"]["b"][1], "y");
+}
+
+}  // namespace
+}  // namespace arunner::config

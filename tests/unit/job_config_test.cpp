@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "support/temp_dir.hpp"
 
@@ -157,6 +161,134 @@ TEST(JobConfig, BadInputIsAnErrorThatNamesIt) {
     auto conflict = prepare_job(both);
     ASSERT_FALSE(conflict.ok());
     EXPECT_EQ(conflict.error().message, "Only one of playbook and module options are allowed");
+}
+
+}  // namespace
+}  // namespace arunner::config
+
+namespace arunner::config {
+namespace {
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+unsigned mode_of(const fs::path& path) {
+    struct stat st {};
+    ::lstat(path.c_str(), &st);
+    return st.st_mode & 07777;
+}
+
+bool any_word_contains(const Words& words, const std::string& text) {
+    for (const auto& word : words) {
+        if (word.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// ansible-runner's dump_artifacts: API extravars go to env/extravars (0600) when it is missing.
+TEST(JobConfigExtravars, ApiExtravarsAreWrittenToEnvExtravarsNotArgv) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    RunOptions options = playbook_options(pdd.path());
+    options.extravars = {{"secret", "MARKER-1234"}, {"n", 1}};
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(job->command, (Words{"ansible-playbook", "-e", "@" + (pdd / "env/extravars").string(),
+                                   "site.yml"}));
+    EXPECT_FALSE(any_word_contains(job->command, "MARKER-1234"));
+    EXPECT_EQ(read_file(pdd / "env/extravars"), "{\"secret\": \"MARKER-1234\", \"n\": 1}");
+    EXPECT_EQ(mode_of(pdd / "env/extravars"), 0600u);
+}
+
+// With env/extravars present, ansible-runner puts the API values on argv; arunner writes them to
+// a second 0600 file passed after env/extravars, so they still win.
+TEST(JobConfigExtravars, ExistingEnvExtravarsGetsASecondFileAfterIt) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    write(pdd / "env/extravars", "a: from-file\n");
+    RunOptions options = playbook_options(pdd.path());
+    options.extravars = {{"a", "MARKER-5678"}};
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    fs::path api = pdd / "env/api-extravars-job1.json";
+    EXPECT_EQ(job->command, (Words{"ansible-playbook", "-e", "@" + (pdd / "env/extravars").string(),
+                                   "-e", "@" + api.string(), "site.yml"}));
+    EXPECT_FALSE(any_word_contains(job->command, "MARKER-5678"));
+    EXPECT_EQ(read_file(pdd / "env/extravars"), "a: from-file\n");
+    EXPECT_EQ(read_file(api), "{\"a\": \"MARKER-5678\"}");
+    EXPECT_EQ(mode_of(api), 0600u);
+}
+
+// A symlink planted where the second file goes is replaced by nothing: the write refuses it.
+TEST(JobConfigExtravars, ASymlinkInPlaceOfTheFileIsNotFollowed) {
+    testing::TempDir pdd;
+    testing::TempDir outside;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    write(pdd / "env/extravars", "{}");
+    write(outside / "target", "untouched");
+    fs::create_symlink(outside / "target", pdd / "env/api-extravars-job1.json");
+    RunOptions options = playbook_options(pdd.path());
+    options.extravars = {{"a", "b"}};
+    auto job = prepare_job(options);
+    EXPECT_FALSE(job.ok());
+    EXPECT_EQ(read_file(outside / "target"), "untouched");
+}
+
+TEST(JobConfigExtravars, SuppressEnvFilesStillKeepsThemOffArgv) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    RunOptions options = playbook_options(pdd.path());
+    options.extravars = {{"k", "MARKER-9"}};
+    options.suppress_env_files = true;
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_FALSE(fs::exists(pdd / "env/extravars"));
+    EXPECT_FALSE(any_word_contains(job->command, "MARKER-9"));
+    EXPECT_EQ(read_file(pdd / "env/api-extravars-job1.json"), "{\"k\": \"MARKER-9\"}");
+}
+
+std::string prepare_error(const RunOptions& options) {
+    auto job = prepare_job(options);
+    return job.ok() ? std::string() : job.error().message;
+}
+
+TEST(JobConfigBounds, VerbosityTimeoutAndForksAreRangeChecked) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    RunOptions options = playbook_options(pdd.path());
+    options.verbosity = 2000000000;
+    EXPECT_NE(prepare_error(options).find("verbosity must be at most 100"), std::string::npos);
+    options.verbosity = 100;
+    EXPECT_EQ(prepare_error(options), "");
+    options.verbosity = 0;
+    for (double bad : {1e10, 1e300, std::numeric_limits<double>::infinity(), std::nan(""), -5.0}) {
+        options.timeout = bad;
+        EXPECT_NE(prepare_error(options).find("timeout"), std::string::npos) << bad;
+    }
+    options.timeout.reset();
+    for (const char* bad : {"0", "-1", "1e9", "99999999999999999999", "abc"}) {
+        options.forks = bad;
+        EXPECT_NE(prepare_error(options).find("forks must be a whole number"), std::string::npos)
+            << bad;
+    }
+    options.forks = "50";
+    EXPECT_EQ(prepare_error(options), "");
+}
+
+TEST(JobConfigBounds, SettingsTimeoutsFromEnvSettingsAreRangeChecked) {
+    for (const char* text : {"job_timeout: 1e10\n", "job_timeout: .inf\n", "idle_timeout: .nan\n",
+                             "pexpect_timeout: -1\n", "{\"job_timeout\": 1e300}"}) {
+        testing::TempDir pdd;
+        write(pdd / "project/site.yml", "- hosts: all\n");
+        write(pdd / "env/settings", text);
+        std::string message = prepare_error(playbook_options(pdd.path()));
+        EXPECT_NE(message.find("env/settings: "), std::string::npos) << text << message;
+        EXPECT_NE(message.find("timeout"), std::string::npos) << text << message;
+    }
 }
 
 }  // namespace

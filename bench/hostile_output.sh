@@ -34,12 +34,9 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 # "seconds max-RSS-KiB" of one run (the runner and everything it started; %M is the largest
 # single process).
 measure() {
-  local out
-  out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1)
-  echo "$out"
+  /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>&1 || true
+  tail -n 1 "$work/time"
 }
-ours() { "$arunner" run "$1" -p site.yml -q --ident "$2" "${@:3}"; }
-theirs() { /usr/bin/ansible-runner run "$1" -p site.yml -q --ident "$2" "${@:3}"; }
 
 compare() {  # label pdd [extra args]
   local label="$1" pdd="$2"
@@ -47,8 +44,8 @@ compare() {  # label pdd [extra args]
   : >"$work/o"; : >"$work/t"
   for ((i = 0; i < reps; i++)); do
     rm -rf "$pdd/artifacts"
-    measure ours "$pdd" ours "$@" >>"$work/o"
-    measure theirs "$pdd" theirs "$@" >>"$work/t"
+    measure "$arunner" run "$pdd" -p site.yml -q --ident ours "$@" >>"$work/o"
+    measure /usr/bin/ansible-runner run "$pdd" -p site.yml -q --ident theirs "$@" >>"$work/t"
   done
   local os om ts tm bytes
   os=$(cut -d' ' -f1 <"$work/o" | median); om=$(cut -d' ' -f2 <"$work/o" | median)

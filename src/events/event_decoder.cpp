@@ -7,6 +7,7 @@
 #include <array>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <random>
 
 #include "util/python_json.hpp"
@@ -95,12 +96,17 @@ bool is_event_uuid(std::string_view s) {
                        [](char c) { return c >= '0' && c <= '9'; });
 }
 
-/// True when JSON text nests arrays and objects deeper than `limit` (strings skipped).
-bool nests_deeper_than(std::string_view json, size_t limit) {
+/// False when `json` holds an ESC (which the plugin's ASCII JSON never does; so no frame's
+/// payload spans another frame's start) or nests arrays and objects deeper than kMaxNesting.
+/// Stops at the first ESC, so looking at payloads that each run into the next frame is linear.
+bool plausible_payload(std::string_view json) {
     size_t depth = 0;
     bool in_string = false;
     for (size_t i = 0; i < json.size(); ++i) {
         char c = json[i];
+        if (c == '\x1b') {
+            return false;
+        }
         if (in_string) {
             if (c == '\\') {
                 ++i;
@@ -110,14 +116,31 @@ bool nests_deeper_than(std::string_view json, size_t limit) {
         } else if (c == '"') {
             in_string = true;
         } else if (c == '[' || c == '{') {
-            if (++depth > limit) {
-                return true;
+            if (++depth > kMaxNesting) {
+                return false;
             }
         } else if ((c == ']' || c == '}') && depth > 0) {
             --depth;
         }
     }
-    return false;
+    return true;
+}
+
+/// The begin dict a frame's payload holds, if it describes an event: a JSON object whose
+/// `event` is a non-empty string.
+std::optional<Json> parse_begin(std::string_view payload) {
+    if (!plausible_payload(payload)) {
+        return std::nullopt;
+    }
+    Json begin = Json::parse(payload, nullptr, false);
+    if (!begin.is_object()) {
+        return std::nullopt;
+    }
+    auto name = begin.find("event");
+    if (name == begin.end() || !name->is_string() || name->get_ref<const std::string&>().empty()) {
+        return std::nullopt;
+    }
+    return begin;
 }
 
 }  // namespace
@@ -217,13 +240,23 @@ bool EventDecoder::next_frame() {
         end_scan_ = std::max(end_scan_, window_end - (kFrameEnd.size() - 1));
         return false;
     }
-    std::string_view text = all.substr(consumed_, frame_start_ - consumed_);
     size_t payload_at = frame_start_ + prefix_.size();
     std::string_view payload = all.substr(payload_at, q - payload_at);
+    std::optional<Json> begin;
+    if (!payload.empty()) {  // empty: an end frame
+        begin = parse_begin(payload);
+        if (!begin) {
+            // Not an event: the frame's bytes are text, as a frame cut off by the cap.
+            mask_secret_at(frame_start_);
+            frame_start_ = std::string::npos;
+            return true;
+        }
+    }
+    std::string_view text = all.substr(consumed_, frame_start_ - consumed_);
     consumed_ = q + kFrameEnd.size();
     frame_scan_ = end_scan_ = newline_scan_ = consumed_;
     frame_start_ = std::string::npos;
-    on_frame(text, payload);
+    on_frame(text, begin ? &*begin : nullptr);
     return true;
 }
 
@@ -272,30 +305,19 @@ void EventDecoder::finish() {
     consumed_ = frame_scan_ = end_scan_ = newline_scan_ = 0;
 }
 
-void EventDecoder::on_frame(std::string_view text, std::string_view payload) {
+void EventDecoder::on_frame(std::string_view text, Json* begin) {
     // A begin frame while an event is open closes it with its text so far.
     if (event_open_) {
         emit_open_event(text);
     } else {
         emit_lines(text);
     }
-    if (!payload.empty()) {
-        open_event(payload);
+    if (begin != nullptr) {
+        open_event(*begin);
     }
 }
 
-void EventDecoder::open_event(std::string_view payload) {
-    if (nests_deeper_than(payload, kMaxNesting)) {
-        return;
-    }
-    Json begin = Json::parse(payload, nullptr, false);
-    if (!begin.is_object()) {
-        return;
-    }
-    auto name = begin.find("event");
-    if (name == begin.end() || !name->is_string() || name->get_ref<const std::string&>().empty()) {
-        return;  // not an event: the frame opens nothing
-    }
+void EventDecoder::open_event(Json& begin) {
     auto uuid = begin.find("uuid");
     if (uuid != begin.end() && uuid->is_string() &&
         is_event_uuid(uuid->get_ref<const std::string&>())) {

@@ -12,8 +12,9 @@
 //
 // Even a frame that carries the secret can only describe a wrong event: arunner sets counter,
 // uuid, stdout, start_line, end_line and runner_ident itself, fields of the wrong type are dropped
-// (see EventDecoder::on_event guarantees below), and a frame that does not end within
-// kMaxFrameBytes is text (its secret masked), so no output is ever hidden.
+// (see the guarantees at DecoderListener), and a frame that is neither an end frame nor a begin
+// dict of an event, or that does not end within kMaxFrameBytes, is text (its secret masked), so no
+// output is ever hidden.
 //
 // Cost: linear in the bytes fed; memory holds at most the largest event's text, a pending frame
 // (up to kMaxFrameBytes) and the line being collected.
@@ -91,8 +92,8 @@ class EventDecoder {
     bool next_frame();
     void mask_secret_at(size_t position);
     void mask_unfinished_frames();
-    void on_frame(std::string_view text_before, std::string_view payload);
-    void open_event(std::string_view payload);
+    void on_frame(std::string_view text_before, nlohmann::ordered_json* begin);
+    void open_event(nlohmann::ordered_json& begin);
     void emit_complete_lines(size_t limit);
     void emit_lines(std::string_view text);
     void emit_verbose(std::string_view line, bool display_raw);

@@ -173,11 +173,12 @@ TEST(EventDecoder, EventWithoutEndFrameStillGetsItsText) {
     EXPECT_EQ(r.display, "ok: [h]\n");
 }
 
-TEST(EventDecoder, UnparsableBeginFrameClosesInsteadOfOpening) {
+TEST(EventDecoder, UnparsableBeginFrameIsText) {
     Recorder r = decode(begin("{not json") + "text\r\n" + end_frame(), 4);
     ASSERT_EQ(r.events.size(), 1u);
     EXPECT_EQ(r.events[0]["event"], "verbose");
-    EXPECT_EQ(r.events[0]["stdout"], "text");
+    EXPECT_EQ(r.events[0]["stdout"],
+              "\x1b_arunner:" + std::string(32, '*') + ":{not json\x1b\\text");
 }
 
 TEST(EventDecoder, ForeignEscapeSequencesAreText) {

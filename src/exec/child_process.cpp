@@ -23,7 +23,10 @@ bool is_executable_file(const std::string& path) {
            ::access(path.c_str(), X_OK) == 0;
 }
 
-bool names_variable(const std::string& entry, std::string_view name);
+bool names_variable(const std::string& entry, std::string_view name) {
+    return entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+           entry[name.size()] == '=';
+}
 
 std::string env_value(const std::vector<std::string>& envp, std::string_view name) {
     for (const auto& entry : envp) {
@@ -52,11 +55,6 @@ struct SpawnActions {
 
 SpawnError other_error(std::string what, int err) {
     return SpawnError{SpawnFailure::other, what + ": " + std::strerror(err)};
-}
-
-bool names_variable(const std::string& entry, std::string_view name) {
-    return entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
-           entry[name.size()] == '=';
 }
 
 /// A pipe that holds `secret` and is closed for writing: the read end, close-on-exec and above

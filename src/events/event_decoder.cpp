@@ -46,13 +46,22 @@ bool wire_key(std::string_view key) {
     return key == "status" || key == "zipfile" || key == "eof" || key == "kwargs";
 }
 
-/// event_data keys that readers (Runner::host_events, examples, users) take as strings.
-bool string_data_key(std::string_view key) {
-    static constexpr std::string_view kKeys[] = {
-        "host",      "remote_addr",  "task",      "task_uuid",    "task_action", "resolved_action",
-        "task_path", "play",         "play_uuid", "play_pattern", "playbook",    "playbook_uuid",
-        "role",      "resolved_role"};
-    return std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys);
+/// Whether an event_data value has the type readers expect: `host` and `task` (which
+/// Runner::host_events, the examples and users read with value(key, "")) are strings; the other
+/// names listed are strings or null (ansible-runner's plugin writes null for an unresolved
+/// action, for one).
+bool expected_data_type(std::string_view key, const Json& value) {
+    if (key == "host" || key == "task") {
+        return value.is_string();
+    }
+    static constexpr std::string_view kStrings[] = {
+        "remote_addr", "task_uuid",     "task_action", "resolved_action",
+        "task_path",   "play",          "play_uuid",   "play_pattern",
+        "playbook",    "playbook_uuid", "role",        "resolved_role"};
+    if (std::find(std::begin(kStrings), std::end(kStrings), key) != std::end(kStrings)) {
+        return value.is_string() || value.is_null();
+    }
+    return true;
 }
 
 /// Whether a top-level value from the plugin has the type readers expect.
@@ -334,8 +343,7 @@ void EventDecoder::open_event(Json& begin) {
         if (key == "event_data") {
             auto& data = value.get_ref<Json::object_t&>();
             for (auto it = data.begin(); it != data.end();) {
-                it = string_data_key(it->first) && !it->second.is_string() ? data.erase(it)
-                                                                           : std::next(it);
+                it = expected_data_type(it->first, it->second) ? std::next(it) : data.erase(it);
             }
         }
         // Keys of a parsed object are unique: append without ordered_map's linear lookup.

@@ -40,8 +40,9 @@ inline constexpr size_t kMaxFrameBytes = size_t{64} << 20;
 /// Every event has: `uuid` (a string, lowercase 8-4-4-4-12 hex, optionally followed by `_<n>`),
 /// `counter` (1, 2, ...), `stdout` (valid UTF-8), `start_line`, `end_line`, `runner_ident`,
 /// `event` (a non-empty string) and `created` (a string); `parent_uuid` is a string and `pid` an
-/// integer when present; `event_data` is an object when present, and its `host`, `task`,
-/// `play`, `role` and the other names listed in event_decoder.cpp are strings when present. No
+/// integer when present; `event_data` is an object when present, its `host` and `task` are
+/// strings when present, and `play`, `role` and the other names listed in event_decoder.cpp
+/// strings or null. No
 /// event has a top-level `status`, `zipfile`, `eof` or `kwargs` (the keys the transmit/worker/
 /// process wire reads to tell a line's kind).
 class DecoderListener {

@@ -9,9 +9,15 @@
 # names, key order and event_data keys. The event travels in-band, in the output stream
 # itself, as a pair of APC strings (ESC _ ... ESC \) that terminals do not display:
 #
-#   ESC _ arunner: <begin dict as Python JSON, pure ASCII> ESC \
+#   ESC _ arunner:<secret>:<begin dict as Python JSON, pure ASCII> ESC \
 #   ...whatever ansible prints for the event...
-#   ESC _ arunner: ESC \
+#   ESC _ arunner:<secret>: ESC \
+#
+# <secret> is the run's frame secret (docs/frames.md): arunner hands it over on an inherited fd
+# named by ARUNNER_FRAME_FD (or, in a container, in ARUNNER_FRAME_SECRET). It is read once when
+# this file is first imported, before ansible starts any worker or module; the fd is closed and
+# both variables are removed from os.environ, so modules, connections and scripts never inherit
+# them. arunner takes bytes that look like a frame without the secret as plain output.
 #
 # The three pieces are written under one process-wide lock to the stream the text goes to,
 # normally in a single write (see _EventOutput), and the stream is flushed after the closing
@@ -114,7 +120,50 @@ FACT_GATHERING_ACTIONS = frozenset((
     'ansible.legacy.setup', 'ansible.legacy.gather_facts',
 ))
 
-FRAME_OPEN = '\x1b_arunner:'
+_SECRET_RE = re.compile(r'[0-9a-f]{32}')
+
+
+def _read_secret_fd(text):
+    try:
+        fd = int(text)
+    except ValueError:
+        return ''
+    if fd < 3:  # never a standard stream
+        return ''
+    data = b''
+    try:
+        while len(data) <= 64:
+            chunk = os.read(fd, 64)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        return ''
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    return data.decode('ascii', 'replace')
+
+
+def _frame_secret():
+    """The run's frame secret, taken once per process (kept on Display, which survives this
+    file being imported again) and removed from where anything started later could find it."""
+    secret = getattr(Display, '_arunner_frame_secret', None)
+    if secret is not None:
+        return secret
+    fd_text = os.environ.pop('ARUNNER_FRAME_FD', None)
+    env_secret = os.environ.pop('ARUNNER_FRAME_SECRET', None)
+    secret = _read_secret_fd(fd_text) if fd_text is not None else (env_secret or '')
+    if not _SECRET_RE.fullmatch(secret):
+        secret = ''  # frames then carry no secret, and arunner takes them as plain output
+    Display._arunner_frame_secret = secret
+    return secret
+
+
+# ensure_ascii JSON escapes every control character, so ESC never occurs inside a frame.
+FRAME_OPEN = '\x1b_arunner:' + _frame_secret() + ':'
 FRAME_CLOSE = '\x1b\\'
 END_FRAME = FRAME_OPEN + FRAME_CLOSE
 

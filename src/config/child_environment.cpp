@@ -48,6 +48,10 @@ util::Environment build_child_environment(const EnvironmentInputs& in) {
     }
     env.set("RUNNER_OMIT_EVENTS", in.omit_event_data ? "True" : "False");
     env.set("RUNNER_ONLY_FAILED_EVENTS", in.only_failed_event_data ? "True" : "False");
+    // The frame secret reaches the plugin only at spawn (an fd) or container create time, never
+    // through the recorded environment; a value from outside could only confuse the plugin.
+    env.erase("ARUNNER_FRAME_FD");
+    env.erase("ARUNNER_FRAME_SECRET");
     return env;
 }
 

@@ -31,7 +31,9 @@ struct EnvironmentInputs {
     bool podman = false;  ///< containerized on podman: ANSIBLE_UNSAFE_WRITES=1
 };
 
-/// Builds the child environment.
+/// Builds the child environment. It never holds ARUNNER_FRAME_FD or ARUNNER_FRAME_SECRET (the
+/// frame secret is handed over at spawn or container create time, so that ART/command and
+/// env.list cannot record it).
 util::Environment build_child_environment(const EnvironmentInputs& inputs);
 
 }  // namespace arunner::config

@@ -23,10 +23,14 @@ bool is_executable_file(const std::string& path) {
            ::access(path.c_str(), X_OK) == 0;
 }
 
+bool names_variable(const std::string& entry, std::string_view name) {
+    return entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
+           entry[name.size()] == '=';
+}
+
 std::string env_value(const std::vector<std::string>& envp, std::string_view name) {
     for (const auto& entry : envp) {
-        if (entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
-            entry[name.size()] == '=') {
+        if (names_variable(entry, name)) {
             return entry.substr(name.size() + 1);
         }
     }
@@ -51,6 +55,27 @@ struct SpawnActions {
 
 SpawnError other_error(std::string what, int err) {
     return SpawnError{SpawnFailure::other, what + ": " + std::strerror(err)};
+}
+
+/// A pipe that holds `secret` and is closed for writing: the read end, close-on-exec and above
+/// the standard fds (so no dup2 of the spawn overwrites it before it is moved).
+std::variant<util::UniqueFd, SpawnError> secret_pipe(const std::string& secret) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+        return other_error("cannot create a pipe", errno);
+    }
+    util::UniqueFd read_end(fds[0]);
+    util::UniqueFd write_end(fds[1]);
+    // 32 bytes always fit in an empty pipe.
+    if (::write(write_end.get(), secret.data(), secret.size()) !=
+        static_cast<ssize_t>(secret.size())) {
+        return other_error("cannot write to a pipe", errno);
+    }
+    util::UniqueFd high(::fcntl(read_end.get(), F_DUPFD_CLOEXEC, 10));
+    if (!high.valid()) {
+        return other_error("cannot duplicate a pipe", errno);
+    }
+    return high;
 }
 
 }  // namespace
@@ -146,7 +171,31 @@ std::variant<ChildProcess, SpawnError> ChildProcess::spawn(const SpawnRequest& r
         posix_spawn_file_actions_adddup2(&spawn.actions, stdout_write.get(), 1);
         posix_spawn_file_actions_adddup2(&spawn.actions, stderr_write.get(), 2);
     }
-    posix_spawn_file_actions_addclosefrom_np(&spawn.actions, 3);
+    util::UniqueFd secret_read;
+    std::vector<std::string> envp_strings;
+    const std::vector<std::string>* env = &request.envp;
+    if (!request.frame_secret.empty()) {
+        auto made = secret_pipe(request.frame_secret);
+        if (auto* failure = std::get_if<SpawnError>(&made)) {
+            return *failure;
+        }
+        secret_read = std::move(std::get<util::UniqueFd>(made));
+        // After the standard streams are in place; only this child gets the pipe (it is
+        // close-on-exec here, so children spawned at the same time do not).
+        posix_spawn_file_actions_adddup2(&spawn.actions, secret_read.get(), kFrameSecretFd);
+        posix_spawn_file_actions_addclosefrom_np(&spawn.actions, kFrameSecretFd + 1);
+        for (const auto& entry : request.envp) {
+            if (!names_variable(entry, kFrameFdVariable) &&
+                !names_variable(entry, kFrameSecretVariable)) {
+                envp_strings.push_back(entry);
+            }
+        }
+        envp_strings.push_back(std::string(kFrameFdVariable) + "=" +
+                               std::to_string(kFrameSecretFd));
+        env = &envp_strings;
+    } else {
+        posix_spawn_file_actions_addclosefrom_np(&spawn.actions, 3);
+    }
     posix_spawn_file_actions_addchdir_np(&spawn.actions, request.cwd.c_str());
 
     // A new session (so a new process group we can kill as a whole), default signal dispositions
@@ -166,7 +215,7 @@ std::variant<ChildProcess, SpawnError> ChildProcess::spawn(const SpawnRequest& r
     }
     argv.push_back(nullptr);
     std::vector<char*> envp;
-    for (const auto& entry : request.envp) {
+    for (const auto& entry : *env) {
         envp.push_back(const_cast<char*>(entry.c_str()));
     }
     envp.push_back(nullptr);

@@ -28,7 +28,18 @@ struct SpawnRequest {
     std::vector<std::string> envp;  ///< the whole environment, "NAME=VALUE"
     std::filesystem::path cwd;      ///< must exist
     Terminal terminal = Terminal::pty;
+    /// The run's frame secret (events::new_frame_secret()), or empty. The child reads it from
+    /// a pipe at fd kFrameSecretFd, named by ARUNNER_FRAME_FD in its environment; nothing else
+    /// the child starts inherits it unless the child passes it on (the plugin closes it).
+    std::string frame_secret;
 };
+
+/// The fd on which a child finds its frame secret.
+inline constexpr int kFrameSecretFd = 3;
+/// The environment variable that names kFrameSecretFd to the callback plugin.
+inline constexpr const char* kFrameFdVariable = "ARUNNER_FRAME_FD";
+/// The environment variable that carries the secret into a container (no fd gets there).
+inline constexpr const char* kFrameSecretVariable = "ARUNNER_FRAME_SECRET";
 
 /// Why a spawn failed.
 enum class SpawnFailure {

@@ -402,4 +402,10 @@ Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
     return spec;
 }
 
+void add_frame_secret(ContainerSpec& spec, const std::string& secret) {
+    if (!secret.empty()) {
+        set_env(spec.env, kFrameSecretVariable, secret);
+    }
+}
+
 }  // namespace arunner::isolation

@@ -33,6 +33,15 @@ Status add_volume_mount(const std::string& mapping, const std::string& workdir,
 /// an Error that names it.
 Status apply_container_options(const std::vector<std::string>& words, engine::ContainerSpec& spec);
 
+/// The environment variable that carries the run's frame secret into the container (an
+/// inherited fd cannot cross the REST API). The plugin removes it from its environment when it
+/// loads, but a task inside the container may still read it (/proc/1/environ): docs/frames.md.
+inline constexpr const char* kFrameSecretVariable = "ARUNNER_FRAME_SECRET";
+
+/// Sets the run's frame secret in the container's environment; called just before create, so
+/// that the secret is in no artifact (the spec's env is not recorded). Empty: nothing is set.
+void add_frame_secret(engine::ContainerSpec& spec, const std::string& secret);
+
 /// The container for `job` (job.container must be set).
 Result<engine::ContainerSpec> make_container_spec(const config::JobConfig& job);
 

@@ -5,6 +5,7 @@
 #include "artifacts/artifact_dir.hpp"
 #include "exec/child_process.hpp"
 #include "isolation/container_job.hpp"
+#include "isolation/container_spec.hpp"
 #include "runner/job_output.hpp"
 #include "util/files.hpp"
 
@@ -70,9 +71,12 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
         ARUNNER_TRY(dir->open_output_files());
     }
     int console_fd = job.suppress_ansible_output ? -1 : hooks.console_fd;
+    // One secret per run: only frames that carry it are events (docs/frames.md).
+    const std::string frame_secret = events::new_frame_secret();
     events::DecoderOptions decoder_options;
     decoder_options.runner_ident = job.ident;
     decoder_options.json_mode = job.json_mode;
+    decoder_options.frame_secret = frame_secret;
     JobOutput sink(*dir, console_fd, decoder_options, hooks.event_handler, hooks.on_event_written);
     set_status(JobStatus::running);
 
@@ -94,6 +98,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
 
     if (container) {
         ARUNNER_TRY(dir->write_env_list(job.env));
+        isolation::add_frame_secret(container->spec, frame_secret);
         auto result = isolation::run_container(*container, job.artifact_dir, sink, limits,
                                                hooks.cancel_fds, hooks.should_cancel);
         if (!result) {
@@ -109,6 +114,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     request.argv = job.command;
     request.envp = job.env.to_envp();
     request.cwd = job.cwd;
+    request.frame_secret = frame_secret;
     request.terminal =
         job.runner_mode == RunnerMode::pexpect ? exec::Terminal::pty : exec::Terminal::pipes;
     auto spawned = exec::ChildProcess::spawn(request);

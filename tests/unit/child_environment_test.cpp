@@ -93,5 +93,20 @@ TEST(ChildEnvironment, RolesPathAndEventFlags) {
     EXPECT_EQ(env.get("RUNNER_ONLY_FAILED_EVENTS"), "True");
 }
 
+TEST(ChildEnvironment, NeverCarriesTheFrameSecretOrItsFd) {
+    // The secret is handed over at spawn or create time; a value from the runner's environment
+    // or env/envvars must neither be recorded nor reach the plugin.
+    for (bool containerized : {false, true}) {
+        EnvironmentInputs in = basic_inputs();
+        in.containerized = containerized;
+        in.base.set("ARUNNER_FRAME_FD", "0");
+        in.envvars_option = {{"ARUNNER_FRAME_SECRET", "00000000000000000000000000000000"}};
+        in.envvars_file = {{"ARUNNER_FRAME_FD", "1"}};
+        util::Environment env = build_child_environment(in);
+        EXPECT_FALSE(env.contains("ARUNNER_FRAME_FD"));
+        EXPECT_FALSE(env.contains("ARUNNER_FRAME_SECRET"));
+    }
+}
+
 }  // namespace
 }  // namespace arunner::config

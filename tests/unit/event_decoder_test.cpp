@@ -15,17 +15,19 @@ class Recorder : public DecoderListener {
     std::string display;
 };
 
-std::string begin(const std::string& json) {
-    return std::string(EventDecoder::kFrameStart) + json + std::string(EventDecoder::kFrameEnd);
+const std::string kSecret = "0123456789abcdef0123456789abcdef";
+
+std::string begin(const std::string& json, const std::string& secret = kSecret) {
+    return EventDecoder::frame_prefix(secret) + json + std::string(EventDecoder::kFrameEnd);
 }
-std::string end_frame() {
-    return std::string(EventDecoder::kFrameStart) + std::string(EventDecoder::kFrameEnd);
+std::string end_frame(const std::string& secret = kSecret) {
+    return EventDecoder::frame_prefix(secret) + std::string(EventDecoder::kFrameEnd);
 }
 
 const std::string kTaskStart =
-    R"({"event": "playbook_on_task_start", "pid": 7, "uuid": "u-task", "created": "2026-01-01T00:00:00.000001+00:00", "parent_uuid": "u-play", "event_data": {"task": "t"}})";
+    R"({"event": "playbook_on_task_start", "pid": 7, "uuid": "00000000-0000-4000-8000-00000000000a", "created": "2026-01-01T00:00:00.000001+00:00", "parent_uuid": "00000000-0000-4000-8000-000000000009", "event_data": {"task": "t"}})";
 const std::string kOk =
-    R"({"event": "runner_on_ok", "pid": 7, "uuid": "u-ok", "created": "2026-01-01T00:00:01.000001+00:00", "parent_uuid": "u-task", "event_data": {"host": "h"}})";
+    R"({"event": "runner_on_ok", "pid": 7, "uuid": "00000000-0000-4000-8000-00000000000b", "created": "2026-01-01T00:00:01.000001+00:00", "parent_uuid": "00000000-0000-4000-8000-00000000000a", "event_data": {"host": "h"}})";
 
 /// A realistic stream: a verbose line, two events, a trailing line.
 std::string sample_stream() {
@@ -35,7 +37,7 @@ std::string sample_stream() {
 
 Recorder decode(const std::string& stream, size_t chunk, bool json_mode = false) {
     Recorder recorder;
-    EventDecoder decoder({"ident-1", json_mode}, recorder);
+    EventDecoder decoder({"ident-1", json_mode, kSecret}, recorder);
     for (size_t i = 0; i < stream.size(); i += chunk) {
         decoder.feed(std::string_view(stream).substr(i, chunk));
     }
@@ -112,7 +114,7 @@ TEST(EventDecoder, SplitAtEveryByteOfAFrame) {
     std::string stream = begin(kOk) + "ok: [h]\r\n" + end_frame();
     for (size_t cut = 0; cut <= stream.size(); ++cut) {
         Recorder r;
-        EventDecoder decoder({"i", false}, r);
+        EventDecoder decoder({"i", false, kSecret}, r);
         decoder.feed(std::string_view(stream).substr(0, cut));
         decoder.feed(std::string_view(stream).substr(cut));
         decoder.finish();
@@ -140,7 +142,7 @@ TEST(EventDecoder, CrLfAndBareCrSplitVerboseLinesLikePython) {
 TEST(EventDecoder, TenMebibyteLineWithoutNewline) {
     std::string big(10 << 20, 'x');
     Recorder r;
-    EventDecoder decoder({"i", false}, r);
+    EventDecoder decoder({"i", false, kSecret}, r);
     for (size_t i = 0; i < big.size(); i += 4096) {
         decoder.feed(std::string_view(big).substr(i, 4096));
     }
@@ -151,14 +153,17 @@ TEST(EventDecoder, TenMebibyteLineWithoutNewline) {
     EXPECT_EQ(r.display.size(), big.size() + 1);
 }
 
-TEST(EventDecoder, FrameTruncatedByEofIsDroppedButItsTextIsKept) {
-    std::string stream = begin(kOk) + "ok: [h]\r\n" + std::string(EventDecoder::kFrameStart) +
-                         R"({"event": "runner_on_ok", "uu)";
+TEST(EventDecoder, FrameCutByEofIsTextWithItsSecretMasked) {
+    std::string cut = EventDecoder::frame_prefix(kSecret) + R"({"event": "runner_on_ok", "uu)";
+    std::string stream = begin(kOk) + "ok: [h]\r\n" + cut;
     Recorder r = decode(stream, 7);
     ASSERT_EQ(r.events.size(), 1u);
     EXPECT_EQ(r.events[0]["event"], "runner_on_ok");
-    EXPECT_EQ(r.events[0]["stdout"], "ok: [h]");
-    EXPECT_EQ(r.display.find('\x1b'), std::string::npos);
+    // Nothing is hidden: the cut frame is the event's text, its secret masked.
+    std::string masked =
+        "\x1b_arunner:" + std::string(32, '*') + R"(:{"event": "runner_on_ok", "uu)";
+    EXPECT_EQ(r.events[0]["stdout"], "ok: [h]\r\n" + masked);
+    EXPECT_EQ(r.display.find(kSecret), std::string::npos);
 }
 
 TEST(EventDecoder, EventWithoutEndFrameStillGetsItsText) {
@@ -168,11 +173,12 @@ TEST(EventDecoder, EventWithoutEndFrameStillGetsItsText) {
     EXPECT_EQ(r.display, "ok: [h]\n");
 }
 
-TEST(EventDecoder, UnparsableBeginFrameClosesInsteadOfOpening) {
+TEST(EventDecoder, UnparsableBeginFrameIsText) {
     Recorder r = decode(begin("{not json") + "text\r\n" + end_frame(), 4);
     ASSERT_EQ(r.events.size(), 1u);
     EXPECT_EQ(r.events[0]["event"], "verbose");
-    EXPECT_EQ(r.events[0]["stdout"], "text");
+    EXPECT_EQ(r.events[0]["stdout"],
+              "\x1b_arunner:" + std::string(32, '*') + ":{not json\x1b\\text");
 }
 
 TEST(EventDecoder, ForeignEscapeSequencesAreText) {
@@ -186,8 +192,11 @@ TEST(EventDecoder, ForeignEscapeSequencesAreText) {
 TEST(EventDecoder, JsonModeDisplaysEventsAsPythonJsonLines) {
     Recorder r = decode(begin(kOk) + "ok: [h]\r\n" + end_frame(), 1 << 20, true);
     ASSERT_EQ(r.events.size(), 1u);
-    EXPECT_EQ(r.display.rfind("{\"uuid\": \"u-ok\", \"counter\": 1, \"stdout\": \"ok: [h]\", ", 0),
-              0u)
+    EXPECT_EQ(
+        r.display.rfind("{\"uuid\": \"00000000-0000-4000-8000-00000000000b\", \"counter\": 1, "
+                        "\"stdout\": \"ok: [h]\", ",
+                        0),
+        0u)
         << r.display;
     EXPECT_EQ(r.display.back(), '\n');
 }

@@ -25,8 +25,10 @@ std::string framed_event(const std::string& event, const std::string& uuid, cons
                         "\", \"created\": \"2026-01-01T00:00:00.000001+00:00\", "
                         "\"event_data\": {\"host\": \"" +
                         host + "\"}}";
-    return "printf '\\033_arunner:%s\\033\\\\%s\\r\\n\\033_arunner:\\033\\\\' '" + begin + "' '" +
-           text + "'\n";
+    // The frame secret, as the plugin reads it: from the fd ARUNNER_FRAME_FD names.
+    return "[ -n \"$s\" ] || s=$(cat <&$ARUNNER_FRAME_FD)\n"
+           "printf '\\033_arunner:%s:%s\\033\\\\%s\\r\\n\\033_arunner:%s:\\033\\\\' \"$s\" '" +
+           begin + "' '" + text + "' \"$s\"\n";
 }
 
 /// A private data dir whose `args` runs a script (ansible-runner's raw mode).

@@ -22,9 +22,10 @@ TEST(Streaming, ThreeEndsOverSocketsGiveTheLocalArtifacts) {
     fs::path pdd = tmp / "pdd";
     fs::create_directories(pdd / "project");
     std::ofstream(pdd / "project/job.sh")
-        << "printf '\\033_arunner:{\"event\": \"runner_on_ok\", \"pid\": 1, \"uuid\": "
+        << "s=$(cat <&$ARUNNER_FRAME_FD)\n"  // the frame secret, as the plugin reads it
+           "printf '\\033_arunner:%s:{\"event\": \"runner_on_ok\", \"pid\": 1, \"uuid\": "
            "\"00000000-0000-4000-8000-000000000001\", \"event_data\": {\"host\": \"h\"}}"
-           "\\033\\\\ok: [h]\\r\\n\\033_arunner:\\033\\\\'\n";
+           "\\033\\\\ok: [h]\\r\\n\\033_arunner:%s:\\033\\\\' \"$s\" \"$s\"\n";
     // The command runs in the project dir of the worker's copy of the private data dir.
     std::ofstream(pdd / "args") << "/bin/sh job.sh";
     int job[2];

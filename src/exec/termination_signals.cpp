@@ -19,6 +19,7 @@ std::atomic<int> g_write_fd{-1};
 std::atomic<int> g_received{0};
 struct sigaction g_previous_int {};
 struct sigaction g_previous_term {};
+struct sigaction g_previous_hup {};
 
 void on_termination_signal(int signal) {
     int saved_errno = errno;
@@ -49,6 +50,9 @@ TerminationSignals::TerminationSignals() {
         action.sa_flags = SA_RESTART;
         ::sigaction(SIGINT, &action, &g_previous_int);
         ::sigaction(SIGTERM, &action, &g_previous_term);
+        // A dropped ssh session (the terminal hangs up) cancels like SIGTERM rather than killing
+        // arunner with the job and its container left behind and no status written.
+        ::sigaction(SIGHUP, &action, &g_previous_hup);
     }
     ++g_users;
     installed_ = true;
@@ -62,6 +66,7 @@ TerminationSignals::~TerminationSignals() {
     if (--g_users == 0) {
         ::sigaction(SIGINT, &g_previous_int, nullptr);
         ::sigaction(SIGTERM, &g_previous_term, nullptr);
+        ::sigaction(SIGHUP, &g_previous_hup, nullptr);
         int write_fd = g_write_fd.exchange(-1);
         ::close(write_fd);
         ::close(g_read_fd);

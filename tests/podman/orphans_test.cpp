@@ -75,7 +75,7 @@ class Orphans : public ::testing::Test {
 
     /// Starts the sleeper in a container as `ident` and SIGKILLs its arunner once it sleeps:
     /// the container is left behind.
-    void leave_a_container(const std::string& ident, const std::filesystem::path& dir) {
+    void leave_a_container(const std::string& ident, const TempDir& dir) {
         auto pdd = copy_fixture("sleeper", dir);
         BackgroundCommand run(isolated(pdd, ident));
         wait_sleeping(pdd / "artifacts" / ident, run);
@@ -84,7 +84,7 @@ class Orphans : public ::testing::Test {
         ASSERT_EQ(containers_of(ident), 1u) << "SIGKILL should leave the container running";
     }
 
-    CommandResult cleanup_containers(const std::filesystem::path& dir) {
+    CommandResult cleanup_containers(const TempDir& dir) {
         return run_command({ARUNNER_BINARY, "worker", "cleanup", "--containers", "--file-pattern",
                             (dir / "no-such-dir-*").string()},
                            {{"CONTAINER_HOST", "unix://" + service_->socket().string()}});
@@ -102,7 +102,7 @@ std::string unique_ident(const std::string& what) {
 TEST_F(Orphans, SigkilledControllersContainerIsSweptByTheNextJobWithItsIdent) {
     TempDir dir;
     const std::string ident = unique_ident("killed_rerun");
-    leave_a_container(ident, dir / "first");
+    leave_a_container(ident, dir);
     // Before the sweep this failed: "name already in use".
     TempDir again;
     auto pdd = copy_fixture("hello", again);
@@ -128,7 +128,7 @@ TEST_F(Orphans, SigkilledControllersContainerIsSweptByWorkerCleanup) {
 TEST_F(Orphans, LiveControllersContainerIsNeverSweptAndItsNameIsAClearError) {
     TempDir dir;
     const std::string ident = unique_ident("alive");
-    auto pdd = copy_fixture("sleeper", dir / "running");
+    auto pdd = copy_fixture("sleeper", dir);
     BackgroundCommand running(isolated(pdd, ident));
     wait_sleeping(pdd / "artifacts" / ident, running);
 
@@ -137,7 +137,8 @@ TEST_F(Orphans, LiveControllersContainerIsNeverSweptAndItsNameIsAClearError) {
     EXPECT_EQ(cleanup.out.find(ident), std::string::npos) << cleanup.out;
     EXPECT_EQ(containers_of(ident), 1u) << "the container of a live arunner was removed";
 
-    auto other = copy_fixture("hello", dir / "second");
+    TempDir second_dir;
+    auto other = copy_fixture("hello", second_dir);
     CommandResult second = run_command(isolated(other, ident));
     EXPECT_NE(second.exit_code, 0);
     std::string said = second.out + second.err + read_text(other / "artifacts" / ident / "stdout");

@@ -163,8 +163,6 @@ void JobProcesses::kill_all() {
     if (leader_ <= 0) {
         return;
     }
-    // The group first: the common case is done at once, whatever /proc shows.
-    ::killpg(leader_, SIGKILL);
     for (int round = 0; round < kMaxScanRounds; ++round) {
         auto entries = scan_processes();
         std::vector<pid_t> fresh;
@@ -178,6 +176,8 @@ void JobProcesses::kill_all() {
                 fresh.push_back(pid);
             }
         }
+        // The group too, whatever /proc showed; after the scan, like the rest.
+        ::killpg(leader_, SIGKILL);
         if (fresh.empty()) {
             return;
         }

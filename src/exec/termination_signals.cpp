@@ -52,7 +52,11 @@ TerminationSignals::TerminationSignals() {
         ::sigaction(SIGTERM, &action, &g_previous_term);
         // A dropped ssh session (the terminal hangs up) cancels like SIGTERM rather than killing
         // arunner with the job and its container left behind and no status written.
-        ::sigaction(SIGHUP, &action, &g_previous_hup);
+        // Under nohup SIGHUP is ignored on purpose: it stays so.
+        ::sigaction(SIGHUP, nullptr, &g_previous_hup);
+        if (g_previous_hup.sa_handler != SIG_IGN) {
+            ::sigaction(SIGHUP, &action, nullptr);
+        }
     }
     ++g_users;
     installed_ = true;

@@ -190,7 +190,10 @@ TEST(Run, SigtermCancelKillsADetachedSleeperBeforeArunnerExits) {
 }
 
 TEST(Run, SighupCancelsLikeSigterm) {
+    // arunner keeps SIGHUP ignored when it starts with it ignored (nohup): not here.
+    auto previous = ::signal(SIGHUP, SIG_DFL);
     expect_signal_cancels(SIGHUP);
+    ::signal(SIGHUP, previous);
 }
 
 TEST(Run, MissingExecutableIsRc127WithPexpectsMessage) {

@@ -160,7 +160,10 @@ TEST_F(Orphans, SighupCancelsRemovesTheContainerAndWritesTheStatus) {
     const std::string ident = unique_ident("sighup");
     auto pdd = copy_fixture("sleeper", dir);
     auto art = pdd / "artifacts" / ident;
+    // arunner keeps SIGHUP ignored when it starts with it ignored (nohup): not here.
+    auto previous = ::signal(SIGHUP, SIG_DFL);
     BackgroundCommand run(isolated(pdd, ident));
+    ::signal(SIGHUP, previous);
     wait_sleeping(art, run);
     ASSERT_EQ(containers_of(ident), 1u);
     ::kill(run.pid(), SIGHUP);

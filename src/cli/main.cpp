@@ -12,6 +12,7 @@
 #include "cli/run_command.hpp"
 #include "cli/stream_commands.hpp"
 #include "cli/usage.hpp"
+#include "exec/job_processes.hpp"
 
 namespace {
 
@@ -30,6 +31,10 @@ bool takes_value(std::string_view arg) {
 int main(int argc, char** argv) {
     // A closed console must not kill a running job: writes fail with EPIPE instead.
     ::signal(SIGPIPE, SIG_IGN);
+    // A job's descendants that double-fork or setsid away are reparented to arunner rather than
+    // init, so a cancel or timeout can still kill and reap them (exec/job_processes.hpp). Only
+    // the binary does this: the library leaves the choice to the program embedding it.
+    arunner::exec::become_subreaper();
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
         std::fputs(arunner::cli::common_commands_text().c_str(), stdout);

@@ -12,6 +12,7 @@
 #include "cli/usage.hpp"
 #include "cli/worker_info.hpp"
 #include "config/runner_settings.hpp"
+#include "isolation/container_sweep.hpp"
 #include "stream/image_cleanup.hpp"
 #include "stream/processor.hpp"
 #include "stream/transmitter.hpp"
@@ -47,6 +48,7 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
     stream::CleanupOptions options;
     std::vector<std::string> remove_images;
     bool image_prune = false;
+    bool containers = false;
     std::string executable = "podman";
     bool version = false;
     app.add_option("--file-pattern", options.file_pattern);
@@ -54,6 +56,7 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
     app.add_option("--grace-period", options.grace_period_minutes);
     app.add_option("--remove-images", remove_images);
     app.add_flag("--image-prune", image_prune);
+    app.add_flag("--containers", containers);  // arunner's own: containers of a dead arunner
     app.add_option("--process-isolation-executable", executable);
     if (int exit_code = parse(app, args, prog, version); exit_code >= 0) {
         return exit_code;
@@ -87,7 +90,19 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
             std::printf("Pruned images\n");
         }
     }
-    bool changed = dirs->changed || images > 0 || pruned;
+    int swept = 0;
+    if (containers) {
+        auto result = isolation::cleanup_orphaned_containers(executable, stdout);
+        if (!result) {
+            std::fprintf(stderr, "arunner worker cleanup: %s\n", result.error().message.c_str());
+            return 1;
+        }
+        swept = *result;
+        if (swept > 0) {
+            std::printf("Removed %d container(s)\n", swept);
+        }
+    }
+    bool changed = dirs->changed || images > 0 || pruned || swept > 0;
     std::printf("(changed: %s)\n", changed ? "True" : "False");
     return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <optional>
 
@@ -23,7 +24,6 @@ namespace arunner::engine {
 namespace {
 
 constexpr size_t kMaxHeaderBytes = size_t{64} * 1024;
-constexpr size_t kMaxErrorBodyBytes = size_t{64} * 1024;
 constexpr size_t kMaxErrorFrameBytes = 4096;
 
 using Clock = std::chrono::steady_clock;
@@ -60,6 +60,19 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
     }
 }
 
+/// A decimal Content-Length; empty when it is not one (then the body is read to its cap).
+std::optional<size_t> parse_length(std::string_view text) {
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
+        text.remove_suffix(1);
+    }
+    size_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
+    if (ec != std::errc() || text.empty() || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
 /// The parts of an HTTP answer's head that the attach needs.
 struct ResponseHead {
     long status = 0;
@@ -78,7 +91,7 @@ bool parse_head(std::string_view head, ResponseHead& out) {
     if (!std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return false;
     }
-    out.status = std::stol(std::string(code));
+    out.status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
     out.reason = status_line.size() > 13 ? std::string(status_line.substr(13)) : "";
     size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
     while (pos < head.size()) {
@@ -93,7 +106,7 @@ bool parse_head(std::string_view head, ResponseHead& out) {
         std::string value(line.substr(colon + 1));
         value.erase(0, value.find_first_not_of(" \t"));
         if (name == "content-length") {
-            out.content_length = std::strtoull(value.c_str(), nullptr, 10);
+            out.content_length = parse_length(value);
         } else if (name == "transfer-encoding") {
             out.chunked = lower(value).find("chunked") != std::string::npos;
         }
@@ -102,21 +115,38 @@ bool parse_head(std::string_view head, ResponseHead& out) {
 }
 
 /// Decodes a chunked body as far as it goes (an error body is small and only shown to users).
+/// Every size the engine sends is checked against the bytes that arrived: a malformed size or one
+/// near 2^64 ends the decoding rather than wrapping the position round to an earlier chunk.
 std::string dechunk(std::string_view raw) {
     std::string out;
     size_t pos = 0;
-    while (pos < raw.size()) {
+    for (;;) {
         size_t line_end = raw.find("\r\n", pos);
         if (line_end == std::string_view::npos) {
             break;
         }
-        size_t size =
-            std::strtoul(std::string(raw.substr(pos, line_end - pos)).c_str(), nullptr, 16);
-        if (size == 0) {
+        std::string_view size_text = raw.substr(pos, line_end - pos);
+        size_text = size_text.substr(0, size_text.find(';'));  // chunk extensions
+        while (!size_text.empty() && (size_text.back() == ' ' || size_text.back() == '\t')) {
+            size_text.remove_suffix(1);
+        }
+        size_t size = 0;
+        auto [end, ec] =
+            std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+        if (ec != std::errc() || end != size_text.data() + size_text.size() || size == 0) {
             break;
         }
-        out.append(raw.substr(line_end + 2, size));
-        pos = line_end + 2 + size + 2;
+        const size_t data = line_end + 2;
+        if (size > raw.size() - data) {
+            out.append(raw.substr(data));  // cut short: keep what came
+            break;
+        }
+        out.append(raw.substr(data, size));
+        pos = data + size;
+        if (raw.size() - pos < 2) {
+            break;
+        }
+        pos += 2;
     }
     return out;
 }
@@ -181,7 +211,14 @@ Status StreamDemux::feed(std::string_view bytes, const OutputChunkSink& sink) {
         }
         size_t take = std::min<size_t>(payload_left_, bytes.size());
         if (in_error_frame_) {
-            error_text_.append(bytes.substr(0, std::min(take, kMaxErrorFrameBytes)));
+            // Kept up to a cap in total, however the frame arrives; a longer one is reported
+            // as soon as the cap is reached instead of being read to its (up to 4 GiB) end.
+            size_t room = kMaxErrorFrameBytes - std::min(kMaxErrorFrameBytes, error_text_.size());
+            error_text_.append(bytes.substr(0, std::min(take, room)));
+            if (error_text_.size() >= kMaxErrorFrameBytes && payload_left_ > take) {
+                return Error{"attach stream: the container engine reported: " + error_text_ +
+                             " [cut at " + std::to_string(kMaxErrorFrameBytes) + " bytes]"};
+            }
         } else {
             sink(current_, bytes.substr(0, take));
         }
@@ -312,7 +349,7 @@ Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
     // An error: collect its (small) body for the message, within the same deadline.
     while ((!head.content_length || rest.size() < *head.content_length) &&
            !(head.chunked && rest.find("0\r\n\r\n") != std::string::npos) &&
-           rest.size() < kMaxErrorBodyBytes && wait_for(stream.fd(), POLLIN, deadline)) {
+           rest.size() <= kMaxErrorBodyBytes && wait_for(stream.fd(), POLLIN, deadline)) {
         ssize_t n = ::recv(stream.fd(), buffer, sizeof(buffer), 0);
         if (n < 0 && errno == EINTR) {
             continue;
@@ -325,6 +362,13 @@ Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
     HttpResponse response;
     response.status = head.status;
     response.reason = head.reason;
+    if (rest.size() > kMaxErrorBodyBytes) {
+        rest.resize(kMaxErrorBodyBytes);
+        response.body_truncated = true;
+    }
+    if (head.content_length && rest.size() > *head.content_length) {
+        rest.resize(*head.content_length);
+    }
     response.body = head.chunked ? dechunk(rest) : std::move(rest);
     return http_status_error("POST", target, response);
 }

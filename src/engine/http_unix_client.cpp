@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -85,6 +86,10 @@ Error http_status_error(std::string_view method, std::string_view target,
     if (!message.empty()) {
         text += " " + message;
     }
+    if (response.body_truncated) {
+        text += " (the engine's error body was cut at " + std::to_string(kMaxErrorBodyBytes >> 20) +
+                " MiB)";
+    }
     return Error{text};
 }
 
@@ -129,6 +134,7 @@ struct HttpUnixClient::Handle {
     char error_buffer[CURL_ERROR_SIZE] = {};
     HttpResponse response;
     bool body_too_large = false;
+    long head_status = 0;  ///< from the last status line, before libcurl reports it
 
     ~Handle() {
         if (curl) {
@@ -143,6 +149,13 @@ struct HttpUnixClient::Handle {
     static size_t on_body(char* data, size_t size, size_t count, void* self_ptr) {
         auto* self = static_cast<Handle*>(self_ptr);
         size_t bytes = size * count;
+        const bool error_answer = self->head_status < 200 || self->head_status >= 300;
+        if (error_answer && self->response.body.size() + bytes > kMaxErrorBodyBytes) {
+            // Only the start of an error body is worth showing: keep it and stop reading.
+            self->response.body.append(data, kMaxErrorBodyBytes - self->response.body.size());
+            self->response.body_truncated = true;
+            return 0;  // aborts the transfer
+        }
         if (self->response.body.size() + bytes > kMaxBodyBytes) {
             self->body_too_large = true;
             return 0;  // aborts the transfer
@@ -161,6 +174,11 @@ struct HttpUnixClient::Handle {
             size_t reason = code == std::string_view::npos ? code : line.find(' ', code + 1);
             self->response.reason =
                 reason == std::string_view::npos ? std::string() : trim(line.substr(reason + 1));
+            self->head_status = 0;
+            if (code != std::string_view::npos && line.size() >= code + 4) {
+                std::string_view digits = line.substr(code + 1, 3);
+                (void)std::from_chars(digits.data(), digits.data() + 3, self->head_status);
+            }
             self->response.body.clear();
             self->response.headers.clear();
         } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
@@ -264,6 +282,7 @@ Result<HttpResponse> HttpUnixClient::send(const HttpRequest& request) {
     CURL* curl = h.curl;
     h.response = HttpResponse{};
     h.body_too_large = false;
+    h.head_status = 0;
     h.error_buffer[0] = '\0';
 
     // The host part is ignored over a unix socket; only the target reaches the engine.
@@ -291,6 +310,10 @@ Result<HttpResponse> HttpUnixClient::send(const HttpRequest& request) {
     CURLcode code = h.lib->easy_perform(curl);
     // Nothing may keep pointing at this call's locals.
     h.lib->easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
+    if (code == CURLE_WRITE_ERROR && h.response.body_truncated) {
+        h.response.status = h.head_status;  // an error answer, cut: the caller reports it
+        return std::move(h.response);
+    }
     if (code != CURLE_OK) {
         return h.transport_error(request, code);
     }

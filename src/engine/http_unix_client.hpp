@@ -50,11 +50,16 @@ struct HttpResponse {
     std::string body;
     /// The final response's headers, names as sent, values trimmed.
     std::vector<std::pair<std::string, std::string>> headers;
+    /// True when an error body was longer than kMaxErrorBodyBytes: `body` holds its start.
+    bool body_truncated = false;
     /// The value of header `name` (case-insensitive); empty when absent.
     std::string header(std::string_view name) const;
     /// True for 2xx.
     bool ok() const { return status >= 200 && status < 300; }
 };
+
+/// The most of an engine's error body (a non-2xx answer) that is kept; the rest is not read.
+inline constexpr size_t kMaxErrorBodyBytes = size_t{1} << 20;
 
 /// The engine's own words from an error body: the `message` field of a JSON body (podman and
 /// dockerd both send `{"message": ...}`), else the body's text trimmed to one line, else empty.
@@ -64,7 +69,8 @@ std::string engine_message(std::string_view body);
 std::string_view endpoint_of(std::string_view target);
 
 /// "<METHOD> <endpoint>: <status> <engine message>" (the reason phrase stands in when the body
-/// says nothing), e.g. "POST /v1.41/containers/create: 404 no such image: localhost/x".
+/// says nothing), e.g. "POST /v1.41/containers/create: 404 no such image: localhost/x". A
+/// truncated body is said to be.
 Error http_status_error(std::string_view method, std::string_view target,
                         const HttpResponse& response);
 

@@ -1,5 +1,7 @@
 #include "exec/child_process.hpp"
 
+#include "exec/job_processes.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -233,6 +235,7 @@ std::variant<ChildProcess, SpawnError> ChildProcess::spawn(const SpawnRequest& r
     }
     child.pid_ = pid;
     child.reaped_ = false;
+    note_job_leader(pid, true);  // never taken for another job's orphan (job_processes.hpp)
     child.pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (child.pidfd_.valid()) {
         ::fcntl(child.pidfd_.get(), F_SETFD, FD_CLOEXEC);
@@ -295,6 +298,7 @@ std::optional<int> ChildProcess::try_wait() {
     if (r == pid_) {
         reaped_ = true;
         wait_status_ = status;
+        note_job_leader(pid_, false);
         return status;
     }
     return std::nullopt;
@@ -307,6 +311,7 @@ int ChildProcess::wait() {
         if (r == pid_) {
             reaped_ = true;
             wait_status_ = status;
+            note_job_leader(pid_, false);
         } else if (r < 0 && errno != EINTR) {
             reaped_ = true;  // not our child any more (ECHILD): nothing left to reap
         }

@@ -1,5 +1,7 @@
 #include "exec/supervisor.hpp"
 
+#include "exec/job_processes.hpp"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -50,10 +52,14 @@ bool read_available(int fd, Stream stream, OutputSink& sink, std::span<char> buf
     return true;
 }
 
-/// A local child: its pty or pipes, its pidfd, and SIGKILL to its whole process group.
+// How long a killed job's processes get to finish exiting (one stuck in the kernel, say on a dead
+// NFS mount, is given up on after this; SIGKILL has been sent).
+constexpr auto kKilledExitLimit = std::chrono::seconds(60);
+
+/// A local child: its pty or pipes, its pidfd, and SIGKILL to every process of the job.
 class SupervisedProcess final : public SupervisedJob {
   public:
-    explicit SupervisedProcess(ChildProcess& child) : child_(child) {}
+    explicit SupervisedProcess(ChildProcess& child) : child_(child), processes_(child.pid()) {}
     int output_fd() const override { return child_.output_fd(); }
     int error_fd() const override { return child_.error_fd(); }
     int exit_fd() const override { return child_.exit_fd(); }
@@ -64,13 +70,22 @@ class SupervisedProcess final : public SupervisedJob {
     }
     std::optional<int> try_wait() override { return child_.try_wait(); }
     int wait() override { return child_.wait(); }
-    // Descendants that left the group's pty open die too; re-sent after reaping in case any
-    // process joined the group late.
-    void kill() override { child_.signal_group(SIGKILL); }
+    // The whole job dies: its process group, and descendants that left it (setsid, a double
+    // fork). Called again once the child is reaped: whatever joined late is killed too, and
+    // then every process killed is waited for, so the job is gone when supervise() returns.
+    // (Before, only the group got SIGKILL and nothing waited for its members to exit: under
+    // load one could still be alive when arunner had already written `canceled` and exited.)
+    void kill() override {
+        processes_.kill_all();
+        if (child_.try_wait()) {
+            processes_.wait_all(kKilledExitLimit);
+        }
+    }
     void close_output() override { child_.close_output(); }
 
   private:
     ChildProcess& child_;
+    JobProcesses processes_;
 };
 
 }  // namespace

@@ -83,8 +83,10 @@ using CancelCheck = std::function<bool()>;
 /// Runs `child` to the end, handing its output to `sink`. Each of `cancel_fds` (-1 entries are
 /// ignored) becomes readable when cancellation is requested (a signal, a failed callback);
 /// `should_cancel` (may be empty) is polled.
-/// On timeout or cancel the whole process group gets SIGKILL. Returns after the child is reaped
-/// and its output drained; nothing of the child's group is left running on timeout or cancel.
+/// On timeout or cancel every process of the job gets SIGKILL: the child's process group and
+/// session, its descendants that left them, and the orphans reparented to arunner when it is a
+/// child subreaper (exec/job_processes.hpp says when). Returns after the child is reaped and its
+/// output drained; on timeout or cancel, only once every process killed has exited.
 Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLimits& limits,
                       std::span<const int> cancel_fds, const CancelCheck& should_cancel);
 

@@ -19,6 +19,7 @@ std::atomic<int> g_write_fd{-1};
 std::atomic<int> g_received{0};
 struct sigaction g_previous_int {};
 struct sigaction g_previous_term {};
+struct sigaction g_previous_hup {};
 
 void on_termination_signal(int signal) {
     int saved_errno = errno;
@@ -49,6 +50,13 @@ TerminationSignals::TerminationSignals() {
         action.sa_flags = SA_RESTART;
         ::sigaction(SIGINT, &action, &g_previous_int);
         ::sigaction(SIGTERM, &action, &g_previous_term);
+        // A dropped ssh session (the terminal hangs up) cancels like SIGTERM rather than killing
+        // arunner with the job and its container left behind and no status written.
+        // Under nohup SIGHUP is ignored on purpose: it stays so.
+        ::sigaction(SIGHUP, nullptr, &g_previous_hup);
+        if (g_previous_hup.sa_handler != SIG_IGN) {
+            ::sigaction(SIGHUP, &action, nullptr);
+        }
     }
     ++g_users;
     installed_ = true;
@@ -62,6 +70,7 @@ TerminationSignals::~TerminationSignals() {
     if (--g_users == 0) {
         ::sigaction(SIGINT, &g_previous_int, nullptr);
         ::sigaction(SIGTERM, &g_previous_term, nullptr);
+        ::sigaction(SIGHUP, &g_previous_hup, nullptr);
         int write_fd = g_write_fd.exchange(-1);
         ::close(write_fd);
         ::close(g_read_fd);

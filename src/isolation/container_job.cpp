@@ -15,6 +15,7 @@
 #include "artifacts/artifact_dir.hpp"
 #include "engine/rest_container_engine.hpp"
 #include "isolation/container_spec.hpp"
+#include "isolation/container_sweep.hpp"
 #include "util/files.hpp"
 #include "util/unique_fd.hpp"
 
@@ -165,6 +166,30 @@ class RemoveGuard {
     bool done_ = false;
 };
 
+/// When create failed because a container already has `name`: an error that says whose it is.
+std::optional<Error> name_conflict_error(engine::ContainerEngine& engine, const std::string& name,
+                                         const Result<HostView>& host) {
+    if (name.empty()) {
+        return std::nullopt;
+    }
+    auto holder = engine.inspect(name);
+    if (!holder) {
+        return std::nullopt;  // nothing has the name: the failure was something else
+    }
+    std::string whose =
+        "a container arunner did not create, or created before it labelled "
+        "its containers; remove it by hand if it is stale";
+    if (host) {
+        if (auto live = live_controller(holder->labels, *host)) {
+            whose = "the container of another job run by " + *live +
+                    "; cancel that job or "
+                    "choose another ident";
+        }
+    }
+    return Error{"the container name " + name + " is already in use by container " +
+                 holder->id.substr(0, 12) + ": " + whose};
+}
+
 }  // namespace
 
 Result<PreparedContainer> prepare_container(const config::JobConfig& job) {
@@ -218,9 +243,15 @@ Result<exec::Supervision> run_container(PreparedContainer& prepared,
                                         std::span<const int> cancel_fds,
                                         const exec::CancelCheck& should_cancel) {
     engine::ContainerEngine& engine = *prepared.engine;
+    // Containers left by an arunner that died (SIGKILL, a crash) go first: one of them may hold
+    // this job's name. A sweep that fails is no reason not to run; create says if it mattered.
+    auto host = this_host();
+    if (host) {
+        (void)sweep_orphaned_containers(engine, *host);
+    }
     auto created = engine.create(prepared.spec);
     if (!created) {
-        return created.error();
+        return name_conflict_error(engine, prepared.spec.name, host).value_or(created.error());
     }
     const std::string id = *created;
     RemoveGuard guard(engine, id);

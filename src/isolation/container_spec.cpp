@@ -1,5 +1,7 @@
 #include "isolation/container_spec.hpp"
 
+#include "isolation/container_sweep.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -399,6 +401,12 @@ Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
         ARUNNER_TRY(add_volume_mount(mapping, c.workdir, spec.mounts));
     }
     ARUNNER_TRY(apply_container_options(c.options, spec));
+    // The controller label is arunner's alone (a --label with its key is dropped): it is how a
+    // later sweep tells whether this container's arunner still runs (isolation/container_sweep).
+    std::erase_if(spec.labels, [](const auto& label) { return label.first == kControllerLabel; });
+    if (auto controller = this_controller()) {
+        spec.labels.emplace_back(kControllerLabel, format_controller_label(*controller));
+    }
     return spec;
 }
 

@@ -150,6 +150,52 @@ TEST(Run, SigintCancelsAndLeavesNoProcess) {
     expect_signal_cancels(SIGINT);
 }
 
+/// Live processes of the job at `art` running `sleep 300` (the detached sleeper).
+std::vector<int> detached_sleepers(const fs::path& art) {
+    std::vector<int> found;
+    for (int pid : processes_with_environment(art_env(art))) {
+        std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+        if (cmdline == std::string("sleep\0"
+                                   "300\0",
+                                   10)) {
+            found.push_back(pid);
+        }
+    }
+    return found;
+}
+
+TEST(Run, SigtermCancelKillsADetachedSleeperBeforeArunnerExits) {
+    // `nohup setsid sleep 300 &` leaves the job's process group and session, and its parent
+    // shell exits: only a subreaper can still find it. arunner returns after it is gone.
+    TempDir tmp;
+    fs::path pdd = copy_fixture("detached-sleeper", tmp);
+    fs::path art = pdd / "artifacts/d";
+    BackgroundCommand job(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "d"}));
+    ASSERT_TRUE(wait_until([&] { return !detached_sleepers(art).empty(); }, 120s))
+        << job.current_output();
+    ASSERT_TRUE(wait_until(
+        [&] { return read_text(art / "stdout").find("TASK [sleep") != std::string::npos; }, 60s));
+    for (int pid : detached_sleepers(art)) {
+        // Out of the job's session, and no longer a child of the task's shell.
+        std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+        EXPECT_EQ(stat.find(" " + std::to_string(job.pid()) + " "), stat.find(") S ") + 3)
+            << "the sleeper should have been reparented to arunner: " << stat;
+    }
+    ::kill(job.pid(), SIGTERM);
+    CommandResult r = job.finish();
+    EXPECT_EQ(r.exit_code, 254) << r.out << r.err;
+    EXPECT_EQ(read_text(art / "status"), "canceled");
+    EXPECT_TRUE(detached_sleepers(art).empty());
+    EXPECT_TRUE(processes_with_environment(art_env(art)).empty());
+}
+
+TEST(Run, SighupCancelsLikeSigterm) {
+    // arunner keeps SIGHUP ignored when it starts with it ignored (nohup): not here.
+    auto previous = ::signal(SIGHUP, SIG_DFL);
+    expect_signal_cancels(SIGHUP);
+    ::signal(SIGHUP, previous);
+}
+
 TEST(Run, MissingExecutableIsRc127WithPexpectsMessage) {
     TempDir tmp;
     fs::path pdd = copy_fixture("hello", tmp);

@@ -79,6 +79,18 @@ class FakeConnection {
         return std::exchange(buffered_, {});
     }
 
+    /// Writes all of `bytes`; false once the client has hung up.
+    bool write_some(std::string_view bytes) {
+        while (!bytes.empty()) {
+            ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) {
+                return false;
+            }
+            bytes.remove_prefix(static_cast<size_t>(n));
+        }
+        return true;
+    }
+
     void write(std::string_view bytes) {
         while (!bytes.empty()) {
             ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -525,4 +537,120 @@ TEST(EngineAttach, MissingSocketAndSilentPeers) {
 }
 
 }  // namespace
+// --- bounds on what the engine sends --------------------------------------------------------
+
+TEST(EngineAttach, ChunkSizeNear2To64EndsTheErrorBody) {
+    // Before, the position wrapped round 2^64 to the same chunk and the decoding never ended.
+    testing::TempDir dir;
+    const auto socket = dir / "engine.sock";
+    FakeEngine engine(socket, [](FakeConnection& connection, FakeEngine&) {
+        if (connection.read_request()) {
+            connection.write(
+                "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "fffffffffffffffa\r\n{\"message\":\"boom\"}\n\r\n0\r\n\r\n");
+            connection.read_to_eof();
+        }
+    });
+    auto stream = AttachStream::open(socket, kAttachTarget, false, 5000ms);
+    ASSERT_FALSE(stream.ok());
+    // The chunk is cut short; what came of it is shown.
+    EXPECT_EQ(stream.error().message,
+              std::string("POST ") + kAttachEndpoint + ": 500 {\"message\":\"boom\"}");
+}
+
+TEST(EngineAttach, ChunkSizeBeyond2To64IsNotABody) {
+    testing::TempDir dir;
+    const auto socket = dir / "engine.sock";
+    FakeEngine engine(socket, [](FakeConnection& connection, FakeEngine&) {
+        if (connection.read_request()) {
+            connection.write(
+                "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "1ffffffffffffffff\r\nboom\r\n0\r\n\r\n");
+            connection.read_to_eof();
+        }
+    });
+    auto stream = AttachStream::open(socket, kAttachTarget, false, 5000ms);
+    ASSERT_FALSE(stream.ok());
+    EXPECT_EQ(stream.error().message,
+              std::string("POST ") + kAttachEndpoint + ": 500 Internal Server Error");
+}
+
+TEST(EngineAttach, ContentLengthNear2To64ReadsOnlyWhatCame) {
+    testing::TempDir dir;
+    const auto socket = dir / "engine.sock";
+    FakeEngine engine(socket, [](FakeConnection& connection, FakeEngine&) {
+        if (connection.read_request()) {
+            connection.write(
+                "HTTP/1.1 409 Conflict\r\nContent-Length: 18446744073709551615\r\n\r\n"
+                "{\"message\":\"in use\"}");
+        }  // and hangs up
+    });
+    auto stream = AttachStream::open(socket, kAttachTarget, false, 5000ms);
+    ASSERT_FALSE(stream.ok());
+    EXPECT_EQ(stream.error().message, std::string("POST ") + kAttachEndpoint + ": 409 in use");
+}
+
+TEST(EngineAttach, EndlessErrorBodyIsCutAndSaidSo) {
+    testing::TempDir dir;
+    const auto socket = dir / "engine.sock";
+    std::atomic<size_t> sent{0};
+    FakeEngine engine(socket, [&sent](FakeConnection& connection, FakeEngine&) {
+        if (connection.read_request()) {
+            connection.write("HTTP/1.1 500 Internal Server Error\r\n\r\n");
+            const std::string block(64 * 1024, 'x');
+            // Until the client hangs up (or 64 MiB, so a broken client cannot hang the test).
+            for (int i = 0; i < 1024 && connection.write_some(block); ++i) {
+                sent += block.size();
+            }
+        }
+    });
+    auto stream = AttachStream::open(socket, kAttachTarget, false, 30000ms);
+    ASSERT_FALSE(stream.ok());
+    EXPECT_NE(stream.error().message.find("(the engine's error body was cut at 1 MiB)"),
+              std::string::npos);
+    EXPECT_LT(stream.error().message.size(), 1000u);
+}
+
+TEST(EngineHttp, EndlessErrorBodyIsCutAndSaidSo) {
+    testing::TempDir dir;
+    const auto socket = dir / "engine.sock";
+    FakeEngine engine(socket, [](FakeConnection& connection, FakeEngine&) {
+        if (connection.read_request()) {
+            connection.write("HTTP/1.1 500 Internal Server Error\r\nContent-Length: " +
+                             std::to_string(size_t{64} << 20) + "\r\n\r\n");
+            const std::string block(64 * 1024, 'y');
+            for (int i = 0; i < 1024 && connection.write_some(block); ++i) {
+            }
+        }
+    });
+    HttpUnixClient client = make_client(socket, 30000ms);
+    auto raw = client.send({"GET", "/v1.41/containers/json"});
+    ASSERT_TRUE(raw.ok()) << raw.error().message;
+    EXPECT_EQ(raw->status, 500);
+    EXPECT_TRUE(raw->body_truncated);
+    EXPECT_EQ(raw->body.size(), kMaxErrorBodyBytes);
+    auto answer = client.send_json({"GET", "/v1.41/containers/json"});
+    ASSERT_FALSE(answer.ok());
+    EXPECT_NE(answer.error().message.find("GET /v1.41/containers/json: 500 "), std::string::npos);
+    EXPECT_NE(answer.error().message.find("(the engine's error body was cut at 1 MiB)"),
+              std::string::npos);
+}
+
+TEST(EngineHttp, ChunkSizeNear2To64IsAnErrorNotAHang) {
+    testing::TempDir dir;
+    const auto socket = dir / "engine.sock";
+    FakeEngine engine(socket, [](FakeConnection& connection, FakeEngine&) {
+        if (connection.read_request()) {
+            connection.write(
+                "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "fffffffffffffffa\r\nboom\r\n0\r\n\r\n");
+        }  // and hangs up
+    });
+    HttpUnixClient client = make_client(socket, 30000ms);
+    auto answer = client.send_json({"DELETE", "/v1.41/containers/x"});
+    ASSERT_FALSE(answer.ok());
+    EXPECT_EQ(answer.error().message.rfind("DELETE /v1.41/containers/x: ", 0), 0u)
+        << answer.error().message;
+}
+
 }  // namespace arunner::engine

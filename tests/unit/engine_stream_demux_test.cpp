@@ -248,4 +248,25 @@ TEST(EngineAttachStream, OverASocketPairAsFakesBuildIt) {
 }
 
 }  // namespace
+TEST(EngineStreamDemux, HugeErrorFrameIsReportedAtItsCapNotItsEnd) {
+    // An error frame announcing 4 GiB - 1 bytes, fed in small pieces: the text kept stays at the
+    // cap and the error comes as soon as the cap is reached.
+    std::string header("\x03\x00\x00\x00\xff\xff\xff\xff", 8);
+    StreamDemux demux(false);
+    Collected got;
+    ASSERT_TRUE(demux.feed(header, got.sink()).ok());
+    std::string piece(1000, 'e');
+    Status fed;
+    int pieces = 0;
+    while (fed.ok() && pieces < 100) {
+        fed = demux.feed(piece, got.sink());
+        ++pieces;
+    }
+    ASSERT_FALSE(fed.ok());
+    EXPECT_EQ(pieces, 5);  // 4096 bytes kept: the fifth piece reaches the cap
+    EXPECT_LT(fed.error().message.size(), 4096u + 200u);
+    EXPECT_NE(fed.error().message.find("[cut at 4096 bytes]"), std::string::npos);
+    EXPECT_TRUE(got.chunks.empty());
+}
+
 }  // namespace arunner::engine

@@ -137,6 +137,21 @@ TEST(Supervisor, CancelFdKillsTheChild) {
     EXPECT_EQ(sink.out, "started\r\n");
 }
 
+TEST(Supervisor, CancelKillsADescendantThatLeftTheSessionAndReturnsOnceItIsGone) {
+    // setsid(): out of the child's process group and session, so killpg alone missed it.
+    testing::TempDir dir;
+    auto pid_file = dir / "pid";
+    auto child = spawn_shell("setsid sleep 100 & echo $! > " + pid_file.string() + "; wait");
+    CollectingSink sink;
+    SupervisionLimits limits;
+    limits.poll_interval = SupervisionLimits::Seconds(0.05);
+    Supervision result = supervise(child, sink, limits, {}, [&] { return read_pid(pid_file) > 0; });
+    EXPECT_TRUE(result.canceled);
+    pid_t detached = read_pid(pid_file);
+    ASSERT_GT(detached, 0);
+    EXPECT_FALSE(process_alive(detached));  // at once: supervise() waited for it
+}
+
 TEST(Supervisor, CancelCheckIsPolledEveryInterval) {
     auto child = spawn_shell("sleep 100");
     CollectingSink sink;

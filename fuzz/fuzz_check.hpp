@@ -1,0 +1,41 @@
+#pragma once
+// What the fuzz targets share: a check that reports a broken invariant as a crash (so libFuzzer
+// saves the input), and a splitter of the input into parameters and payload.
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+/// Aborts with `what` when `condition` is false: libFuzzer then saves the input as a crash.
+#define FUZZ_CHECK(condition, what)                                                                \
+    do {                                                                                           \
+        if (!(condition)) {                                                                        \
+            std::string_view fuzz_what_(what);                                                     \
+            std::fprintf(stderr, "fuzz check failed at %s:%d: %.*s\n  (%s)\n", __FILE__, __LINE__, \
+                         static_cast<int>(fuzz_what_.size()), fuzz_what_.data(), #condition);      \
+            std::abort();                                                                          \
+        }                                                                                          \
+    } while (0)
+
+namespace arunner::fuzz {
+
+/// A small deterministic generator (xorshift64*), seeded from the input, for choices such as
+/// chunk sizes that should come from the input without taking many of its bytes.
+class Choices {
+  public:
+    explicit Choices(uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 1) {}
+    uint64_t next() {
+        state_ ^= state_ >> 12;
+        state_ ^= state_ << 25;
+        state_ ^= state_ >> 27;
+        return state_ * 0x2545F4914F6CDD1Dull;
+    }
+    /// A number in [1, limit].
+    size_t up_to(size_t limit) { return 1 + static_cast<size_t>(next() % limit); }
+
+  private:
+    uint64_t state_;
+};
+
+}  // namespace arunner::fuzz

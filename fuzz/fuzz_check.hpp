@@ -8,17 +8,21 @@
 #include <string_view>
 
 /// Aborts with `what` when `condition` is false: libFuzzer then saves the input as a crash.
-#define FUZZ_CHECK(condition, what)                                                                \
-    do {                                                                                           \
-        if (!(condition)) {                                                                        \
-            std::string_view fuzz_what_(what);                                                     \
-            std::fprintf(stderr, "fuzz check failed at %s:%d: %.*s\n  (%s)\n", __FILE__, __LINE__, \
-                         static_cast<int>(fuzz_what_.size()), fuzz_what_.data(), #condition);      \
-            std::abort();                                                                          \
-        }                                                                                          \
+#define FUZZ_CHECK(condition, what)                                        \
+    do {                                                                   \
+        if (!(condition)) {                                                \
+            ::arunner::fuzz::fail(__FILE__, __LINE__, (what), #condition); \
+        }                                                                  \
     } while (0)
 
 namespace arunner::fuzz {
+
+[[noreturn]] inline void fail(const char* file, int line, std::string_view what,
+                              const char* condition) {
+    std::fprintf(stderr, "fuzz check failed at %s:%d: %.*s\n  (%s)\n", file, line,
+                 static_cast<int>(what.size()), what.data(), condition);
+    std::abort();
+}
 
 /// A small deterministic generator (xorshift64*), seeded from the input, for choices such as
 /// chunk sizes that should come from the input without taking many of its bytes.

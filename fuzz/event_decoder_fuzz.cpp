@@ -76,15 +76,15 @@ uint64_t newlines_outside_frames(std::string_view stream) {
 }
 
 bool only_line_ends(std::string_view s) {
-    return !s.empty() && s.find_first_not_of("\r\n") == std::string_view::npos;
+    return s.find_first_not_of("\r\n") == std::string_view::npos;
 }
 
 void check_display(const Json& event, const std::string& shown, bool json_mode) {
     const std::string& out = event["stdout"].get_ref<const std::string&>();
     bool verbose = event.contains("event") && event["event"] == "verbose";
-    // A raw output line: shown as printed, so its stdout and the line ends that were stripped.
-    bool raw_line = verbose && shown.size() > out.size() &&
-                    shown.compare(0, out.size(), out) == 0 &&
+    // A raw output line: shown as printed, so its stdout and the line ends that were stripped
+    // (none when the line ends with another separator, such as \f).
+    bool raw_line = verbose && !shown.empty() && shown.compare(0, out.size(), out) == 0 &&
                     only_line_ends(std::string_view(shown).substr(out.size()));
     if (json_mode) {
         std::string line;

@@ -75,6 +75,30 @@ uint64_t newlines_outside_frames(std::string_view stream) {
     }
 }
 
+/// True when a frame's JSON sets a key the decoder owns. Known today: such a key overwrites the
+/// decoder's (fuzz/crashes-found/event_decoder_fuzz-forged-stdout.bin); skipping "forged-keys"
+/// ignores these inputs so that the fuzzer looks elsewhere.
+bool forges_owned_keys(std::string_view stream) {
+    for (size_t start = stream.find(EventDecoder::kFrameStart); start != std::string_view::npos;
+         start = stream.find(EventDecoder::kFrameStart, start + 1)) {
+        size_t at = start + EventDecoder::kFrameStart.size();
+        size_t end = stream.find(EventDecoder::kFrameEnd, at);
+        if (end == std::string_view::npos) {
+            return false;
+        }
+        Json begin = Json::parse(stream.substr(at, end - at), nullptr, false);
+        if (begin.is_object()) {
+            for (const char* key :
+                 {"counter", "stdout", "start_line", "end_line", "runner_ident"}) {
+                if (begin.contains(key)) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
 bool only_line_ends(std::string_view s) {
     return s.find_first_not_of("\r\n") == std::string_view::npos;
 }
@@ -167,6 +191,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Mostly small chunks (a frame marker cut anywhere), sometimes larger ones.
     const size_t max_chunk = (mode & 2) != 0 ? 4096 : 1 + (mode >> 2) % 16;
 
+    if (arunner::fuzz::skipped("forged-keys") && forges_owned_keys(stream)) {
+        return 0;
+    }
     Recorder whole = decode(stream, json_mode, 0, 0);
     Recorder chunked = decode(stream, json_mode, max_chunk, seed);
     FUZZ_CHECK(whole.events.size() == chunked.events.size(),
@@ -174,7 +201,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < whole.events.size(); ++i) {
         FUZZ_CHECK(stable(whole.events[i]) == stable(chunked.events[i]),
                    "chunking does not change an event");
-        if (!json_mode) {  // JSON lines hold the generated uuids and times
+        // Known today: a line ending in \v, \f, \r... is displayed as printed when the next
+        // bytes have arrived, with a newline added when they have not (fuzz/crashes-found/
+        // event_decoder_fuzz-display-chunking.bin).
+        if (!json_mode && !arunner::fuzz::skipped("display-chunking")) {
+            // (JSON lines hold the generated uuids and times, so they are not compared.)
             FUZZ_CHECK(whole.displays[i] == chunked.displays[i],
                        "chunking does not change what is displayed");
         }

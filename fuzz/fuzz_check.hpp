@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 /// Aborts with `what` when `condition` is false: libFuzzer then saves the input as a crash.
@@ -16,6 +17,16 @@
     } while (0)
 
 namespace arunner::fuzz {
+
+/// True when `check` is named in $ARUNNER_FUZZ_SKIP (comma-separated): a check that fails for a
+/// bug already reported can be skipped while looking for others. CI skips nothing.
+inline bool skipped(std::string_view check) {
+    static const std::string list = [] {
+        const char* value = std::getenv("ARUNNER_FUZZ_SKIP");
+        return "," + std::string(value != nullptr ? value : "") + ",";
+    }();
+    return list.find("," + std::string(check) + ",") != std::string::npos;
+}
 
 [[noreturn]] inline void fail(const char* file, int line, std::string_view what,
                               const char* condition) {

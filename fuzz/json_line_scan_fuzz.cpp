@@ -91,17 +91,6 @@ void check_member(const Json& object, const char* key, const Member& m) {
     if (truth) {
         FUZZ_CHECK(*truth == truthy(v), std::string("the truth of member ") + key);
     }
-    std::string name;
-    if (truth == std::optional<bool>(true) && scan::member_name_text(m, name)) {
-        // The file-name text is the value as Python's str() would print it.
-        if (v.is_string()) {
-            FUZZ_CHECK(name == v.get_ref<const std::string&>(), "a string member's name text");
-        } else if (v.is_boolean()) {
-            FUZZ_CHECK(name == "true", "a boolean member's name text");
-        } else {
-            FUZZ_CHECK(v.is_number_integer() && name == v.dump(), "an integer member's name text");
-        }
-    }
 }
 
 /// True when nlohmann refuses `text` for a number out of a double's range. Known today: the

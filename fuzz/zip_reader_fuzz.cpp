@@ -8,7 +8,9 @@
 // - nothing appeared or changed outside the target dir (so no `..` of up to nine levels, and no
 //   link followed out of it, wrote anything);
 // - inside it there are only files, dirs and symlinks, no setuid/setgid file, and no more bytes
-//   than the limit.
+//   than the limit;
+// - with LinkTargets::inside (what `process` uses; the input's size picks the mode), every
+//   symlink is relative and resolves inside the target dir.
 // The target dir is removed after each input, the root when the process exits.
 
 #include <dirent.h>
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -30,10 +33,6 @@
 namespace {
 
 namespace fs = std::filesystem;
-
-// TODO(issue 10, item 3): once `process` refuses symlink entries whose target is absolute or
-// leaves the target dir, check that no extracted symlink does.
-constexpr bool kCheckSymlinksStayInside = false;
 
 constexpr std::string_view kSentinelText = "outside the target dir\n";
 constexpr uint64_t kMaxUnpacked = 1 << 20;
@@ -90,7 +89,8 @@ struct Tally {
 };
 
 /// Checks what the extraction left under `dir` (inside the target).
-void check_inside(const std::string& dir, Tally& tally) {
+void check_inside(const std::string& dir, Tally& tally, bool links_inside,
+                  const std::string& target) {
     DIR* d = ::opendir(dir.c_str());
     FUZZ_CHECK(d != nullptr, "opendir " + dir);
     while (dirent* e = ::readdir(d)) {
@@ -102,16 +102,27 @@ void check_inside(const std::string& dir, Tally& tally) {
         struct stat st {};
         FUZZ_CHECK(::lstat(path.c_str(), &st) == 0, "lstat " + path);
         if (S_ISDIR(st.st_mode)) {
-            check_inside(path, tally);
+            check_inside(path, tally, links_inside, target);
         } else if (S_ISREG(st.st_mode)) {
             FUZZ_CHECK((st.st_mode & (S_ISUID | S_ISGID)) == 0, "no setuid/setgid file: " + path);
             tally.bytes += static_cast<uint64_t>(st.st_size);
         } else if (S_ISLNK(st.st_mode)) {
             tally.bytes += static_cast<uint64_t>(st.st_size);
-            if (kCheckSymlinksStayInside) {
+            if (links_inside) {
                 char link[4096];
                 ssize_t n = ::readlink(path.c_str(), link, sizeof link);
                 FUZZ_CHECK(n > 0 && link[0] != '/', "no absolute symlink: " + path);
+                // Lexically, from the link's dir: `..` never climbs above the target.
+                std::string rest = path.substr(target.size() + 1);
+                int depth = static_cast<int>(std::count(rest.begin(), rest.end(), '/'));
+                std::string_view text(link, static_cast<size_t>(n));
+                for (size_t at = 0; at <= text.size() && depth >= 0;) {
+                    size_t slash = std::min(text.find('/', at), text.size());
+                    std::string_view part = text.substr(at, slash - at);
+                    depth += part == ".." ? -1 : (part.empty() || part == ".") ? 0 : 1;
+                    at = slash + 1;
+                }
+                FUZZ_CHECK(depth >= 0, "no symlink leaves the target dir: " + path);
             }
         } else {
             FUZZ_CHECK(false, "only files, dirs and symlinks are extracted: " + path);
@@ -122,7 +133,7 @@ void check_inside(const std::string& dir, Tally& tally) {
 
 /// Checks that the root holds only what it held before, the input and the target's ancestors,
 /// and checks the target's contents.
-void check_root(const Root& root, const std::string& dir, Tally& tally) {
+void check_root(const Root& root, const std::string& dir, Tally& tally, bool links_inside) {
     DIR* d = ::opendir(dir.c_str());
     FUZZ_CHECK(d != nullptr, "opendir " + dir);
     while (dirent* e = ::readdir(d)) {
@@ -135,10 +146,10 @@ void check_root(const Root& root, const std::string& dir, Tally& tally) {
         FUZZ_CHECK(::lstat(path.c_str(), &st) == 0, "lstat " + path);
         if (path == root.target) {
             FUZZ_CHECK(S_ISDIR(st.st_mode), "the target is a dir");
-            check_inside(path, tally);
+            check_inside(path, tally, links_inside, root.target);
         } else if (root.target.compare(0, path.size() + 1, path + "/") == 0) {
             FUZZ_CHECK(S_ISDIR(st.st_mode), "the target's ancestors are dirs: " + path);
-            check_root(root, path, tally);
+            check_root(root, path, tally, links_inside);
         } else if (path == root.path + "/sentinel" || path == root.path + "/sibling/keep") {
             FUZZ_CHECK(S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0644,
                        "a file outside the target is left alone: " + path);
@@ -148,7 +159,7 @@ void check_root(const Root& root, const std::string& dir, Tally& tally) {
         } else if (path == root.path + "/sibling") {
             FUZZ_CHECK(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0755,
                        "a dir outside the target is left alone");
-            check_root(root, path, tally);
+            check_root(root, path, tally, links_inside);
         } else {
             FUZZ_CHECK(path == root.zip, "nothing appears outside the target dir: " + path);
         }
@@ -185,11 +196,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     arunner::stream::ExtractLimits limits;
     limits.max_unpacked_bytes = kMaxUnpacked;
     limits.ratio_floor_bytes = 64 << 10;
-    (void)arunner::stream::extract_zip(r.zip, r.target, limits);
+    const bool links_inside = size % 2 == 1;
+    (void)arunner::stream::extract_zip(
+        r.zip, r.target, limits,
+        links_inside ? arunner::stream::LinkTargets::inside : arunner::stream::LinkTargets::any);
 
     open_up(r.run);  // a dir may have been given mode 0: the walk must see into it
     Tally tally;
-    check_root(r, r.path, tally);
+    check_root(r, r.path, tally, links_inside);
     FUZZ_CHECK(tally.bytes <= kMaxUnpacked, "no more bytes than the limit are unpacked");
 
     std::error_code ec;

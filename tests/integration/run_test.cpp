@@ -117,7 +117,9 @@ TEST(Run, IdleTimeoutKillsASilentJob) {
     TempDir tmp;
     fs::path pdd = copy_fixture("sleeper", tmp);
     fs::create_directories(pdd / "env");
-    std::ofstream(pdd / "env/settings") << "{\"idle_timeout\": 3}";
+    // Long enough for ansible-playbook to start and print on a loaded machine: the idle clock runs
+    // from the spawn.
+    std::ofstream(pdd / "env/settings") << "{\"idle_timeout\": 10}";
     CommandResult r = run_command(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "idle"}));
     EXPECT_EQ(r.exit_code, 254) << r.out << r.err;
     EXPECT_EQ(read_text(pdd / "artifacts/idle/status"), "timeout");

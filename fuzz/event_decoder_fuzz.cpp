@@ -1,10 +1,13 @@
 // Fuzzes the event decoder (src/events/event_decoder.hpp) with what a child prints, which a
 // playbook, a module or a managed host may control: frames and all.
 //
-// The input is the output stream, minus its last two bytes, which choose the display mode and
-// the chunk sizes it is fed in. It is decoded twice, in one piece and in those chunks, and checks:
+// The input is the output stream, minus its last two bytes, which choose the display mode, the
+// frame size cap and the chunk sizes it is fed in. Frames carry the fixed secret kSecret (the
+// dictionary and the seed corpus use it). It is decoded twice, in one piece and in those chunks,
+// and checks:
 // - whatever a frame says, every event has the counter that comes next, a string stdout, this
-//   run's runner_ident, and line numbers that follow on from the previous event's;
+//   run's runner_ident, line numbers that follow on from the previous event's, and no `eof`,
+//   `status` or `zipfile` key (an event never passes for a wire line);
 // - every newline outside a frame is counted once: the last end_line is their number;
 // - what is displayed for an event is its stdout and a newline (or the JSON line in JSON mode),
 //   or for a raw output line that line; nothing is displayed after the last event;
@@ -12,9 +15,11 @@
 
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -31,11 +36,8 @@ using arunner::events::EventDecoder;
 using Json = nlohmann::ordered_json;
 
 constexpr std::string_view kIdent = "fuzz-ident";
-
-// TODO(issue 10, frames): once the decoder ignores frames that lack the run's secret, the
-// reference framing below must take the secret too, and a forged frame's keys named
-// `eof`, `status` or `zipfile` must no longer reach an event (see check_event).
-constexpr bool kCheckNoStreamKeys = false;
+constexpr std::string_view kSecret = "0123456789abcdef0123456789abcdef";
+constexpr size_t kSmallFrameCap = 96;  // some runs cap frames this small, to reach the cap
 
 /// What a decoder delivered: each event with the text displayed just before it.
 class Recorder : public DecoderListener {
@@ -52,51 +54,65 @@ class Recorder : public DecoderListener {
     std::string pending;  // displayed after the last event: must stay empty
 };
 
-/// Newlines outside complete frames, found the way the decoder frames output (a start marker,
-/// then the first end marker after it). Text after a start marker with no end is dropped at EOF.
-uint64_t newlines_outside_frames(std::string_view stream) {
-    uint64_t count = 0;
-    size_t pos = 0;
-    for (;;) {
-        size_t start = stream.find(EventDecoder::kFrameStart, pos);
-        std::string_view text = stream.substr(
-            pos, start == std::string_view::npos ? std::string_view::npos : start - pos);
-        for (char c : text) {
-            count += c == '\n';
-        }
-        if (start == std::string_view::npos) {
-            return count;
-        }
-        size_t end = stream.find(EventDecoder::kFrameEnd, start + EventDecoder::kFrameStart.size());
-        if (end == std::string_view::npos) {
-            return count;
-        }
-        pos = end + EventDecoder::kFrameEnd.size();
+/// Whether a frame's payload makes it a frame (see newlines_outside_frames).
+bool is_payload(std::string_view payload) {
+    if (payload.empty()) {
+        return true;
     }
+    if (payload.find('\x1b') != std::string_view::npos) {
+        return false;
+    }
+    size_t depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < payload.size(); ++i) {
+        const char c = payload[i];
+        if (in_string) {
+            i += c == '\\' ? 1 : 0;
+            in_string = c != '"';
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > 2000) {
+                return false;
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    const Json begin = Json::parse(payload, nullptr, false);
+    if (!begin.is_object()) {
+        return false;
+    }
+    auto name = begin.find("event");
+    return name != begin.end() && name->is_string() && !name->get_ref<const std::string&>().empty();
 }
 
-/// True when a frame's JSON sets a key the decoder owns. Known today: such a key overwrites the
-/// decoder's (fuzz/crashes-found/event_decoder_fuzz-forged-stdout.bin); skipping "forged-keys"
-/// ignores these inputs so that the fuzzer looks elsewhere.
-bool forges_owned_keys(std::string_view stream) {
-    for (size_t start = stream.find(EventDecoder::kFrameStart); start != std::string_view::npos;
-         start = stream.find(EventDecoder::kFrameStart, start + 1)) {
-        size_t at = start + EventDecoder::kFrameStart.size();
+/// The reference framing: a frame is the run's prefix, then the first end marker after it,
+/// which must start within `max_frame_bytes` of the prefix, around a payload that is empty (an
+/// end frame) or an event's begin dict: a JSON object with a non-empty string `event`, no ESC
+/// and at most 2,000 levels of nesting. Anything else is text. Returns the newlines in the text.
+uint64_t newlines_outside_frames(std::string_view stream, size_t max_frame_bytes) {
+    const std::string prefix = EventDecoder::frame_prefix(kSecret);
+    auto newlines = [](std::string_view text) {
+        return static_cast<uint64_t>(std::count(text.begin(), text.end(), '\n'));
+    };
+    uint64_t count = 0;
+    size_t text_from = 0;
+    for (size_t p = stream.find(prefix); p != std::string_view::npos;) {
+        size_t at = p + prefix.size();
         size_t end = stream.find(EventDecoder::kFrameEnd, at);
         if (end == std::string_view::npos) {
-            return false;
+            break;  // then no later prefix starts a frame either
         }
-        Json begin = Json::parse(stream.substr(at, end - at), nullptr, false);
-        if (begin.is_object()) {
-            for (const char* key :
-                 {"counter", "stdout", "start_line", "end_line", "runner_ident"}) {
-                if (begin.contains(key)) {
-                    return true;
-                }
-            }
+        if (end - p < max_frame_bytes && is_payload(stream.substr(at, end - at))) {
+            count += newlines(stream.substr(text_from, p - text_from));
+            text_from = end + EventDecoder::kFrameEnd.size();
+            p = stream.find(prefix, text_from);
+        } else {
+            p = stream.find(prefix, at);
         }
     }
-    return false;
+    return count + newlines(stream.substr(text_from));
 }
 
 bool only_line_ends(std::string_view s) {
@@ -140,16 +156,20 @@ void check_event(const Json& event, uint64_t index, uint64_t& line) {
     line = event["end_line"].get<uint64_t>();
     FUZZ_CHECK(event.contains("created") && event.contains("uuid"),
                "every event has a uuid and a creation time");
-    if (kCheckNoStreamKeys) {
-        for (const char* key : {"eof", "status", "zipfile"}) {
-            FUZZ_CHECK(!event.contains(key), "no event carries a stream control key");
-        }
+    for (const char* key : {"eof", "status", "zipfile"}) {
+        FUZZ_CHECK(!event.contains(key), "no event carries a stream control key");
     }
 }
 
-Recorder decode(std::string_view stream, bool json_mode, size_t max_chunk, uint64_t seed) {
+Recorder decode(std::string_view stream, bool json_mode, size_t max_frame_bytes, size_t max_chunk,
+                uint64_t seed) {
     Recorder recorder;
-    EventDecoder decoder(DecoderOptions{std::string(kIdent), json_mode}, recorder);
+    DecoderOptions options;
+    options.runner_ident = kIdent;
+    options.json_mode = json_mode;
+    options.frame_secret = kSecret;
+    options.max_frame_bytes = max_frame_bytes;
+    EventDecoder decoder(std::move(options), recorder);
     arunner::fuzz::Choices choices(seed);
     size_t at = 0;
     while (at < stream.size()) {
@@ -167,7 +187,7 @@ Recorder decode(std::string_view stream, bool json_mode, size_t max_chunk, uint6
         check_display(recorder.events[i], recorder.displays[i], json_mode);
     }
     FUZZ_CHECK(recorder.pending.empty(), "nothing is displayed after the last event");
-    FUZZ_CHECK(line == newlines_outside_frames(stream),
+    FUZZ_CHECK(line == newlines_outside_frames(stream, max_frame_bytes),
                "every newline outside a frame is counted once");
     return recorder;
 }
@@ -190,21 +210,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const bool json_mode = (mode & 1) != 0;
     // Mostly small chunks (a frame marker cut anywhere), sometimes larger ones.
     const size_t max_chunk = (mode & 2) != 0 ? 4096 : 1 + (mode >> 2) % 16;
+    const size_t max_frame_bytes =
+        (mode & 0x40) != 0 ? kSmallFrameCap : arunner::events::kMaxFrameBytes;
 
-    if (arunner::fuzz::skipped("forged-keys") && forges_owned_keys(stream)) {
-        return 0;
-    }
-    Recorder whole = decode(stream, json_mode, 0, 0);
-    Recorder chunked = decode(stream, json_mode, max_chunk, seed);
+    Recorder whole = decode(stream, json_mode, max_frame_bytes, 0, 0);
+    Recorder chunked = decode(stream, json_mode, max_frame_bytes, max_chunk, seed);
     FUZZ_CHECK(whole.events.size() == chunked.events.size(),
                "chunking does not change the number of events");
     for (size_t i = 0; i < whole.events.size(); ++i) {
         FUZZ_CHECK(stable(whole.events[i]) == stable(chunked.events[i]),
                    "chunking does not change an event");
-        // Known today: a line ending in \v, \f, \r... is displayed as printed when the next
-        // bytes have arrived, with a newline added when they have not (fuzz/crashes-found/
-        // event_decoder_fuzz-display-chunking.bin).
-        if (!json_mode && !arunner::fuzz::skipped("display-chunking")) {
+        if (!json_mode) {
             // (JSON lines hold the generated uuids and times, so they are not compared.)
             FUZZ_CHECK(whole.displays[i] == chunked.displays[i],
                        "chunking does not change what is displayed");

@@ -372,12 +372,18 @@ void EventDecoder::emit_complete_lines(size_t limit) {
 
 void EventDecoder::emit_lines(std::string_view text) {
     // Complete lines are displayed as they were printed; a last partial line is displayed with
-    // a newline, as ansible-runner displays the text of an event.
+    // a newline, as ansible-runner displays the text of an event. Complete means followed by a
+    // `\n` (ansible-runner's OutputEventFilter shows the splitlines() pieces of its buffer up to
+    // the last `\n`), so a line ending in `\v`, `\r`, `\f`, `\x1c`-`\x1e`, NEL, LS or PS is
+    // shown the same as when emit_complete_lines() takes it, however the output was read.
     if (text.empty()) {
         return;
     }
+    const size_t complete = text.rfind('\n') + 1;  // 0 when there is no `\n`
+    size_t end = 0;
     for (std::string_view line : util::split_lines_keep_ends(text)) {
-        emit_verbose(line, line.find('\n') != std::string_view::npos);
+        end += line.size();
+        emit_verbose(line, end <= complete);
     }
 }
 

@@ -81,7 +81,11 @@ std::string describe_char(unsigned char c) {
 }  // namespace
 
 size_t base64_length(uint64_t n) {
-    return static_cast<size_t>((n + 2) / 3 * 4);
+    if (n > kMaxBase64DecodedSize) {
+        return SIZE_MAX;
+    }
+    // Not (n + 2) / 3 * 4, which wraps for n near 2^64.
+    return static_cast<size_t>(n / 3 * 4 + (n % 3 != 0 ? 4 : 0));
 }
 
 Status base64_encode_fd(int in_fd, int out_fd, std::string& scratch) {

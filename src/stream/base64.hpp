@@ -14,7 +14,11 @@
 
 namespace arunner::stream {
 
-/// Number of base64 characters that encode `n` bytes: 4 * ceil(n / 3).
+/// The largest payload whose base64 length fits in a size_t (about 3/4 of 2^64 bytes).
+inline constexpr uint64_t kMaxBase64DecodedSize = SIZE_MAX / 4 * 3;
+
+/// Number of base64 characters that encode `n` bytes: 4 * ceil(n / 3). Computed without
+/// overflow; SIZE_MAX when `n` is above kMaxBase64DecodedSize (the length does not fit).
 size_t base64_length(uint64_t n);
 
 /// Reads `in_fd` to EOF and writes its base64 to `out_fd` in large chunks, with `=` padding and

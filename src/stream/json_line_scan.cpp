@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 namespace arunner::stream::json_scan {
@@ -294,7 +295,50 @@ class Scanner {
             }
         }
         token = std::string_view(begin, static_cast<size_t>(p_ - begin));
-        return true;
+        // nlohmann reads a number that is not a 64-bit integer with strtod and refuses one that
+        // comes out infinite (out_of_range.406, `1e400`); so does the scanner.
+        return !overflows_double(token);
+    }
+
+    /// Whether `token` (JSON's number grammar) is beyond the largest double. An underflow is
+    /// not: nlohmann takes it as zero.
+    static bool overflows_double(std::string_view token) {
+        // The value is below 10^(k + exponent), k being the number of significant digits
+        // before the point, or minus the zeros after it that precede the first nonzero digit.
+        size_t i = token[0] == '-' ? 1 : 0;
+        int64_t k = 0;
+        bool nonzero = false;
+        for (; i < token.size() && token[i] >= '0' && token[i] <= '9'; ++i) {
+            nonzero = nonzero || token[i] != '0';
+            k += nonzero ? 1 : 0;
+        }
+        if (i < token.size() && token[i] == '.') {
+            for (++i; i < token.size() && token[i] >= '0' && token[i] <= '9'; ++i) {
+                if (!nonzero && token[i] == '0') {
+                    --k;
+                }
+                nonzero = nonzero || token[i] != '0';
+            }
+        }
+        if (!nonzero) {
+            return false;
+        }
+        int64_t exponent = 0;
+        if (i < token.size()) {  // 'e' or 'E', then an optional sign and digits
+            ++i;
+            const bool negative = token[i] == '-';
+            i += token[i] == '-' || token[i] == '+' ? 1 : 0;
+            for (; i < token.size(); ++i) {
+                exponent = std::min<int64_t>(exponent * 10 + (token[i] - '0'), int64_t{1} << 40);
+            }
+            exponent = negative ? -exponent : exponent;
+        }
+        if (k + exponent <= 308) {  // below 1e308, under DBL_MAX
+            return false;
+        }
+        double d = 0;
+        const auto r = std::from_chars(token.data(), token.data() + token.size(), d);
+        return r.ec == std::errc::result_out_of_range;
     }
 
     bool literal(std::string_view word) {
@@ -502,8 +546,10 @@ class Scanner {
         }
         double d = 0;
         auto r = std::from_chars(first, last, d);
-        if (r.ec != std::errc() || r.ptr != last) {
-            return false;  // out of range: strtod's result is nlohmann's business
+        if (r.ec == std::errc::result_out_of_range && r.ptr == last) {
+            d = token[0] == '-' ? -0.0 : 0.0;  // number() refuses overflows: this is underflow
+        } else if (r.ec != std::errc() || r.ptr != last) {
+            return false;
         }
         out = Json(static_cast<Json::number_float_t>(d));
         return true;

@@ -170,6 +170,10 @@ Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_li
 }
 
 Status WireReader::read_zip(uint64_t size, int out_fd) {
+    if (size > kMaxBase64DecodedSize) {
+        return Error{"a zip payload of " + std::to_string(size) +
+                     " bytes is too large: its base64 length does not fit in 64 bits"};
+    }
     Base64Decoder decoder(size);
     auto sink = [out_fd](std::string_view bytes) -> Status {
         if (!util::write_all(out_fd, bytes)) {

@@ -86,6 +86,15 @@ TEST(Base64, LengthIsFourPerStartedTriple) {
     EXPECT_EQ(base64_length(10ull << 30), 14316557656u);
 }
 
+// Sizes near 2^64 once wrapped ((n + 2) / 3 * 4) to tiny lengths.
+TEST(Base64, LengthNearTwoToThe64DoesNotWrap) {
+    EXPECT_EQ(base64_length(kMaxBase64DecodedSize), SIZE_MAX / 4 * 4);
+    EXPECT_EQ(base64_length(kMaxBase64DecodedSize - 1), SIZE_MAX / 4 * 4);
+    EXPECT_EQ(base64_length(kMaxBase64DecodedSize + 1), SIZE_MAX);
+    EXPECT_EQ(base64_length(UINT64_MAX), SIZE_MAX);
+    EXPECT_EQ(base64_length(UINT64_MAX - 1), SIZE_MAX);
+}
+
 TEST(Base64, EncodesRfc4648Vectors) {
     for (const auto& [plain, encoded] : kRfc4648) {
         EXPECT_EQ(encode(plain), encoded) << plain;

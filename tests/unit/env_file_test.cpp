@@ -372,6 +372,36 @@ TEST(EnvFileYaml, NonDecimalIntegersBeyond64BitsAreRefused) {
     EXPECT_EQ((*v)["k"].get<std::uint64_t>(), 18446744073709551615ULL);
 }
 
+// fuzz/crashes-found/env_file_fuzz-yaml-loadall-hang.bin: a file holding only `,` made
+// YAML::LoadAll add null documents forever (yaml-cpp #1040).
+TEST(EnvFileYaml, LoneFlowEntryIsAnErrorNotAHang) {
+    for (const char* text : {",", ",\n", " , "}) {
+        SCOPED_TRACE(text);
+        auto v = yaml_to_json(text, "env/settings");
+        ASSERT_FALSE(v.ok());
+        EXPECT_EQ(v.error().message.rfind("env/settings: invalid YAML", 0), 0u)
+            << v.error().message;
+    }
+    auto loaded = load_text(",");
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_EQ(loaded.error().message.rfind("env/settings: invalid YAML", 0), 0u)
+        << loaded.error().message;
+}
+
+TEST(EnvFileYaml, SecondDocumentIsReportedWhereItStarts) {
+    auto v = yaml_to_json("a: 1\n---\nb: 2\n", "f");
+    ASSERT_FALSE(v.ok());
+    EXPECT_EQ(v.error().message,
+              "f: invalid YAML at line 3, column 1: expected a single document in the stream");
+    v = yaml_to_json("--- 1\n--- 2\n--- 3\n", "f");
+    ASSERT_FALSE(v.ok());
+    EXPECT_NE(v.error().message.find("expected a single document in the stream"),
+              std::string::npos);
+    v = yaml_to_json("--- {a: 1}\n...\n", "f");  // one document with an end marker is fine
+    ASSERT_TRUE(v.ok()) << v.error().message;
+    EXPECT_EQ(*v, Json::parse(R"({"a": 1})"));
+}
+
 TEST(EnvFileYaml, RecursiveAliasIsAnErrorNotACrash) {
     auto v = yaml_to_json("a: &x [1, *x]\n", "f");
     ASSERT_FALSE(v.ok());

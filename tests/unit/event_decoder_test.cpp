@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace arunner::events {
 namespace {
@@ -139,6 +142,38 @@ TEST(EventDecoder, CrLfAndBareCrSplitVerboseLinesLikePython) {
 
 // ansible-runner's test_large_stdout_blob. Its speed is measured by bench/event_decoder_bench.cpp
 // (a timed assertion here would fail under the sanitizers, not because of the decoder).
+// Python's splitlines() also ends a line at \v, \f, \r, \x1c-\x1e, NEL, LS and PS. As in
+// ansible-runner's OutputEventFilter, such a line is shown as printed when a `\n` follows it,
+// and like an event's text (with a newline) when none does, however the output is read
+// (fuzz/crashes-found/event_decoder_fuzz-display-chunking.bin).
+TEST(EventDecoder, LinesEndingInOtherSeparatorsDisplayTheSameWhateverTheChunks) {
+    const std::string ok_display = "ok: [h]\n";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {std::string("\n\v\0", 3), std::string("\n\v\n\0\n", 5)},  // the reproducer
+        {"a\vb\n" + begin(kOk) + "ok: [h]" + end_frame(), "a\vb\n" + ok_display},
+        {"a\fb\x1c\n" + begin(kOk) + "ok: [h]" + end_frame(), "a\fb\x1c\n" + ok_display},
+        {"a\xc2\x85"
+         "b\xe2\x80\xa8"
+         "c\n" +
+             begin(kOk) + "ok: [h]" + end_frame(),
+         "a\xc2\x85"
+         "b\xe2\x80\xa8"
+         "c\n" +
+             ok_display},
+        {"a\vb" + begin(kOk) + "ok: [h]" + end_frame(), "a\v\nb\n" + ok_display},
+        {"a\n\x1d" + begin(kOk) + "ok: [h]" + end_frame() + "z\n",
+         "a\n\x1d\n" + ok_display + "z\n"},
+        {"x\ry\v", "x\ny\v\n"},
+        {"x\ry\v\n", "x\ry\v\n"},
+    };
+    for (const auto& [stream, shown] : cases) {
+        for (size_t chunk : {size_t{1} << 20, size_t{1}, size_t{2}, size_t{3}, size_t{7}}) {
+            SCOPED_TRACE(testing::PrintToString(stream) + " in chunks of " + std::to_string(chunk));
+            EXPECT_EQ(decode(stream, chunk).display, shown);
+        }
+    }
+}
+
 TEST(EventDecoder, TenMebibyteLineWithoutNewline) {
     std::string big(10 << 20, 'x');
     Recorder r;

@@ -429,4 +429,20 @@ Result<std::vector<ContainerSummary>> RestContainerEngine::list(const std::strin
     return containers;
 }
 
+Result<EngineConnection> connect_engine(EngineDialect dialect, const std::string& configured,
+                                        const std::string& need) {
+    auto socket = find_engine_socket(dialect, configured);
+    if (!socket) {
+        return Error{need + ": " + socket.error().message};
+    }
+    RestEngineOptions options;
+    options.socket = *socket;
+    options.dialect = dialect;
+    auto made = RestContainerEngine::create(std::move(options));
+    if (!made) {
+        return made.error();
+    }
+    return EngineConnection{std::move(made.value()), *socket};
+}
+
 }  // namespace arunner::engine

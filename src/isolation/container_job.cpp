@@ -202,24 +202,18 @@ Result<PreparedContainer> prepare_container(const config::JobConfig& job) {
         return spec.error();
     }
     const engine::EngineDialect dialect = dialect_of(c.engine);
-    auto socket = engine::find_engine_socket(dialect, c.engine_socket);
-    if (!socket) {
-        return Error{"process isolation needs a " + c.engine +
-                     " engine socket (--container-engine-socket): " + socket.error().message};
-    }
-    engine::RestEngineOptions options;
-    options.socket = *socket;
-    options.dialect = dialect;
-    auto made = engine::RestContainerEngine::create(options);
-    if (!made) {
-        return made.error();
+    auto connection = engine::connect_engine(
+        dialect, c.engine_socket,
+        "process isolation needs a " + c.engine + " engine socket (--container-engine-socket)");
+    if (!connection) {
+        return connection.error();
     }
     PreparedContainer prepared;
-    prepared.engine = std::move(made.value());
-    prepared.socket = *socket;
+    prepared.engine = std::move(connection->engine);
+    prepared.socket = connection->socket;
     prepared.spec = std::move(spec.value());
     if (auto ping = prepared.engine->ping(); !ping) {
-        return Error{"the " + c.engine + " engine at " + socket->string() +
+        return Error{"the " + c.engine + " engine at " + prepared.socket.string() +
                      " cannot be used: " + ping.error().message};
     }
     auto exists = prepared.engine->image_exists(c.image);
@@ -228,8 +222,8 @@ Result<PreparedContainer> prepare_container(const config::JobConfig& job) {
     }
     if (!*exists) {
         return Error{"container image '" + c.image + "' is not present in the " + c.engine +
-                     " engine at " + socket->string() + "; arunner never pulls images: load it (`" +
-                     c.engine +
+                     " engine at " + prepared.socket.string() +
+                     "; arunner never pulls images: load it (`" + c.engine +
                      " load -i FILE`), or name a local image with --container-image "
                      "(scripts/build-ee builds localhost/arunner-ee)"};
     }

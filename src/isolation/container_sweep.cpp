@@ -285,15 +285,8 @@ Result<SweepReport> sweep_orphaned_containers(engine::ContainerEngine& engine,
 Result<int> cleanup_orphaned_containers(const std::string& executable, std::FILE* out) {
     const engine::EngineDialect dialect =
         executable == "docker" ? engine::EngineDialect::docker : engine::EngineDialect::podman;
-    auto socket = engine::find_engine_socket(dialect, "");
-    if (!socket) {
-        return Error{"sweeping containers needs a " + executable +
-                     " engine socket: " + socket.error().message};
-    }
-    engine::RestEngineOptions options;
-    options.socket = *socket;
-    options.dialect = dialect;
-    auto made = engine::RestContainerEngine::create(options);
+    auto made = engine::connect_engine(
+        dialect, "", "sweeping containers needs a " + executable + " engine socket");
     if (!made) {
         return made.error();
     }
@@ -301,7 +294,7 @@ Result<int> cleanup_orphaned_containers(const std::string& executable, std::FILE
     if (!host) {
         return host.error();
     }
-    auto report = sweep_orphaned_containers(**made, *host);
+    auto report = sweep_orphaned_containers(*made->engine, *host);
     if (!report) {
         return report.error();
     }

@@ -69,3 +69,20 @@ using Status = Result<void>;
             return arunner_try_result_.error(); \
         }                                       \
     } while (false)
+
+#define ARUNNER_CONCAT_INNER_(a, b) a##b
+#define ARUNNER_CONCAT_(a, b) ARUNNER_CONCAT_INNER_(a, b)
+
+/// Evaluates a Result-returning expression; on failure returns its Error from the enclosing
+/// function, else declares (or assigns) `lhs` from the value:
+///   ARUNNER_ASSIGN_OR_RETURN(auto dir, open_dir(path));
+///   ARUNNER_ASSIGN_OR_RETURN(existing, read_file(path));
+#define ARUNNER_ASSIGN_OR_RETURN(lhs, expr) \
+    ARUNNER_ASSIGN_OR_RETURN_IMPL_(ARUNNER_CONCAT_(arunner_result_, __LINE__), lhs, expr)
+
+#define ARUNNER_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
+    auto result = (expr);                                 \
+    if (!result.ok()) {                                   \
+        return result.error();                            \
+    }                                                     \
+    lhs = std::move(result).value()

@@ -15,15 +15,10 @@
 #include <string_view>
 
 #include "arunner/error.hpp"
+#include "util/output_stream.hpp"
 #include "util/unique_fd.hpp"
 
 namespace arunner::engine {
-
-/// Which container stream output bytes belong to.
-enum class OutputStream {
-    out,  ///< stdout (and, with a tty, stderr too: the pty merges them)
-    err,  ///< stderr (only without a tty)
-};
 
 /// Receives demultiplexed output; `bytes` is only valid during the call.
 using OutputChunkSink = std::function<void(OutputStream stream, std::string_view bytes)>;

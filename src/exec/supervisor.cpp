@@ -30,7 +30,7 @@ Clock::duration to_duration(SupervisionLimits::Seconds s) {
 }
 
 /// Reads what is available on `fd` into `sink`; false once the stream has ended.
-bool read_available(int fd, Stream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
+bool read_available(int fd, OutputStream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
                     bool& got_data) {
     size_t total = 0;
     while (total < budget) {
@@ -63,9 +63,9 @@ class SupervisedProcess final : public SupervisedJob {
     int output_fd() const override { return child_.output_fd(); }
     int error_fd() const override { return child_.error_fd(); }
     int exit_fd() const override { return child_.exit_fd(); }
-    bool read_output(Stream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
+    bool read_output(OutputStream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
                      bool& got_data) override {
-        int fd = stream == Stream::out ? child_.output_fd() : child_.error_fd();
+        int fd = stream == OutputStream::out ? child_.output_fd() : child_.error_fd();
         return read_available(fd, stream, sink, buffer, budget, got_data);
     }
     std::optional<int> try_wait() override { return child_.try_wait(); }
@@ -199,10 +199,10 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
             return slot != SIZE_MAX && ready > 0 && fds[slot].revents != 0;
         };
         if (readable(out_slot) || (out_open && child.has_buffered_output())) {
-            out_open = child.read_output(Stream::out, sink, buffer, kReadBudget, got_data);
+            out_open = child.read_output(OutputStream::out, sink, buffer, kReadBudget, got_data);
         }
         if (readable(err_slot)) {
-            err_open = child.read_output(Stream::err, sink, buffer, kReadBudget, got_data);
+            err_open = child.read_output(OutputStream::err, sink, buffer, kReadBudget, got_data);
         }
         const auto after = Clock::now();
         if (got_data) {

@@ -10,21 +10,16 @@
 #include <string_view>
 
 #include "exec/child_process.hpp"
+#include "util/output_stream.hpp"
 
 namespace arunner::exec {
-
-/// Which of the child's streams bytes came from.
-enum class Stream {
-    out,  ///< stdout, or the pty (stdout and stderr merged)
-    err,  ///< stderr in pipes mode
-};
 
 /// Receives the child's output, in order, as it arrives. Called on the supervising thread.
 class OutputSink {
   public:
     virtual ~OutputSink() = default;
     /// `bytes` is only valid during the call.
-    virtual void on_output(Stream stream, std::string_view bytes) = 0;
+    virtual void on_output(OutputStream stream, std::string_view bytes) = 0;
 };
 
 /// What the supervisor watches: a local child process, or a container (isolation/). Streams are
@@ -42,7 +37,7 @@ class SupervisedJob {
     virtual bool has_buffered_output() const { return false; }
     /// Hands what is available on `stream` to `sink` without blocking, at most about `budget`
     /// bytes; sets `got_data` when anything came. False once the stream has ended.
-    virtual bool read_output(Stream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
+    virtual bool read_output(OutputStream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
                              bool& got_data) = 0;
     /// The wait status (as waitpid's) once the job has ended.
     virtual std::optional<int> try_wait() = 0;

@@ -52,7 +52,7 @@ class SupervisedContainer final : public exec::SupervisedJob {
     int exit_fd() const override { return exit_read_.get(); }
     bool has_buffered_output() const override { return stream_open_ && stream_.has_pending(); }
 
-    bool read_output(exec::Stream, exec::OutputSink& sink, std::span<char> buffer, size_t,
+    bool read_output(OutputStream, exec::OutputSink& sink, std::span<char> buffer, size_t,
                      bool& got_data) override {
         // One read per call: poll said the socket is readable, a second read could block.
         auto n = stream_.read(buffer);
@@ -66,10 +66,10 @@ class SupervisedContainer final : public exec::SupervisedJob {
             return false;
         }
         got_data = true;
-        auto fed = demux_.feed(std::string_view(buffer.data(), *n), [&](engine::OutputStream which,
+        auto fed = demux_.feed(std::string_view(buffer.data(), *n), [&](OutputStream which,
                                                                         std::string_view bytes) {
             sink.on_output(
-                which == engine::OutputStream::out ? exec::Stream::out : exec::Stream::err, bytes);
+                which == OutputStream::out ? OutputStream::out : OutputStream::err, bytes);
         });
         if (!fed.ok()) {
             stream_error_ = fed.error();

@@ -11,8 +11,8 @@ JobOutput::JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::Decode
       console_fd_(console_fd),
       handler_(std::move(handler)),
       on_written_(std::move(on_written)),
-      out_listener_(*this, exec::Stream::out),
-      err_listener_(*this, exec::Stream::err),
+      out_listener_(*this, OutputStream::out),
+      err_listener_(*this, OutputStream::err),
       out_decoder_(options, out_listener_),
       err_decoder_(options, err_listener_) {
     auto writer = events::JobEventWriter::open(dir.fd(), dir.path());
@@ -23,8 +23,8 @@ JobOutput::JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::Decode
     }
 }
 
-void JobOutput::on_output(exec::Stream stream, std::string_view bytes) {
-    (stream == exec::Stream::out ? out_decoder_ : err_decoder_).feed(bytes);
+void JobOutput::on_output(OutputStream stream, std::string_view bytes) {
+    (stream == OutputStream::out ? out_decoder_ : err_decoder_).feed(bytes);
 }
 
 void JobOutput::finish() {
@@ -69,7 +69,7 @@ void JobOutput::StreamListener::on_display(std::string_view text) {
     if (owner_.console_fd_ >= 0 && !util::write_all(owner_.console_fd_, text)) {
         owner_.console_fd_ = -1;  // the console went away (EPIPE): the job and its files go on
     }
-    owner_.record(stream_ == exec::Stream::out ? owner_.dir_.append_stdout(text)
+    owner_.record(stream_ == OutputStream::out ? owner_.dir_.append_stdout(text)
                                                : owner_.dir_.append_stderr(text));
 }
 

@@ -24,11 +24,11 @@ class JobOutput : public exec::OutputSink {
               EventHandler handler,
               std::function<void(const std::filesystem::path&)> on_written = {});
 
-    void on_output(exec::Stream stream, std::string_view bytes) override;
+    void on_output(OutputStream stream, std::string_view bytes) override;
     /// Flushes both decoders at the end of the output and waits for every event file.
     void finish();
     /// Writes text as if the child had printed it (e.g. "command not found").
-    void inject(std::string_view text) { on_output(exec::Stream::out, text); }
+    void inject(std::string_view text) { on_output(OutputStream::out, text); }
 
     /// The first failure to write an artifact, if any.
     const std::optional<Error>& write_error() const { return write_error_; }
@@ -36,13 +36,13 @@ class JobOutput : public exec::OutputSink {
   private:
     class StreamListener : public events::DecoderListener {
       public:
-        StreamListener(JobOutput& owner, exec::Stream stream) : owner_(owner), stream_(stream) {}
+        StreamListener(JobOutput& owner, OutputStream stream) : owner_(owner), stream_(stream) {}
         void on_event(nlohmann::ordered_json& event) override;
         void on_display(std::string_view text) override;
 
       private:
         JobOutput& owner_;
-        exec::Stream stream_;
+        OutputStream stream_;
     };
 
     void record(const Status& status);

@@ -11,8 +11,8 @@ namespace {
 
 class Collect : public exec::OutputSink {
   public:
-    void on_output(exec::Stream stream, std::string_view bytes) override {
-        if (stream == exec::Stream::out) {
+    void on_output(OutputStream stream, std::string_view bytes) override {
+        if (stream == OutputStream::out) {
             out.append(bytes);
         }
     }

@@ -17,8 +17,8 @@ using namespace std::chrono_literals;
 
 class CollectingSink : public OutputSink {
   public:
-    void on_output(Stream stream, std::string_view bytes) override {
-        (stream == Stream::out ? out : err).append(bytes);
+    void on_output(OutputStream stream, std::string_view bytes) override {
+        (stream == OutputStream::out ? out : err).append(bytes);
     }
     std::string out;
     std::string err;

@@ -16,6 +16,7 @@ import threading
 
 from ansible.utils.display import Display
 
+# a sibling package: the plugin puts its dir on sys.path while it imports this one
 from awx_display_json import encode_event
 
 

@@ -15,19 +15,23 @@
 #
 # <secret> is the run's frame secret (docs/frames.md): arunner hands it over on an inherited fd
 # named by ARUNNER_FRAME_FD (or, in a container, in ARUNNER_FRAME_SECRET). It is read once when
-# this file is first imported, before ansible starts any worker or module; the fd is closed and
+# the plugin is first imported, before ansible starts any worker or module; the fd is closed and
 # both variables are removed from os.environ, so modules, connections and scripts never inherit
 # them. arunner takes bytes that look like a frame without the secret as plain output.
 #
 # The three pieces are written under one process-wide lock to the stream the text goes to,
-# normally in a single write (see _EventOutput), and the stream is flushed after the closing
+# normally in a single write (see awx_display_frames._EventOutput), and the stream is flushed after the closing
 # frame. Nothing is written to disk.
 #
 # This code runs once per job event inside ansible-playbook, so it is kept cheap: no uuid.UUID
 # objects, no getpid() per event, one cached JSON encoder, one write per event.
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+#
+# This file is the callback: which events, with which data. Two helpers sit next to it, each a
+# package whose code is all in its __init__.py, because ansible takes any other .py file in a
+# callback plugin dir, or one or two directories below it, for a callback plugin (and warns that
+# it is not one) but skips __init__.py:
+#   awx_display_frames/  the secret, the frames, an event's begin dict, the hooks on Display
+#   awx_display_json/    the frames' JSON
 
 DOCUMENTATION = '''
     name: awx_display
@@ -45,23 +49,30 @@ DOCUMENTATION = '''
 '''
 
 import collections
-import datetime
 import inspect
-import json
-import multiprocessing
 import os
-import re
 import sys
-import threading
 
 from ansible import constants as C
 from ansible.plugins.loader import callback_loader
-from ansible.utils.display import Display
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - python 2
-    from collections import Mapping
+
+def _import_helpers():
+    """The helper packages next to this file. The directory is on sys.path only while they are
+    imported: ansible, modules and connections must not see it."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    try:
+        import awx_display_frames
+    finally:
+        sys.path.remove(here)
+    return awx_display_frames
+
+
+# Importing the helpers takes the frame secret, before ansible starts any worker.
+frames = _import_helpers()
+new_uuid = frames.new_uuid
+utc_now = frames.utc_now
 
 
 # ---------------------------------------------------------------------------------------
@@ -69,45 +80,7 @@ except ImportError:  # pragma: no cover - python 2
 
 IS_ADHOC = bool(os.getenv('AD_HOC_COMMAND_ID'))
 
-
-def _env_true(name):
-    return os.getenv(name, 'False').lower() == 'true'
-
-
-OMIT_EVENT_DATA = _env_true('RUNNER_OMIT_EVENTS')
-ONLY_FAILED_EVENT_DATA = _env_true('RUNNER_ONLY_FAILED_EVENTS')
-# Events that keep their event_data under RUNNER_ONLY_FAILED_EVENTS. ansible-runner names
-# `runner_on_item_failed`, which no callback emits; arunner keeps failed items on purpose.
-FAILED_EVENTS = frozenset((
-    'runner_on_failed', 'runner_on_async_failed', 'runner_item_on_failed', 'runner_on_item_failed',
-))
-
-try:
-    MAX_EVENT_RES = int(os.getenv('MAX_EVENT_RES', '700000'))
-except ValueError:
-    MAX_EVENT_RES = 700000
-
-
-def _job_ids():
-    # (key, env var) pairs, in the order the begin dict carries them.
-    ids = []
-    for key, var in (('job_id', 'JOB_ID'), ('ad_hoc_command_id', 'AD_HOC_COMMAND_ID'),
-                     ('project_update_id', 'PROJECT_UPDATE_ID')):
-        value = os.getenv(var, '')
-        if value:
-            try:
-                ids.append((key, int(value)))
-            except ValueError:
-                pass
-    return tuple(ids)
-
-
-JOB_IDS = _job_ids()
-
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
-
-# Display-originated events are named after the first of these flags that is set.
-DISPLAY_EVENT_FLAGS = ('debug', 'verbose', 'deprecated', 'warning', 'system_warning', 'error')
 
 # The context keys that describe a task; they are cleared together.
 TASK_KEYS = ('task', 'task_path', 'task_uuid', 'task_action', 'task_args', 'resolved_action',
@@ -119,471 +92,6 @@ FACT_GATHERING_ACTIONS = frozenset((
     'ansible.builtin.setup', 'ansible.builtin.gather_facts',
     'ansible.legacy.setup', 'ansible.legacy.gather_facts',
 ))
-
-_SECRET_RE = re.compile(r'[0-9a-f]{32}')
-
-
-def _read_secret_fd(text):
-    try:
-        fd = int(text)
-    except ValueError:
-        return ''
-    if fd < 3:  # never a standard stream
-        return ''
-    data = b''
-    try:
-        while len(data) <= 64:
-            chunk = os.read(fd, 64)
-            if not chunk:
-                break
-            data += chunk
-    except OSError:
-        return ''
-    finally:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    return data.decode('ascii', 'replace')
-
-
-def _frame_secret():
-    """The run's frame secret, taken once per process (kept on Display, which survives this
-    file being imported again) and removed from where anything started later could find it."""
-    secret = getattr(Display, '_arunner_frame_secret', None)
-    if secret is not None:
-        return secret
-    fd_text = os.environ.pop('ARUNNER_FRAME_FD', None)
-    env_secret = os.environ.pop('ARUNNER_FRAME_SECRET', None)
-    secret = _read_secret_fd(fd_text) if fd_text is not None else (env_secret or '')
-    if not _SECRET_RE.fullmatch(secret):
-        secret = ''  # frames then carry no secret, and arunner takes them as plain output
-    Display._arunner_frame_secret = secret
-    return secret
-
-
-# ensure_ascii JSON escapes every control character, so ESC never occurs inside a frame.
-FRAME_OPEN = '\x1b_arunner:' + _frame_secret() + ':'
-FRAME_CLOSE = '\x1b\\'
-END_FRAME = FRAME_OPEN + FRAME_CLOSE
-
-
-_UTC = datetime.timezone.utc
-_now = datetime.datetime.now
-
-
-def utc_now():
-    return _now(_UTC)
-
-
-# ---------------------------------------------------------------------------------------
-# Per-process values, renewed in a forked child (ansible's workers display through us too).
-
-class _Process(object):
-    pid = os.getpid()
-    # Random bytes for uuid4s, read from os.urandom 4 KiB at a time instead of 16 bytes per
-    # event; a child must not reuse its parent's pool.
-    pool = b''
-    pos = 0
-
-
-_VARIANT = dict((c, '89ab'[int(c, 16) & 3]) for c in '0123456789abcdef')
-
-
-def new_uuid():
-    """str(uuid.uuid4()), without the UUID object."""
-    pos = _Process.pos
-    if pos >= len(_Process.pool):
-        _Process.pool = os.urandom(4096)
-        pos = 0
-    _Process.pos = pos + 16
-    h = _Process.pool[pos:pos + 16].hex()
-    # version 4 in the 13th digit, the RFC 4122 variant in the 17th
-    return '%s-%s-4%s-%s%s-%s' % (h[:8], h[8:12], h[13:16], _VARIANT[h[16]], h[17:20], h[20:])
-
-
-# ---------------------------------------------------------------------------------------
-# JSON: never fail on what ansible puts in results.
-
-class _EventEncoder(json.JSONEncoder):
-    """Python JSON with ansible's objects turned into plain values.
-
-    Unsafe text is a str subclass and needs nothing; vaulted values keep the form ansible-runner
-    gives them ({"__ansible_vault": ciphertext}); everything unknown becomes its str().
-    """
-
-    def default(self, o):
-        if getattr(o, 'yaml_tag', None) == '!vault':
-            ciphertext = getattr(o, '_ciphertext', None)
-            if isinstance(ciphertext, bytes):
-                ciphertext = ciphertext.decode('utf-8', 'replace')
-            return {'__ansible_vault': ciphertext if ciphertext is not None else str(o)}
-        if isinstance(o, (datetime.datetime, datetime.date, datetime.time)):
-            return o.isoformat()
-        if isinstance(o, (set, frozenset)):
-            return list(o)
-        if isinstance(o, (bytes, bytearray)):
-            return bytes(o).decode('utf-8', 'replace')
-        if isinstance(o, Mapping):
-            return dict(o)
-        return str(o)
-
-
-# allow_nan=False: NaN and Infinity are not JSON, so they take the slow path below. The
-# payload is parsed again by arunner, so it needs no spaces; a cycle ends in RecursionError
-# (no check_circular) and takes the slow path too.
-_ENCODER = _EventEncoder(allow_nan=False, check_circular=False, separators=(',', ':'))
-
-try:  # the C encoder, made once instead of once per event as JSONEncoder.encode does
-    from json.encoder import c_make_encoder as _c_make_encoder, encode_basestring_ascii as _ascii
-    _C_ENCODE = _c_make_encoder(None, _ENCODER.default, _ascii, None, ':', ',', False, False, False)
-except Exception:  # pragma: no cover - no _json accelerator
-    _C_ENCODE = None
-
-
-def _plain(value, active):
-    """A copy of value that json can always encode: str keys, no cycles, finite floats."""
-    if isinstance(value, str) or value is None or isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and value not in (float('inf'), float('-inf')) else None
-    ident = id(value)
-    if ident in active:
-        return '<cycle>'
-    if isinstance(value, Mapping) or isinstance(value, (list, tuple, set, frozenset)):
-        active.add(ident)
-        try:
-            if isinstance(value, Mapping):
-                out = {}
-                for key, item in value.items():
-                    if not isinstance(key, str):
-                        key = _plain(key, active) if isinstance(key, (bool, int, float)) or key is None else str(key)
-                        key = key if isinstance(key, str) else json.dumps(key)
-                    out[key] = _plain(item, active)
-                return out
-            return [_plain(item, active) for item in value]
-        finally:
-            active.discard(ident)
-    try:
-        converted = _ENCODER.default(value)
-    except Exception:
-        converted = repr(value)
-    if converted is value:
-        return str(value)
-    return _plain(converted, active)
-
-
-# A lone UTF-16 surrogate escape (which Python emits for undecodable bytes) is valid JSON
-# syntax but not valid Unicode, and strict parsers refuse it. Pairs and escaped backslashes
-# are matched first so that only lone surrogates get replaced.
-_SURROGATE_RE = re.compile(r'\\\\|\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\ud[89a-f][0-9a-f]{2}')
-
-
-def _fix_surrogate(match):
-    text = match.group(0)
-    return text if len(text) != 6 else '\\ufffd'
-
-
-def encode_event(data):
-    try:
-        text = ''.join(_C_ENCODE(data, 0)) if _C_ENCODE is not None else _ENCODER.encode(data)
-    except Exception:
-        try:
-            text = _ENCODER.encode(_plain(data, set()))
-        except Exception:  # e.g. nesting too deep even for _plain: keep the event, drop its data
-            text = _ENCODER.encode(_plain(dict(data, event_data={}), set()))
-    if '\\ud' in text:
-        text = _SURROGATE_RE.sub(_fix_surrogate, text)
-    return text
-
-
-try:
-    from ansible.utils.unsafe_proxy import AnsibleUnsafeText as _UnsafeText
-except ImportError:  # pragma: no cover
-    _UnsafeText = str
-# Strings whose repr() is at least as long as themselves (plus quotes).
-_PLAIN_STRINGS = (str, _UnsafeText)
-
-
-def _surely_longer(res):
-    """True when len(str(res)) > MAX_EVENT_RES can be told without building str(res): a plain
-    dict whose plain string values alone are longer (a 27 MB result need not be repr'd just
-    to be dropped)."""
-    if type(res) is not dict:
-        return False
-    total = 0
-    for value in res.values():
-        if type(value) in _PLAIN_STRINGS:
-            total += len(value)
-    return total > MAX_EVENT_RES
-
-
-# ---------------------------------------------------------------------------------------
-# Event context: process-wide keys (playbook, play, current task) plus per-thread keys
-# (the event being emitted, Display flags). An event's data is the process-wide keys
-# overlaid with this thread's keys, in that order, which gives ansible-runner's key order.
-
-class EventState(object):
-
-    def __init__(self):
-        self.shared = {}
-        self._tls = threading.local()
-        # The lock must hold across fork: a worker process frames its display calls too, and
-        # its frames must not land inside an event the main process has open.
-        try:
-            self.lock = multiprocessing.RLock()
-            self.lock_is_shared = True
-        except Exception:  # no usable semaphores (e.g. no /dev/shm): workers stay unframed
-            self.lock = threading.RLock()
-            self.lock_is_shared = False
-        # The stream the currently open event writes its frames to (guarded by the lock).
-        self.open_stream = None
-
-    def local(self):
-        try:
-            return self._tls.ctx
-        except AttributeError:
-            ctx = self._tls.ctx = {}
-            return ctx
-
-    def begin_dict(self):
-        data = dict(self.shared)
-        data.update(self.local())
-        event = data.pop('event', None)
-        if not event:
-            event = 'verbose'
-            for flag in DISPLAY_EVENT_FLAGS:
-                if data.get(flag):
-                    event = flag
-                    break
-        begin = {'event': event}
-        for key, value in JOB_IDS:
-            begin[key] = value
-        begin['pid'] = data.get('pid', _Process.pid)
-        event_uuid = data.get('uuid') or new_uuid()
-        begin['uuid'] = event_uuid
-        begin['created'] = data.get('created') or utc_now().isoformat()
-        parent = data.get('parent_uuid')
-        if not parent:
-            for key in ('task_uuid', 'play_uuid', 'playbook_uuid'):
-                candidate = data.get(key)
-                if candidate and candidate != event_uuid:
-                    parent = candidate
-                    break
-        if parent:
-            begin['parent_uuid'] = parent
-        if 'verbosity' in data:
-            begin['verbosity'] = data.pop('verbosity')
-        if OMIT_EVENT_DATA or (ONLY_FAILED_EVENT_DATA and event not in FAILED_EVENTS):
-            data = {}
-        elif 'res' in data and event != 'playbook_on_stats':
-            try:
-                res = data['res']
-                too_big = _surely_longer(res) or len(str(res)) > MAX_EVENT_RES
-            except Exception:
-                too_big = False
-            if too_big:
-                data['res'] = {}
-        begin['event_data'] = data
-        return begin
-
-    def open_event(self, to_stderr):
-        """Starts the event the thread's context describes on sys.stdout or sys.stderr; the
-        event's text goes to the returned _EventOutput until close_event()."""
-        stream = sys.stderr if to_stderr else sys.stdout
-        out = _EventOutput(stream, FRAME_OPEN + encode_event(self.begin_dict()) + FRAME_CLOSE)
-        if to_stderr:
-            sys.stderr = out
-        else:
-            sys.stdout = out
-        out.previous_open, self.open_stream = self.open_stream, out
-        return out
-
-    def close_event(self, out, to_stderr):
-        self.open_stream = out.previous_open
-        if to_stderr:
-            if sys.stderr is out:
-                sys.stderr = out.stream
-        elif sys.stdout is out:
-            sys.stdout = out.stream
-        out.close()
-
-
-# Text an event collects before it is written out; more is written as it comes.
-_COLLECT_LIMIT = 1 << 16
-
-
-class _EventOutput(object):
-    """Stands in for sys.stdout (or sys.stderr) while an event is open, so that the begin frame,
-    the text of the event and the end frame reach the stream in one write (one pty write and
-    one read by arunner per event instead of three). Any use of the stream other than write()
-    and flush() (fileno, buffer, ...) writes out what was collected and makes later writes go
-    straight through, so bytes always reach the stream in the order they were written."""
-
-    __slots__ = ('stream', 'previous_open', '_parts', '_size', '_direct')
-
-    def __init__(self, stream, begin):
-        self.stream = stream
-        self.previous_open = None
-        self._parts = [begin]
-        self._size = len(begin)
-        self._direct = False
-
-    def write(self, text):
-        if self._direct:
-            return self.stream.write(text)
-        self._parts.append(text)
-        self._size += len(text)
-        if self._size >= _COLLECT_LIMIT:
-            self._write_out()
-        return len(text)
-
-    def _write_out(self):
-        parts, self._parts, size, self._size = self._parts, [], self._size, 0
-        if not parts:
-            return
-        stream = self.stream
-        if size < _COLLECT_LIMIT:
-            stream.write(''.join(parts))
-        else:  # large text is written as it is, not copied into one string
-            for part in parts:
-                stream.write(part)
-
-    def flush(self):
-        self._write_out()
-        self.stream.flush()
-
-    def close(self):
-        """Writes the end frame after the rest and flushes."""
-        if self._direct:
-            self.stream.write(END_FRAME)
-        else:
-            self._parts.append(END_FRAME)
-            self._size += len(END_FRAME)
-            self._write_out()
-        self.stream.flush()
-
-    def __getattr__(self, name):
-        self._write_out()
-        self._direct = True
-        return getattr(self.stream, name)
-
-
-def _after_fork_in_child():
-    _Process.pid = os.getpid()
-    _Process.pool = b''
-    _Process.pos = 0
-    # An event open in another thread of the parent is not the child's to write.
-    for name in ('stdout', 'stderr'):
-        stream = getattr(sys, name)
-        while isinstance(stream, _EventOutput):
-            stream = stream.stream
-        setattr(sys, name, stream)
-    state = getattr(Display, '_arunner_event_state', None)
-    if state is not None:
-        state.open_stream = None
-
-
-if hasattr(os, 'register_at_fork'):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _flush_quietly(stream):
-    try:
-        stream.flush()
-    except Exception:
-        pass
-
-
-def _install_display_hooks():
-    """Patch Display once per process, however many times this file gets imported."""
-    state = getattr(Display, '_arunner_event_state', None)
-    if state is not None:
-        return state
-    state = EventState()
-
-    def framed_display(original):
-        def display(self, *args, **kwargs):
-            # Display.display(msg, color=None, stderr=False, screen_only=False, log_only=False, newline=True)
-            log_only = kwargs['log_only'] if 'log_only' in kwargs else (args[4] if len(args) > 4 else False)
-            if log_only:
-                return original(self, *args, **kwargs)
-            to_stderr = kwargs['stderr'] if 'stderr' in kwargs else (args[2] if len(args) > 2 else False)
-            local = state.local()
-            if local.get('uuid'):
-                # Inside an event this thread has open: the text belongs to it. If it goes to
-                # the other stream, keep the order the two streams reach a shared terminal in.
-                open_stream = state.open_stream
-                target = sys.stderr if to_stderr else sys.stdout
-                if open_stream is None or target is open_stream:
-                    return original(self, *args, **kwargs)
-                _flush_quietly(open_stream)
-                try:
-                    return original(self, *args, **kwargs)
-                finally:
-                    _flush_quietly(target)
-            if getattr(self, '_final_q', None) is not None and not state.lock_is_shared:
-                return original(self, *args, **kwargs)
-            with state.lock:
-                if to_stderr:
-                    _flush_quietly(sys.stdout)
-                local['uuid'] = new_uuid()
-                try:
-                    out = state.open_event(to_stderr)
-                    try:
-                        return original(self, *args, **kwargs)
-                    finally:
-                        state.close_event(out, to_stderr)
-                finally:
-                    local.pop('uuid', None)
-        display._arunner_original = original
-        return display
-
-    def flagged(original, flag):
-        def method(*args, **kwargs):
-            local = state.local()
-            local[flag] = True
-            try:
-                return original(*args, **kwargs)
-            finally:
-                local.pop(flag, None)
-        method.__name__ = getattr(original, '__name__', flag)
-        method.__doc__ = getattr(original, '__doc__', None)
-        return method
-
-    def with_verbosity(original):
-        def verbose(self, *args, **kwargs):
-            # Display.verbose(msg, host=None, caplevel=2)
-            host = kwargs['host'] if 'host' in kwargs else (args[1] if len(args) > 1 else None)
-            caplevel = kwargs['caplevel'] if 'caplevel' in kwargs else (args[2] if len(args) > 2 else 2)
-            local = state.local()
-            added = {'verbose': True, 'verbosity': caplevel + 1}
-            if host is not None:
-                added['remote_addr'] = host
-            local.update(added)
-            try:
-                return original(self, *args, **kwargs)
-            finally:
-                for key in added:
-                    local.pop(key, None)
-        return verbose
-
-    unflagged = ('display', 'v', 'vv', 'vvv', 'vvvv', 'vvvvv', 'vvvvvv', 'verbose')
-    for name in dir(Display):
-        if name.startswith('_') or 'cow' in name or 'prompt' in name or name in unflagged:
-            continue
-        raw = inspect.getattr_static(Display, name, None)
-        if isinstance(raw, staticmethod):
-            setattr(Display, name, staticmethod(flagged(raw.__func__, name)))
-        elif isinstance(raw, classmethod):
-            setattr(Display, name, classmethod(flagged(raw.__func__, name)))
-        elif callable(raw):
-            setattr(Display, name, flagged(raw, name))
-    Display.verbose = with_verbosity(Display.verbose)
-    Display.display = framed_display(Display.display)
-    Display._arunner_event_state = state
-    return state
-
 
 
 # ---------------------------------------------------------------------------------------
@@ -604,7 +112,7 @@ def _wrapped_callback():
 _WRAPPED = _wrapped_callback()
 _WrappedCallback = _WRAPPED.__class__
 
-STATE = _install_display_hooks()
+STATE = frames.install_display_hooks()
 
 
 def _task_context(task):
@@ -678,7 +186,7 @@ class CallbackModule(_WrappedCallback):
     CALLBACK_NAME = 'awx_display'
 
     def __init__(self, *args, **kwargs):
-        super(CallbackModule, self).__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)
         self._arunner_started = {}            # host name -> when its current task started
         self._arunner_seen_tasks = set()
         self._arunner_task_repeats = collections.defaultdict(lambda: 1)
@@ -694,14 +202,14 @@ class CallbackModule(_WrappedCallback):
                 'callback', _WRAPPED._load_name, keys=task_keys, variables=var_options, direct=direct) or {}
         except Exception:
             self._arunner_extra_options = {}
-        super(CallbackModule, self).set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         merged = dict(getattr(self, '_plugin_options', None) or {})
         merged.update(self._arunner_extra_options)
         self._plugin_options = merged
 
     def get_option(self, k):
         try:
-            return super(CallbackModule, self).get_option(k)
+            return super().get_option(k)
         except KeyError:
             if k in self._arunner_extra_options:
                 return self._arunner_extra_options[k]
@@ -753,7 +261,7 @@ class CallbackModule(_WrappedCallback):
                         local.pop(key, None)
 
     def _parent(self, name):
-        return getattr(super(CallbackModule, self), name, None)
+        return getattr(super(), name, None)
 
     @staticmethod
     def _set_shared(**values):

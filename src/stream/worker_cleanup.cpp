@@ -253,7 +253,7 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
             std::fprintf(out, "Excluding running project %s from cleanup\n", path.c_str());
             continue;
         }
-        // Registry auth dirs of the dir's jobs (SPEC §7.3), named after their idents; an ident
+        // Registry auth dirs of its jobs (docs/containers.md), named after their idents; an ident
         // is matched literally, so one named `*` cannot widen the pattern.
         util::UniqueFd artifacts(::openat(match.lock.get(), "artifacts",
                                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

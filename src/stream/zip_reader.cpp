@@ -351,7 +351,7 @@ class Extractor {
         return {};
     }
 
-    // Applies SPEC §6.3 to whatever is at `path`: true to go on and extract the entry.
+    // The unzip rules (docs/stream.md) for whatever is at `path`: true to go on and extract.
     Result<bool> clear_the_way(const fs::path& path, mode_t type, const std::string& name) {
         struct stat st {};
         if (::lstat(path.c_str(), &st) != 0) {

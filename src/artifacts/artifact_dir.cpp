@@ -100,7 +100,9 @@ Status ArtifactDir::write_env_list(const util::Environment& env) const {
         if (!text.empty()) {
             text += '\n';
         }
-        text += name + "=" + value;
+        text += name;
+        text += '=';
+        text += value;
     }
     return write_file("env.list", text);
 }

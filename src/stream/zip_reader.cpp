@@ -48,7 +48,7 @@ Result<ArchivePtr> open_zip(const fs::path& zip_file) {
         return Error{"cannot read zip " + zip_file.string() + ": archive_read_new failed"};
     }
     if (archive_read_support_format_zip_seekable(a.get()) != ARCHIVE_OK ||
-        archive_read_open_filename(a.get(), zip_file.c_str(), 64 * 1024) != ARCHIVE_OK) {
+        archive_read_open_filename(a.get(), zip_file.c_str(), size_t{64} * 1024) != ARCHIVE_OK) {
         return Error{"cannot read zip " + zip_file.string() + ": " + libarchive_reason(a.get())};
     }
     return a;
@@ -274,7 +274,11 @@ class Extractor {
                                        const std::string& name) {
         std::string current = root_;
         for (const std::string& part : components) {
-            std::string next = current == "/" ? "/" + part : current + "/" + part;
+            std::string next = current;
+            if (next != "/") {
+                next += '/';
+            }
+            next += part;
             struct stat st {};
             if (::lstat(next.c_str(), &st) != 0) {
                 if (errno != ENOENT) {

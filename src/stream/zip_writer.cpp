@@ -27,9 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kChunk = 1 << 20;       // bytes read from a file per read()
-constexpr size_t kSample = 64 * 1024;    // bytes judged for compressibility
-constexpr size_t kAlwaysDeflate = 4096;  // smaller files are deflated without judging
+constexpr size_t kChunk = 1 << 20;             // bytes read from a file per read()
+constexpr size_t kSample = size_t{64} * 1024;  // bytes judged for compressibility
+constexpr size_t kAlwaysDeflate = 4096;        // smaller files are deflated without judging
 constexpr double kStoreAboveBitsPerByte = 7.5;
 constexpr int kBytesPerBlock = 256 * 1024;  // libarchive's output buffer
 

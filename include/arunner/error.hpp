@@ -80,9 +80,12 @@ using Status = Result<void>;
 #define ARUNNER_ASSIGN_OR_RETURN(lhs, expr) \
     ARUNNER_ASSIGN_OR_RETURN_IMPL_(ARUNNER_CONCAT_(arunner_result_, __LINE__), lhs, expr)
 
+// `result` is a name and `lhs` a declaration (`auto x`), so neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ARUNNER_ASSIGN_OR_RETURN_IMPL_(result, lhs, expr) \
     auto result = (expr);                                 \
     if (!result.ok()) {                                   \
         return result.error();                            \
     }                                                     \
     lhs = std::move(result).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -1,5 +1,5 @@
 #pragma once
-// arunner as a library: ansible-runner's run(), run_async() and Runner (SPEC §3.2, §3.6–§3.8).
+// arunner as a library: ansible-runner's run(), run_async() and Runner (docs/runner-api.md).
 //
 //     auto runner = arunner::run(options, callbacks);   // blocks until the job is over
 //     if (!runner) { /* runner.error().message names the option or file at fault */ }

@@ -1,5 +1,5 @@
 #pragma once
-// A job split across machines, as AWX and Receptor drive ansible-runner (SPEC §6): a Transmitter
+// A job split across machines as AWX/Receptor drive ansible-runner (docs/stream.md): a Transmitter
 // packs it, a Worker runs it somewhere else, a Processor unpacks its events and artifacts on the
 // controller. Each works on file descriptors the caller owns (a pipe, a socket, a file), and each
 // is byte-compatible with ansible-runner's in both directions.

@@ -24,22 +24,18 @@ Result<ArtifactDir> ArtifactDir::create(const fs::path& path) {
     if (!root.valid()) {
         return util::errno_error("cannot open directory", parent, errno);
     }
-    auto fd = util::make_dir_at(root.get(), path.filename().string(), 0700, path);
-    if (!fd) {
-        return fd.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto fd,
+                             util::make_dir_at(root.get(), path.filename().string(), 0700, path));
     // ansible-runner's dirs are exactly 0700, existing ones included.
-    if (::fchmod(fd->get(), 0700) != 0) {
+    if (::fchmod(fd.get(), 0700) != 0) {
         return util::errno_error("cannot chmod", path, errno);
     }
-    auto events = util::make_dir_at(fd->get(), "job_events", 0700, path / "job_events");
-    if (!events) {
-        return events.error();
-    }
-    if (::fchmod(events->get(), 0700) != 0) {
+    ARUNNER_ASSIGN_OR_RETURN(auto events,
+                             util::make_dir_at(fd.get(), "job_events", 0700, path / "job_events"));
+    if (::fchmod(events.get(), 0700) != 0) {
         return util::errno_error("cannot chmod", path / "job_events", errno);
     }
-    return ArtifactDir(path, std::move(fd.value()));
+    return ArtifactDir(path, std::move(fd));
 }
 
 Status ArtifactDir::write_command(const std::vector<std::string>& command, const std::string& cwd,
@@ -61,11 +57,8 @@ Status ArtifactDir::write_file(const std::string& name, std::string_view content
 
 Status ArtifactDir::open_output_files() {
     for (auto [name, fd] : {std::pair{"stdout", &stdout_}, std::pair{"stderr", &stderr_}}) {
-        auto file = util::create_file_at(fd_.get(), name, 0600, path_ / name, O_APPEND);
-        if (!file) {
-            return file.error();
-        }
-        *fd = std::move(file.value());
+        ARUNNER_ASSIGN_OR_RETURN(
+            *fd, util::create_file_at(fd_.get(), name, 0600, path_ / name, O_APPEND));
     }
     return {};
 }
@@ -100,7 +93,9 @@ Status ArtifactDir::write_env_list(const util::Environment& env) const {
         if (!text.empty()) {
             text += '\n';
         }
-        text += name + "=" + value;
+        text += name;
+        text += '=';
+        text += value;
     }
     return write_file("env.list", text);
 }
@@ -112,12 +107,9 @@ Status ArtifactDir::write_rc(std::optional<int> rc) const {
 
 Status write_art_file(const fs::path& art, const std::string& name, std::string_view content,
                       bool atomic) {
-    auto fd = util::open_dir_at(AT_FDCWD, art, art);
-    if (!fd) {
-        return fd.error();
-    }
-    return atomic ? util::write_file_atomic_at(fd->get(), name, content, 0600, art / name)
-                  : util::write_file_at(fd->get(), name, content, 0600, art / name);
+    ARUNNER_ASSIGN_OR_RETURN(auto fd, util::open_dir_at(AT_FDCWD, art, art));
+    return atomic ? util::write_file_atomic_at(fd.get(), name, content, 0600, art / name)
+                  : util::write_file_at(fd.get(), name, content, 0600, art / name);
 }
 
 Status rotate_artifacts(const fs::path& artifact_root, int keep) {

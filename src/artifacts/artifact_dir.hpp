@@ -1,6 +1,6 @@
 #pragma once
 // ART = <artifact root>/<ident>: the files ansible-runner writes for each run, with its modes and
-// formats (SPEC §4.1), and the rotation of old artifact dirs (§4.2).
+// formats (docs/artifacts.md), and the rotation of old artifact dirs.
 //
 // ART is shared with the job (a container bind-mounts it writable), so the job may replace
 // <ident> by a symlink while it runs. ART is therefore opened once, O_DIRECTORY|O_NOFOLLOW,

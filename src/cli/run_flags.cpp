@@ -166,7 +166,7 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
         return usage_error(prog, "unrecognized arguments:" + extra);
     }
 
-    // ansible-runner's pre-run checks, in its order and with its messages (SPEC §2.3).
+    // ansible-runner's pre-run checks, in its order and with its messages (docs/cli.md).
     if (!f.hosts.empty() && f.module.empty() && f.role.empty()) {
         std::fputs("The --hosts option can only be used with -m or -r\n", stderr);
         return 1;

@@ -1,6 +1,6 @@
 #pragma once
 // The flags ansible-runner's run, start and transmit share (runner, ansible, roles, modules and
-// container groups, plus isolation for run), their pre-run checks and messages (SPEC §2.2–§2.3),
+// container groups, plus isolation for run), their pre-run checks and messages (docs/cli.md),
 // turned into RunOptions.
 
 #include <string>

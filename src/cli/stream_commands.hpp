@@ -1,6 +1,6 @@
 #pragma once
 // `arunner transmit`, `arunner worker` and `arunner process`: the three ends of the streaming
-// protocol (SPEC §2.4, §6), on stdin and stdout.
+// protocol (docs/stream.md), on stdin and stdout.
 
 #include <string>
 #include <vector>

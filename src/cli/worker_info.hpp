@@ -1,6 +1,6 @@
 #pragma once
 // `arunner worker --worker-info`: one YAML flow line with sorted keys, as ansible-runner prints
-// it (SPEC §2.4): {cpu_count: 2, errors: [], mem_in_bytes: N, runner_version: V, uuid: U}.
+// it (docs/cli.md): {cpu_count: 2, errors: [], mem_in_bytes: N, runner_version: V, uuid: U}.
 
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The ansible / ansible-playbook command line, in ansible-runner's exact order (SPEC §3.4).
+// The ansible / ansible-playbook command line, in ansible-runner's order (docs/child-process.md).
 
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
 #pragma once
 // The environment a child gets, built in ansible-runner's order so that ART/command lists it
-// identically: a local child's (SPEC §3.5) starts from the runner's own environment; a
-// containerized one's (SPEC §7.2) starts empty and uses the paths inside the container.
+// identically: a local child's (docs/child-process.md) starts from the runner's own environment; a
+// containerized one's (docs/containers.md) starts empty and uses the paths inside the container.
 
 #include <filesystem>
 #include <optional>

@@ -31,7 +31,7 @@ Status check_seconds(double value, const std::string& key, const std::string& so
 /// text is the number.
 std::optional<double> parse_number(const std::string& text);
 
-/// The settings one local run uses (SPEC §1.4).
+/// The settings one local run uses (docs/settings.md).
 struct RunnerSettings {
     std::optional<double> job_timeout;            ///< seconds of wall clock; unset or 0 = none
     std::optional<double> idle_timeout;           ///< seconds without output; unset or 0 = none

@@ -1,6 +1,6 @@
 #pragma once
 // Finds arunner's in-band events in a child's output and completes them the way ansible-runner's
-// OutputEventFilter and Runner.event_callback do (SPEC §5.5–§5.7).
+// OutputEventFilter and Runner.event_callback do (docs/job-events.md).
 //
 // Framing (written by plugins/callback/awx_display.py; docs/frames.md): an event is a begin frame
 // `ESC _ arunner:<secret>:<JSON begin dict> ESC \`, then the text ansible printed for it, then an

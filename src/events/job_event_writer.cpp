@@ -9,19 +9,12 @@ namespace arunner::events {
 
 Result<JobEventWriter> JobEventWriter::open(int art_fd, const std::filesystem::path& art_path) {
     std::filesystem::path directory = art_path / "job_events";
-    auto dir = util::make_dir_at(art_fd, "job_events", 0700, directory);
-    if (!dir) {
-        return dir.error();
-    }
-    return JobEventWriter(art_fd, std::move(directory), std::move(dir.value()));
+    ARUNNER_ASSIGN_OR_RETURN(auto dir, util::make_dir_at(art_fd, "job_events", 0700, directory));
+    return JobEventWriter(art_fd, std::move(directory), std::move(dir));
 }
 
 Status JobEventWriter::reopen() {
-    auto dir = util::make_dir_at(art_fd_, "job_events", 0700, directory_);
-    if (!dir) {
-        return dir.error();
-    }
-    dir_ = std::move(dir.value());
+    ARUNNER_ASSIGN_OR_RETURN(dir_, util::make_dir_at(art_fd_, "job_events", 0700, directory_));
     return {};
 }
 
@@ -98,11 +91,8 @@ Status JobEventWriter::write(const nlohmann::ordered_json& event, bool atomic) {
 
 Status JobEventWriter::write_raw(const nlohmann::ordered_json& event, std::string_view text,
                                  bool atomic) const {
-    auto name = file_name(event);
-    if (!name) {
-        return name.error();
-    }
-    return write_named(*name, text, atomic);
+    ARUNNER_ASSIGN_OR_RETURN(auto name, file_name(event));
+    return write_named(name, text, atomic);
 }
 
 Status JobEventWriter::write_named(const std::string& name, std::string_view text,

@@ -1,6 +1,6 @@
 #pragma once
 // What container a process-isolated job runs in: the ContainerSpec made from a resolved job
-// (SPEC §7.1 and §7.2 translated from `podman run` words into REST fields): the private data dir
+// (docs/containers.md, translated from `podman run` words into REST fields): the private data dir
 // at /runner (:Z), arunner's callback plugin read-only, the user's volume mounts normalised and
 // checked as ansible-runner does, the job environment, a tty when a pty is wanted, and the
 // container options the REST API can express. Pure: touches the filesystem only to look at

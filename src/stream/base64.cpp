@@ -39,16 +39,16 @@ constexpr std::array<unsigned char, 256> make_decode_table() {
 constexpr std::array<char, 8192> kPairs = make_pair_table();
 constexpr std::array<unsigned char, 256> kDecode = make_decode_table();
 
-constexpr size_t kEncodeInput = 3 * 256 * 1024;         // bytes read per chunk
-constexpr size_t kEncodeOutput = kEncodeInput / 3 * 4;  // characters written per chunk
-constexpr size_t kDecodeOutput = 21845 * 3;             // bytes per sink call (< 64 KiB)
+constexpr size_t kEncodeInput = size_t{3} * 256 * 1024;  // bytes read per chunk
+constexpr size_t kEncodeOutput = kEncodeInput / 3 * 4;   // characters written per chunk
+constexpr size_t kDecodeOutput = size_t{21845} * 3;      // bytes per sink call (< 64 KiB)
 
 // Encodes `n` bytes (a multiple of 3) to 4*n/3 characters.
 void encode_full_groups(const unsigned char* in, size_t n, char* out) {
     for (size_t i = 0; i < n; i += 3) {
         uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-        std::memcpy(out, &kPairs[2 * (v >> 12)], 2);
-        std::memcpy(out + 2, &kPairs[2 * (v & 0xFFF)], 2);
+        std::memcpy(out, &kPairs[size_t{2} * (v >> 12)], 2);
+        std::memcpy(out + 2, &kPairs[size_t{2} * (v & 0xFFF)], 2);
         out += 4;
     }
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Streaming standard base64 (RFC 4648 §4: `A-Z a-z 0-9 + /`, `=` padding, no line breaks), the
-// encoding of the `{"zipfile": N}` payloads of the transmit/worker/process streams (SPEC §6.1).
+// encoding of the `{"zipfile": N}` payloads of transmit/worker/process streams (docs/stream.md).
 // Neither direction ever holds a whole payload: both work in bounded chunks. Not thread-safe;
 // each object belongs to the one stream that uses it.
 

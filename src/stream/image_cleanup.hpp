@@ -1,6 +1,6 @@
 #pragma once
 // `arunner worker cleanup --remove-images / --image-prune`: untags images and prunes unused
-// layers with the engine's command line, exactly as ansible-runner 2.3.1 does (SPEC §8.6), so
+// layers with the engine's command line, as ansible-runner 2.3.1 does (docs/worker-cleanup.md), so
 // that the counts and messages match.
 
 #include <cstdio>

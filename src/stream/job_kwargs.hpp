@@ -1,6 +1,6 @@
 #pragma once
 // The `{"kwargs": {...}}` line of a job stream: run options as ansible-runner's transmit writes
-// them (SPEC §6.4) and as its worker reads them (§6.5).
+// them and as its worker reads them (docs/stream.md).
 
 #include <filesystem>
 

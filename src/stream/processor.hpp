@@ -1,7 +1,7 @@
 #pragma once
 // `arunner process`: reads a worker stream and writes what a local run would have left: the
 // events in job_events/, the artifacts zip unpacked into the artifact dir, the stdout echoed,
-// and the callbacks called (SPEC §6.6).
+// and the callbacks called (docs/stream.md).
 
 #include <filesystem>
 #include <functional>

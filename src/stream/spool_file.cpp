@@ -41,12 +41,9 @@ Status receive_zip(WireReader& in, const nlohmann::ordered_json& size,
                      " bytes: more than the limit of " + std::to_string(limits.max_unpacked_bytes) +
                      " bytes (--max-unpacked-bytes)"};
     }
-    auto spool = SpoolFile::create();
-    if (!spool) {
-        return spool.error();
-    }
-    ARUNNER_TRY(in.read_zip(size.get<uint64_t>(), spool->fd()));
-    return extract_zip(spool->path(), target_dir, limits, links);
+    ARUNNER_ASSIGN_OR_RETURN(SpoolFile spool, SpoolFile::create());
+    ARUNNER_TRY(in.read_zip(size.get<uint64_t>(), spool.fd()));
+    return extract_zip(spool.path(), target_dir, limits, links);
 }
 
 }  // namespace arunner::stream

@@ -1,6 +1,6 @@
 #pragma once
 // `arunner transmit`: the job stream for a run — the kwargs line, the zipped private data dir,
-// eof (SPEC §6.4). The zip is spooled to a temp file and the base64 streamed from it, so memory
+// eof (docs/stream.md). The zip is spooled to a temp file, the base64 streamed from it, so memory
 // stays bounded whatever the size of the private data dir, which is never written to.
 
 #include "arunner/error.hpp"

@@ -126,14 +126,11 @@ Result<bool> WireReader::fill(size_t max_line) {
 }
 
 Result<std::optional<std::string>> WireReader::read_line(size_t max_line) {
-    auto line = read_line_view(max_line);
+    ARUNNER_ASSIGN_OR_RETURN(auto line, read_line_view(max_line));
     if (!line) {
-        return line.error();
-    }
-    if (!*line) {
         return std::optional<std::string>();
     }
-    return std::optional<std::string>(std::string(**line));
+    return std::optional<std::string>(std::string(*line));
 }
 
 Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_line) {
@@ -153,12 +150,9 @@ Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_li
             return line_too_long(max_line);
         }
         size_t searched_offset = end_ - start_;  // fill() may move the buffer's start
-        auto more = fill(max_line);
-        if (!more) {
-            return more.error();
-        }
+        ARUNNER_ASSIGN_OR_RETURN(bool more, fill(max_line));
         searched = start_ + searched_offset;
-        if (!*more) {
+        if (!more) {
             if (start_ == end_) {
                 return std::optional<std::string_view>();
             }
@@ -183,20 +177,16 @@ Status WireReader::read_zip(uint64_t size, int out_fd) {
     };
     while (!decoder.complete()) {
         if (start_ == end_) {
-            auto more = fill();
+            ARUNNER_ASSIGN_OR_RETURN(bool more, fill());
             if (!more) {
-                return more.error();
-            }
-            if (!*more) {
                 return Error{"the stream ended inside a zip payload of " + std::to_string(size) +
                              " bytes"};
             }
         }
-        auto used = decoder.feed(std::string_view(buffer_.data() + start_, end_ - start_), sink);
-        if (!used) {
-            return used.error();
-        }
-        start_ += *used;
+        ARUNNER_ASSIGN_OR_RETURN(
+            size_t used,
+            decoder.feed(std::string_view(buffer_.data() + start_, end_ - start_), sink));
+        start_ += used;
     }
     return {};
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The transmit/worker/process byte stream (SPEC §6.1): newline-terminated JSON lines (Python
+// The transmit/worker/process byte stream (docs/stream.md): newline-terminated JSON lines (Python
 // JSON), except the zip payload that follows a `{"zipfile": N}` line — exactly 4*ceil(N/3)
 // base64 characters with no newline after them.
 

@@ -1,7 +1,7 @@
 #pragma once
 // `arunner worker`: reads a job stream (kwargs, the zipped private data dir, eof), runs the job
 // with the local runner, and writes the worker stream: status lines, one line per event, the
-// artifacts zip and eof (SPEC §6.5). Nothing but protocol bytes reaches the output; every failure
+// artifacts zip and eof (docs/stream.md). Only protocol bytes reach the output; every failure
 // becomes a `{"status": "error", ...}` line followed by `{"eof": true}`.
 
 #include <filesystem>

@@ -156,11 +156,8 @@ Status empty_dir(int dir_fd, const fs::path& display_path) {
     if ((st.st_mode & S_IRWXU) != S_IRWXU && ::fchmod(dir_fd, (st.st_mode & 07777) | S_IRWXU)) {
         return util::errno_error("cannot make writable", display_path, errno);
     }
-    auto names = list_dir(dir_fd, display_path);
-    if (!names) {
-        return names.error();
-    }
-    for (const auto& name : *names) {
+    ARUNNER_ASSIGN_OR_RETURN(auto names, list_dir(dir_fd, display_path));
+    for (const auto& name : names) {
         ARUNNER_TRY(remove_entry(dir_fd, name, display_path / name));
     }
     return {};
@@ -253,7 +250,7 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
             std::fprintf(out, "Excluding running project %s from cleanup\n", path.c_str());
             continue;
         }
-        // Registry auth dirs of the dir's jobs (SPEC §7.3), named after their idents; an ident
+        // Registry auth dirs of its jobs (docs/containers.md), named after their idents; an ident
         // is matched literally, so one named `*` cannot widen the pattern.
         util::UniqueFd artifacts(::openat(match.lock.get(), "artifacts",
                                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -276,10 +273,7 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
                 ::globfree(&auth);
             }
         }
-        Status removed = remove_locked_dir(path, match.lock.get());
-        if (!removed) {
-            return removed.error();
-        }
+        ARUNNER_TRY(remove_locked_dir(path, match.lock.get()));
         ++result.removed;
     }
     if (result.removed > 0) {

@@ -1,5 +1,5 @@
 #pragma once
-// `arunner worker cleanup`: removes the private data dirs of finished worker jobs (SPEC §8.6),
+// `arunner worker cleanup` (docs/worker-cleanup.md): removes private data dirs of finished jobs,
 // with two deliberate differences from ansible-runner: a dir whose worker still holds its lock is
 // never touched (upstream gets this backwards), and a pattern that matches a system directory or
 // anything that is not a private data dir is refused as a whole.

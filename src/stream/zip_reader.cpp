@@ -48,7 +48,7 @@ Result<ArchivePtr> open_zip(const fs::path& zip_file) {
         return Error{"cannot read zip " + zip_file.string() + ": archive_read_new failed"};
     }
     if (archive_read_support_format_zip_seekable(a.get()) != ARCHIVE_OK ||
-        archive_read_open_filename(a.get(), zip_file.c_str(), 64 * 1024) != ARCHIVE_OK) {
+        archive_read_open_filename(a.get(), zip_file.c_str(), size_t{64} * 1024) != ARCHIVE_OK) {
         return Error{"cannot read zip " + zip_file.string() + ": " + libarchive_reason(a.get())};
     }
     return a;
@@ -143,29 +143,17 @@ std::string format_ratio(double ratio) {
 
 // First pass: names and declared sizes, before anything is written.
 Status check_archive(const fs::path& zip_file, uint64_t zip_size, const ExtractLimits& limits) {
-    auto a = open_zip(zip_file);
-    if (!a.ok()) {
-        return a.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto a, open_zip(zip_file));
     uint64_t declared = 0;
     for (;;) {
-        auto entry = next_entry(a->get(), zip_file);
-        if (!entry.ok()) {
-            return entry.error();
-        }
-        if (*entry == nullptr) {
+        ARUNNER_ASSIGN_OR_RETURN(archive_entry * entry, next_entry(a.get(), zip_file));
+        if (entry == nullptr) {
             break;
         }
-        auto name = entry_name(*entry, zip_file);
-        if (!name.ok()) {
-            return name.error();
-        }
-        auto components = entry_components(*name, zip_file);
-        if (!components.ok()) {
-            return components.error();
-        }
-        if (archive_entry_size_is_set(*entry) && archive_entry_size(*entry) > 0) {
-            declared += static_cast<uint64_t>(archive_entry_size(*entry));
+        ARUNNER_ASSIGN_OR_RETURN(std::string name, entry_name(entry, zip_file));
+        ARUNNER_TRY(entry_components(name, zip_file));  // refuses absolute paths and `..`
+        if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0) {
+            declared += static_cast<uint64_t>(archive_entry_size(entry));
         }
     }
     if (declared > limits.max_unpacked_bytes) {
@@ -202,31 +190,18 @@ class Extractor {
           buffer_(kChunk) {}
 
     Status extract(archive_entry* entry) {
-        auto named = entry_name(entry, zip_file_);
-        if (!named.ok()) {
-            return named.error();
-        }
-        const std::string& name = *named;
-        auto components = entry_components(name, zip_file_);
-        if (!components.ok()) {
-            return components.error();
-        }
-        if (components->empty()) {
+        ARUNNER_ASSIGN_OR_RETURN(const std::string name, entry_name(entry, zip_file_));
+        ARUNNER_ASSIGN_OR_RETURN(auto components, entry_components(name, zip_file_));
+        if (components.empty()) {
             return {};  // the target dir itself
         }
-        std::string last = components->back();
-        components->pop_back();
-        auto parent = resolve_parent(*components, name);
-        if (!parent.ok()) {
-            return parent.error();
-        }
-        fs::path path = fs::path(*parent) / last;
+        std::string last = components.back();
+        components.pop_back();
+        ARUNNER_ASSIGN_OR_RETURN(const std::string parent, resolve_parent(components, name));
+        fs::path path = fs::path(parent) / last;
         mode_t type = archive_entry_filetype(entry);
-        auto proceed = clear_the_way(path, type, name);
-        if (!proceed.ok()) {
-            return proceed.error();
-        }
-        if (!*proceed) {
+        ARUNNER_ASSIGN_OR_RETURN(bool proceed, clear_the_way(path, type, name));
+        if (!proceed) {
             return {};
         }
         timespec mtime{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
@@ -240,7 +215,7 @@ class Extractor {
         }
         if (type == AE_IFLNK) {
             if (links_ == LinkTargets::inside) {
-                ARUNNER_TRY(check_link_target(entry, *parent, name));
+                ARUNNER_TRY(check_link_target(entry, parent, name));
             }
             return make_symlink(entry, path, name, has_mtime, mtime);
         }
@@ -274,7 +249,11 @@ class Extractor {
                                        const std::string& name) {
         std::string current = root_;
         for (const std::string& part : components) {
-            std::string next = current == "/" ? "/" + part : current + "/" + part;
+            std::string next = current;
+            if (next != "/") {
+                next += '/';
+            }
+            next += part;
             struct stat st {};
             if (::lstat(next.c_str(), &st) != 0) {
                 if (errno != ENOENT) {
@@ -351,7 +330,7 @@ class Extractor {
         return {};
     }
 
-    // Applies SPEC §6.3 to whatever is at `path`: true to go on and extract the entry.
+    // The unzip rules (docs/stream.md) for whatever is at `path`: true to go on and extract.
     Result<bool> clear_the_way(const fs::path& path, mode_t type, const std::string& name) {
         struct stat st {};
         if (::lstat(path.c_str(), &st) != 0) {
@@ -491,10 +470,7 @@ Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem:
     if (ec) {
         return util::errno_error("cannot create directory", target_dir, ec.value());
     }
-    auto root = real_path(target_dir);
-    if (!root.ok()) {
-        return root.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(const std::string root, real_path(target_dir));
     if (empty) {
         return {};
     }
@@ -505,20 +481,14 @@ Status extract_zip(const std::filesystem::path& zip_file, const std::filesystem:
         budget = static_cast<uint64_t>(std::max(ratio_budget, 0.0));
     }
 
-    auto a = open_zip(zip_file);
-    if (!a.ok()) {
-        return a.error();
-    }
-    Extractor extractor(a->get(), zip_file, *root, budget, links);
+    ARUNNER_ASSIGN_OR_RETURN(auto a, open_zip(zip_file));
+    Extractor extractor(a.get(), zip_file, root, budget, links);
     for (;;) {
-        auto entry = next_entry(a->get(), zip_file);
-        if (!entry.ok()) {
-            return entry.error();
-        }
-        if (*entry == nullptr) {
+        ARUNNER_ASSIGN_OR_RETURN(archive_entry * entry, next_entry(a.get(), zip_file));
+        if (entry == nullptr) {
             break;
         }
-        ARUNNER_TRY(extractor.extract(*entry));
+        ARUNNER_TRY(extractor.extract(entry));
     }
     return extractor.finish_directories();
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Unzips a `{"zipfile": N}` payload (spooled to a file) the way ansible-runner's receiver does
-// (SPEC §6.3), refusing archives that would write outside the target or unpack to far more
+// (docs/stream.md), refusing archives that would write outside the target or unpack to far more
 // than they weigh. Memory stays bounded: entries are streamed to disk in chunks.
 
 #include <cstdint>

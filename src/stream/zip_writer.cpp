@@ -27,9 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kChunk = 1 << 20;       // bytes read from a file per read()
-constexpr size_t kSample = 64 * 1024;    // bytes judged for compressibility
-constexpr size_t kAlwaysDeflate = 4096;  // smaller files are deflated without judging
+constexpr size_t kChunk = 1 << 20;             // bytes read from a file per read()
+constexpr size_t kSample = size_t{64} * 1024;  // bytes judged for compressibility
+constexpr size_t kAlwaysDeflate = 4096;        // smaller files are deflated without judging
 constexpr double kStoreAboveBitsPerByte = 7.5;
 constexpr int kBytesPerBlock = 256 * 1024;  // libarchive's output buffer
 
@@ -133,20 +133,17 @@ class ZipWalker {
     // subdirectories to descend into, in order.
     Result<std::vector<std::string>> add_directory(const std::string& rel) {
         fs::path dir = rel.empty() ? root_ : root_ / rel;
-        auto fd = open_below_root(rel, dir);
-        if (!fd.ok()) {
-            return fd.error();
-        }
+        ARUNNER_ASSIGN_OR_RETURN(auto fd, open_below_root(rel, dir));
         std::vector<Child> files;
         std::vector<Child> dirs;
-        ARUNNER_TRY(list(fd->get(), dir, files, dirs));
+        ARUNNER_TRY(list(fd.get(), dir, files, dirs));
         std::vector<std::string> descend;
         for (auto* group : {&files, &dirs}) {
             std::sort(group->begin(), group->end(),
                       [](const Child& l, const Child& r) { return l.name < r.name; });
             for (const Child& child : *group) {
                 std::string child_rel = rel.empty() ? child.name : rel + "/" + child.name;
-                ARUNNER_TRY(add(fd->get(), child.name, dir / child.name, child_rel, child.st));
+                ARUNNER_TRY(add(fd.get(), child.name, dir / child.name, child_rel, child.st));
                 if (S_ISDIR(child.st.st_mode)) {
                     descend.push_back(child_rel);
                 }
@@ -278,11 +275,9 @@ class ZipWalker {
         archive_entry_set_size(entry, static_cast<la_int64_t>(size));
 
         unsigned char* buffer = buffer_.data();
-        auto sample = read_up_to(fd.get(), buffer, std::min<uint64_t>(size, kSample), path);
-        if (!sample.ok()) {
-            return sample.error();
-        }
-        bool store = size == 0 || looks_incompressible(buffer, *sample);
+        ARUNNER_ASSIGN_OR_RETURN(
+            size_t sample, read_up_to(fd.get(), buffer, std::min<uint64_t>(size, kSample), path));
+        bool store = size == 0 || looks_incompressible(buffer, sample);
         // Unlike the "zip:compression" option (only settable before the archive is opened),
         // these two may be called between entries.
         int set = store ? archive_write_zip_set_compression_store(a_)
@@ -293,7 +288,7 @@ class ZipWalker {
         ARUNNER_TRY(write_header(entry, path));
 
         uint64_t written = 0;
-        size_t have = *sample;
+        size_t have = sample;
         while (written < size) {
             if (have == 0) {
                 // The file shrank since fstat: pad with zeros so the entry matches its header.
@@ -305,11 +300,7 @@ class ZipWalker {
             written += have;
             if (written < size) {
                 size_t want = static_cast<size_t>(std::min<uint64_t>(size - written, kChunk));
-                auto got = read_up_to(fd.get(), buffer, want, path);
-                if (!got.ok()) {
-                    return got.error();
-                }
-                have = *got;
+                ARUNNER_ASSIGN_OR_RETURN(have, read_up_to(fd.get(), buffer, want, path));
             }
         }
         return {};
@@ -383,11 +374,8 @@ Status write_zip(const std::filesystem::path& source_dir, int out_fd, ZipRoot ro
     if (!source_dir.empty()) {
         util::UniqueFd root_fd;
         if (root == ZipRoot::no_follow) {
-            auto opened = util::open_dir_at(AT_FDCWD, source_dir, source_dir);
-            if (!opened) {
-                return opened.error();  // says so when a symlink is in the way
-            }
-            root_fd = std::move(opened.value());
+            // The error says so when a symlink is in the way.
+            ARUNNER_ASSIGN_OR_RETURN(root_fd, util::open_dir_at(AT_FDCWD, source_dir, source_dir));
         } else {
             root_fd.reset(::open(source_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
             if (!root_fd.valid()) {
@@ -399,11 +387,8 @@ Status write_zip(const std::filesystem::path& source_dir, int out_fd, ZipRoot ro
         while (!pending.empty()) {
             std::string rel = std::move(pending.back());
             pending.pop_back();
-            auto subdirs = walker.add_directory(rel);
-            if (!subdirs.ok()) {
-                return subdirs.error();
-            }
-            pending.insert(pending.end(), subdirs->rbegin(), subdirs->rend());
+            ARUNNER_ASSIGN_OR_RETURN(auto subdirs, walker.add_directory(rel));
+            pending.insert(pending.end(), subdirs.rbegin(), subdirs.rend());
         }
     }
     if (archive_write_close(a) != ARCHIVE_OK) {

@@ -1,5 +1,5 @@
 #pragma once
-// Zips a directory the way ansible-runner's sender does (SPEC §6.2), for the `{"zipfile": N}`
+// Zips a directory the way ansible-runner's sender does (docs/stream.md), for the `{"zipfile": N}`
 // payloads of transmit and worker. Memory stays bounded whatever the tree's size: file contents
 // are streamed in chunks and only one directory listing is held at a time.
 

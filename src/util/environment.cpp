@@ -1,6 +1,7 @@
 #include "util/environment.hpp"
 
 #include <algorithm>
+#include <utility>
 
 extern char** environ;
 
@@ -52,7 +53,12 @@ std::vector<std::string> Environment::to_envp() const {
     std::vector<std::string> out;
     out.reserve(entries_.size());
     for (const auto& [name, value] : entries_) {
-        out.push_back(name + "=" + value);
+        std::string entry;
+        entry.reserve(name.size() + 1 + value.size());
+        entry += name;
+        entry += '=';
+        entry += value;
+        out.push_back(std::move(entry));
     }
     return out;
 }

@@ -208,11 +208,8 @@ Result<UniqueFd> create_file_at(int dir_fd, const std::string& name, mode_t mode
 
 Status write_file_at(int dir_fd, const std::string& name, std::string_view content, mode_t mode,
                      const std::filesystem::path& shown) {
-    auto fd = create_file_at(dir_fd, name, mode, shown);
-    if (!fd) {
-        return fd.error();
-    }
-    if (!write_all(fd->get(), content) || ::close(fd->release()) != 0) {
+    ARUNNER_ASSIGN_OR_RETURN(auto fd, create_file_at(dir_fd, name, mode, shown));
+    if (!write_all(fd.get(), content) || ::close(fd.release()) != 0) {
         int err = errno;
         ::unlinkat(dir_fd, name.c_str(), 0);
         return errno_error("cannot write", shown, err);

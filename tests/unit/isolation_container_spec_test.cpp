@@ -1,5 +1,5 @@
 // src/isolation/container_spec.cpp and the container half of config/job_config.cpp: what
-// container a process-isolated job gets (SPEC §7.1, §7.2).
+// container a process-isolated job gets (docs/containers.md).
 
 #include <gtest/gtest.h>
 

@@ -11,6 +11,7 @@
 #include "config/env_file.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
+#include "util/python_truth.hpp"
 #include "util/shlex.hpp"
 #include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
@@ -126,7 +127,7 @@ Result<std::optional<ContainerJobConfig>> container_settings(
     const std::string source = "env/settings";
     bool isolation = options.process_isolation;
     if (auto it = settings.find("process_isolation"); it != settings.end()) {
-        isolation = truthy(*it);
+        isolation = util::python_truthy(*it);
     }
     ContainerJobConfig c;
     c.engine = options.process_isolation_executable;

@@ -114,7 +114,7 @@ class EventFiles {
 
   private:
     static constexpr size_t kBatchFiles = 32;
-    static constexpr size_t kBatchBytes = 128 * 1024;
+    static constexpr size_t kBatchBytes = size_t{128} * 1024;
     static constexpr size_t kQueuedBatches = 32;
 
     struct Item {
@@ -187,7 +187,7 @@ class Echo {
     }
 
   private:
-    static constexpr size_t kFlushBytes = 64 * 1024;
+    static constexpr size_t kFlushBytes = size_t{64} * 1024;
     int fd_;
     bool tty_;
     std::string buffer_;

@@ -46,7 +46,7 @@ class TempDir {
 
     const fs::path& path() const { return path_; }
     fs::path write(const std::string& name, const std::string& content) const {
-        const fs::path p = path_ / name;
+        fs::path p = path_ / name;
         std::ofstream(p, std::ios::binary) << content;
         return p;
     }

@@ -418,8 +418,8 @@ TEST(YamlToJsonBounds, NestedMergeKeysAreBudgeted) {
     std::string text = "m0: &m0 {k" + std::string(1000, 'k') + ": 1}\n";
     for (int level = 1; level <= 30; ++level) {
         std::string prev = "*m" + std::to_string(level - 1);
-        text += "m" + std::to_string(level) + ": &m" + std::to_string(level) + " {<<: [" + prev +
-                ", " + prev + "], x" + std::to_string(level) + ": 1}\n";
+        text += "m" + std::to_string(level) + ": &m" + std::to_string(level);
+        text += " {<<: [" + prev + ", " + prev + "], x" + std::to_string(level) + ": 1}\n";
     }
     auto loaded = load_text(text);
     ASSERT_FALSE(loaded.ok());

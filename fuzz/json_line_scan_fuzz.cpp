@@ -17,33 +17,13 @@
 
 #include "fuzz_check.hpp"
 #include "stream/json_line_scan.hpp"
+#include "util/python_truth.hpp"
 
 namespace {
 
 namespace scan = arunner::stream::json_scan;
 using Json = nlohmann::ordered_json;
 using scan::Member;
-
-/// Python's truth of a JSON value.
-bool truthy(const Json& v) {
-    switch (v.type()) {
-        case Json::value_t::boolean:
-            return v.get<bool>();
-        case Json::value_t::number_integer:
-            return v.get<int64_t>() != 0;
-        case Json::value_t::number_unsigned:
-            return v.get<uint64_t>() != 0;
-        case Json::value_t::number_float:
-            return v.get<double>() != 0.0;
-        case Json::value_t::string:
-            return !v.get_ref<const std::string&>().empty();
-        case Json::value_t::array:
-        case Json::value_t::object:
-            return !v.empty();
-        default:
-            return false;
-    }
-}
 
 /// The member `key` of `object` as nlohmann sees it: the last value of a repeated key.
 void check_member(const Json& object, const char* key, const Member& m) {
@@ -89,7 +69,8 @@ void check_member(const Json& object, const char* key, const Member& m) {
     }
     auto truth = scan::member_truthy(m);
     if (truth) {
-        FUZZ_CHECK(*truth == truthy(v), std::string("the truth of member ") + key);
+        FUZZ_CHECK(*truth == arunner::util::python_truthy(v),
+                   std::string("the truth of member ") + key);
     }
 }
 

@@ -19,6 +19,7 @@
 #include "stream/worker.hpp"
 #include "stream/worker_cleanup.hpp"
 #include "util/files.hpp"
+#include "util/strings.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -169,7 +170,7 @@ int worker_command(const std::vector<std::string>& args) {
         options.keepalive_seconds = keepalive;
     } else if (const char* env = std::getenv("ANSIBLE_RUNNER_KEEPALIVE_SECONDS")) {
         // run_worker refuses a value out of range; text that is no number is 0, as atof.
-        options.keepalive_seconds = config::parse_number(env).value_or(0);
+        options.keepalive_seconds = util::parse_double(env).value_or(0);
     }
     return stream::run_worker(STDIN_FILENO, STDOUT_FILENO, options);
 }

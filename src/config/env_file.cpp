@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "util/python_json.hpp"
+#include "util/python_truth.hpp"
+#include "util/text.hpp"
 #include "util/unique_fd.hpp"
 
 namespace arunner::config {
@@ -54,61 +56,6 @@ Result<ReadOutcome> read_all(const std::filesystem::path& path, std::string_view
             return ReadOutcome::kRead;
         }
         text.append(buffer, static_cast<size_t>(n));
-    }
-}
-
-// Offset of the first byte that is not part of well-formed UTF-8, or npos.
-size_t invalid_utf8_offset(std::string_view s) {
-    size_t i = 0;
-    while (i < s.size()) {
-        const auto lead = static_cast<unsigned char>(s[i]);
-        size_t need = 0;
-        unsigned char lo = 0x80;
-        unsigned char hi = 0xBF;
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        } else if (lead >= 0xC2 && lead <= 0xDF) {
-            need = 1;
-        } else if (lead >= 0xE0 && lead <= 0xEF) {
-            need = 2;
-            lo = lead == 0xE0 ? 0xA0 : 0x80;
-            hi = lead == 0xED ? 0x9F : 0xBF;
-        } else if (lead >= 0xF0 && lead <= 0xF4) {
-            need = 3;
-            lo = lead == 0xF0 ? 0x90 : 0x80;
-            hi = lead == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            return i;
-        }
-        for (size_t k = 1; k <= need; ++k, lo = 0x80, hi = 0xBF) {
-            const auto c = i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
-            if (c < lo || c > hi) {
-                return i;
-            }
-        }
-        i += need + 1;
-    }
-    return std::string_view::npos;
-}
-
-bool python_truthy(const Json& v) {
-    switch (v.type()) {
-        case Json::value_t::boolean:
-            return v.get<bool>();
-        case Json::value_t::number_integer:
-            return v.get<int64_t>() != 0;
-        case Json::value_t::number_unsigned:
-            return v.get<uint64_t>() != 0;
-        case Json::value_t::number_float:
-            return v.get<double>() != 0.0;
-        case Json::value_t::string:
-        case Json::value_t::array:
-        case Json::value_t::object:
-        case Json::value_t::binary:
-            return !v.empty() && !(v.is_string() && v.get_ref<const std::string&>().empty());
-        default:
-            return false;
     }
 }
 
@@ -156,16 +103,13 @@ Error json_error(std::string_view display_name, const Json::parse_error& e) {
 Result<std::optional<Json>> load_mapping_file(const std::filesystem::path& path,
                                               std::string_view display_name) {
     std::string text;
-    auto outcome = read_all(path, display_name, text);
-    if (!outcome) {
-        return outcome.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(const ReadOutcome outcome, read_all(path, display_name, text));
     const size_t first = text.find_first_not_of(" \t\r\n\f\v");
-    if (*outcome == ReadOutcome::kMissing || first == std::string::npos) {
+    if (outcome == ReadOutcome::kMissing || first == std::string::npos) {
         return std::optional<Json>();
     }
     // Python reads the file as UTF-8 and fails on anything else.
-    if (const size_t bad = invalid_utf8_offset(text); bad != std::string::npos) {
+    if (const size_t bad = util::valid_utf8_prefix(text); bad != text.size()) {
         return Error{std::string(display_name) + ": not valid UTF-8 (byte " + std::to_string(bad) +
                      ")"};
     }
@@ -179,7 +123,7 @@ Result<std::optional<Json>> load_mapping_file(const std::filesystem::path& path,
     } catch (const std::exception& e) {
         json_failure = Error{std::string(display_name) + ": invalid JSON: " + e.what()};
     }
-    if (json_failure || !python_truthy(value)) {
+    if (json_failure || !util::python_truthy(value)) {
         auto yaml = yaml_to_json(text, display_name);
         if (!yaml) {
             const bool looks_like_json = text[first] == '{' || text[first] == '[';
@@ -203,11 +147,8 @@ Result<std::optional<Json>> load_mapping_file(const std::filesystem::path& path,
 Result<std::optional<std::string>> load_text_file(const std::filesystem::path& path,
                                                   std::string_view display_name) {
     std::string text;
-    auto outcome = read_all(path, display_name, text);
-    if (!outcome) {
-        return outcome.error();
-    }
-    if (*outcome == ReadOutcome::kMissing) {
+    ARUNNER_ASSIGN_OR_RETURN(const ReadOutcome outcome, read_all(path, display_name, text));
+    if (outcome == ReadOutcome::kMissing) {
         return std::optional<std::string>();
     }
     return std::optional<std::string>(std::move(text));

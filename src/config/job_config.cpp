@@ -11,6 +11,7 @@
 #include "config/env_file.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
+#include "util/python_truth.hpp"
 #include "util/shlex.hpp"
 #include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
@@ -85,21 +86,16 @@ Status place_api_extravars(const RunOptions& options, const fs::path& pdd,
     }
     const std::string text = util::python_json_dumps(options.extravars);
     if (!has_file && !options.suppress_env_files) {
-        auto written = write_env_file(pdd, "extravars", text, /*exclusive=*/true);
-        if (!written) {
-            return written.error();
-        }
-        if (*written) {
+        ARUNNER_ASSIGN_OR_RETURN(auto written,
+                                 write_env_file(pdd, "extravars", text, /*exclusive=*/true));
+        if (written) {
             command.extravars_file = (inner_pdd / "env" / "extravars").string();
             return {};
         }
         command.extravars_file = (inner_pdd / "env" / "extravars").string();  // appeared meanwhile
     }
     const std::string name = "api-extravars-" + ident + ".json";
-    auto written = write_env_file(pdd, name, text, /*exclusive=*/false);
-    if (!written) {
-        return written.error();
-    }
+    ARUNNER_TRY(write_env_file(pdd, name, text, /*exclusive=*/false));
     command.api_extravars_file = (inner_pdd / "env" / name).string();
     return {};
 }
@@ -126,7 +122,7 @@ Result<std::optional<ContainerJobConfig>> container_settings(
     const std::string source = "env/settings";
     bool isolation = options.process_isolation;
     if (auto it = settings.find("process_isolation"); it != settings.end()) {
-        isolation = truthy(*it);
+        isolation = util::python_truthy(*it);
     }
     ContainerJobConfig c;
     c.engine = options.process_isolation_executable;
@@ -246,20 +242,14 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     // Settings: the option's keys, then env/settings over them.
     nlohmann::ordered_json settings =
         options.settings.is_object() ? options.settings : nlohmann::ordered_json::object();
-    auto settings_file = load_mapping_file(pdd / "env" / "settings", "env/settings");
-    if (!settings_file) {
-        return settings_file.error();
-    }
-    if (*settings_file) {
-        for (const auto& [key, value] : (*settings_file)->items()) {
+    ARUNNER_ASSIGN_OR_RETURN(auto settings_file,
+                             load_mapping_file(pdd / "env" / "settings", "env/settings"));
+    if (settings_file) {
+        for (const auto& [key, value] : settings_file->items()) {
             settings[key] = value;
         }
     }
-    auto parsed = parse_runner_settings(settings, "env/settings");
-    if (!parsed) {
-        return parsed.error();
-    }
-    job.settings = std::move(parsed.value());
+    ARUNNER_ASSIGN_OR_RETURN(job.settings, parse_runner_settings(settings, "env/settings"));
     job.pexpect_timeout = job.settings.pexpect_timeout;
     job.idle_timeout = job.settings.idle_timeout;
     // The timeout option overrides job_timeout, truncated to whole seconds as int() does.
@@ -271,26 +261,20 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     job.suppress_output_file = job.settings.suppress_output_file;
     job.suppress_ansible_output = job.settings.suppress_ansible_output.value_or(options.quiet);
     job.fact_cache_dir = job.artifact_dir / job.settings.fact_cache.value_or("fact_cache");
-    auto container = container_settings(options, job.settings.raw);
-    if (!container) {
-        return container.error();
-    }
-    job.container = std::move(container.value());
+    ARUNNER_ASSIGN_OR_RETURN(job.container, container_settings(options, job.settings.raw));
     // Inside the container the private data dir is /runner; these name the container's paths.
     const fs::path inner_pdd = job.container ? fs::path(kContainerPrivateDataDir) : pdd;
     const fs::path inner_artifact_dir =
         job.container ? inner_pdd / "artifacts" / job.ident : job.artifact_dir;
 
     // The environment.
-    auto envvars_file = load_mapping_file(pdd / "env" / "envvars", "env/envvars");
-    if (!envvars_file) {
-        return envvars_file.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto envvars_file,
+                             load_mapping_file(pdd / "env" / "envvars", "env/envvars"));
     EnvironmentInputs env_inputs;
     env_inputs.base = util::Environment::from_current_process();
     env_inputs.envvars_option = options.envvars;
-    if (*envvars_file) {
-        env_inputs.envvars_file = stringify_mapping(**envvars_file);
+    if (envvars_file) {
+        env_inputs.envvars_file = stringify_mapping(*envvars_file);
     }
     env_inputs.callback_dir = find_callback_dir();
     if (env_inputs.callback_dir.empty()) {
@@ -323,19 +307,13 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     }
 
     // PDD/args replaces the whole command (raw mode).
-    auto args = load_text_file(pdd / "args", "args");
-    if (!args) {
-        return args.error();
-    }
-    if (*args) {
-        auto words = split_words(**args, "args");
-        if (!words) {
-            return words.error();
-        }
-        if (words->empty()) {
+    ARUNNER_ASSIGN_OR_RETURN(auto args, load_text_file(pdd / "args", "args"));
+    if (args) {
+        ARUNNER_ASSIGN_OR_RETURN(auto words, split_words(*args, "args"));
+        if (words.empty()) {
             return Error{"args: the file holds no command"};
         }
-        job.command = std::move(words.value());
+        job.command = std::move(words);
         return job;
     }
 
@@ -359,19 +337,13 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
             ARUNNER_TRY(dump_cmdline(pdd, *options.cmdline));
         }
     } else {
-        auto file = load_text_file(pdd / "env" / "cmdline", "env/cmdline");
-        if (!file) {
-            return file.error();
-        }
-        cmdline_text = *file;
+        ARUNNER_ASSIGN_OR_RETURN(auto file, load_text_file(pdd / "env" / "cmdline", "env/cmdline"));
+        cmdline_text = std::move(file);
         cmdline_source = "env/cmdline";
     }
     if (cmdline_text) {
-        auto words = split_words(*cmdline_text, cmdline_source);
-        if (!words) {
-            return words.error();
-        }
-        command.cmdline_tokens = std::move(words.value());
+        ARUNNER_ASSIGN_OR_RETURN(auto words, split_words(*cmdline_text, cmdline_source));
+        command.cmdline_tokens = std::move(words);
     }
 
     if (job.container) {

@@ -1,7 +1,9 @@
 #include "config/runner_settings.hpp"
 
-#include <charconv>
 #include <cmath>
+
+#include "util/python_truth.hpp"
+#include "util/strings.hpp"
 
 namespace arunner::config {
 namespace {
@@ -17,7 +19,7 @@ Result<std::optional<double>> seconds(const nlohmann::ordered_json& mapping, con
     if (it->is_number()) {
         value = it->get<double>();
     } else if (it->is_string()) {
-        auto number = parse_number(it->get<std::string>());
+        auto number = util::parse_double(it->get<std::string>());
         if (!number) {
             std::string text = it->get<std::string>();
             if (text.size() > 40) {
@@ -54,66 +56,21 @@ Status check_seconds(double value, const std::string& key, const std::string& so
     return {};
 }
 
-std::optional<double> parse_number(const std::string& text) {
-    double value = 0;
-    const char* begin = text.data();
-    const char* end = text.data() + text.size();
-    if (begin != end && *begin == '+') {
-        ++begin;  // Python's float() takes a leading '+'; from_chars does not
-    }
-    auto [ptr, ec] = std::from_chars(begin, end, value);
-    if (ec != std::errc() || ptr != end || begin == end) {
-        return std::nullopt;
-    }
-    return value;
-}
-
-bool truthy(const nlohmann::ordered_json& value) {
-    switch (value.type()) {
-        case nlohmann::ordered_json::value_t::null:
-            return false;
-        case nlohmann::ordered_json::value_t::boolean:
-            return value.get<bool>();
-        case nlohmann::ordered_json::value_t::number_integer:
-        case nlohmann::ordered_json::value_t::number_unsigned:
-        case nlohmann::ordered_json::value_t::number_float:
-            return value.get<double>() != 0;
-        case nlohmann::ordered_json::value_t::string:
-            return !value.get<std::string>().empty();
-        case nlohmann::ordered_json::value_t::array:
-        case nlohmann::ordered_json::value_t::object:
-            return !value.empty();
-        default:
-            return true;
-    }
-}
-
 Result<RunnerSettings> parse_runner_settings(const nlohmann::ordered_json& mapping,
                                              const std::string& source) {
     RunnerSettings settings;
     settings.raw = mapping;
-    auto job_timeout = seconds(mapping, "job_timeout", source);
-    if (!job_timeout) {
-        return job_timeout.error();
-    }
-    settings.job_timeout = *job_timeout;
-    auto idle_timeout = seconds(mapping, "idle_timeout", source);
-    if (!idle_timeout) {
-        return idle_timeout.error();
-    }
-    settings.idle_timeout = *idle_timeout;
-    auto pexpect_timeout = seconds(mapping, "pexpect_timeout", source);
-    if (!pexpect_timeout) {
-        return pexpect_timeout.error();
-    }
-    if (*pexpect_timeout) {
-        settings.pexpect_timeout = **pexpect_timeout;
+    ARUNNER_ASSIGN_OR_RETURN(settings.job_timeout, seconds(mapping, "job_timeout", source));
+    ARUNNER_ASSIGN_OR_RETURN(settings.idle_timeout, seconds(mapping, "idle_timeout", source));
+    ARUNNER_ASSIGN_OR_RETURN(auto pexpect_timeout, seconds(mapping, "pexpect_timeout", source));
+    if (pexpect_timeout) {
+        settings.pexpect_timeout = *pexpect_timeout;
     }
     if (auto it = mapping.find("suppress_output_file"); it != mapping.end()) {
-        settings.suppress_output_file = truthy(*it);
+        settings.suppress_output_file = util::python_truthy(*it);
     }
     if (auto it = mapping.find("suppress_ansible_output"); it != mapping.end()) {
-        settings.suppress_ansible_output = truthy(*it);
+        settings.suppress_ansible_output = util::python_truthy(*it);
     }
     if (auto it = mapping.find("fact_cache"); it != mapping.end()) {
         if (!it->is_string() || it->get<std::string>().empty()) {

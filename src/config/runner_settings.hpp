@@ -27,10 +27,6 @@ inline constexpr long long kMaxForks = 100000;
 /// seconds in [0, kMaxSeconds].
 Status check_seconds(double value, const std::string& key, const std::string& source);
 
-/// Reads a number from text the locale-free way (std::from_chars); nullopt unless the whole
-/// text is the number.
-std::optional<double> parse_number(const std::string& text);
-
 /// The settings one local run uses (docs/settings.md).
 struct RunnerSettings {
     std::optional<double> job_timeout;            ///< seconds of wall clock; unset or 0 = none
@@ -46,8 +42,5 @@ struct RunnerSettings {
 /// the key and `source` (e.g. "env/settings").
 Result<RunnerSettings> parse_runner_settings(const nlohmann::ordered_json& mapping,
                                              const std::string& source);
-
-/// Python truthiness of a JSON value (settings flags are read with bool() semantics).
-bool truthy(const nlohmann::ordered_json& value);
 
 }  // namespace arunner::config

@@ -17,6 +17,7 @@
 
 #include "config/env_file.hpp"
 #include "util/python_json.hpp"
+#include "util/strings.hpp"
 
 // yaml_to_json (declared in config/env_file.hpp): YAML parsed by yaml-cpp, typed the way PyYAML's
 // safe_load types it.
@@ -190,8 +191,10 @@ unsigned digit_value(char c) {
     if (is_digit(c)) {
         return static_cast<unsigned>(c - '0');
     }
-    const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return lower >= 'a' && lower <= 'z' ? static_cast<unsigned>(lower - 'a' + 10) : 99;
+    if (c >= 'a' && c <= 'z') {
+        return static_cast<unsigned>(c - 'a' + 10);
+    }
+    return c >= 'A' && c <= 'Z' ? static_cast<unsigned>(c - 'A' + 10) : 99;
 }
 
 // construct_yaml_int. Python ints are unbounded: a decimal beyond 64 bits is kept as its digits
@@ -259,34 +262,10 @@ std::optional<Json> construct_int(std::string_view text, std::string& why) {
     return Json("-" + std::string(v));
 }
 
-// Python's float(text): optional sign, decimal digits or inf/infinity/nan in any case.
-std::optional<double> parse_python_float(std::string_view text) {
-    const bool negative = !text.empty() && text[0] == '-';
-    text.remove_prefix(skip_sign(text));
-    if (text.empty() || text[0] == '-' || text[0] == '+') {
-        return std::nullopt;
-    }
-    double d = 0;
-    const auto res = std::from_chars(text.data(), text.data() + text.size(), d);
-    if (res.ptr != text.data() + text.size() || (text.find('(') != std::string_view::npos)) {
-        return std::nullopt;
-    }
-    if (res.ec == std::errc::result_out_of_range) {  // Python gives inf or 0.0 (or a subnormal)
-        d = std::strtod(std::string(text).c_str(), nullptr);
-    } else if (res.ec != std::errc()) {
-        return std::nullopt;
-    }
-    return negative ? -d : d;
-}
-
 // construct_yaml_float.
 std::optional<double> construct_float(std::string_view text) {
-    std::string value;
-    for (char c : text) {
-        if (c != '_') {
-            value.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-        }
-    }
+    std::string value = util::to_lower(text);
+    value.erase(std::remove(value.begin(), value.end(), '_'), value.end());
     if (value.empty()) {
         return std::nullopt;
     }
@@ -299,13 +278,13 @@ std::optional<double> construct_float(std::string_view text) {
         return std::numeric_limits<double>::quiet_NaN();
     }
     if (value.find(':') == std::string::npos) {
-        const auto d = parse_python_float(value);
+        const auto d = util::parse_double(value);
         return d ? std::optional<double>(sign * *d) : std::nullopt;
     }
     std::vector<double> digits;
     for (size_t start = 0; start <= value.size();) {
         const size_t end = std::min(value.find(':', start), value.size());
-        const auto d = parse_python_float(std::string_view(value).substr(start, end - start));
+        const auto d = util::parse_double(std::string_view(value).substr(start, end - start));
         if (!d) {
             return std::nullopt;
         }
@@ -322,10 +301,7 @@ std::optional<double> construct_float(std::string_view text) {
 }
 
 std::optional<bool> construct_bool(std::string_view text) {
-    std::string lower;
-    for (char c : text) {
-        lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
+    const std::string lower = util::to_lower(text);
     if (lower == "yes" || lower == "true" || lower == "on") {
         return true;
     }
@@ -425,11 +401,8 @@ class YamlConverter {
         Json array = Json::array();
         for (const auto& item : node) {
             ARUNNER_TRY(check_not_missing(item, ","));
-            auto value = convert(item);
-            if (!value) {
-                return value.error();
-            }
-            array.push_back(std::move(*value));
+            ARUNNER_ASSIGN_OR_RETURN(Json value, convert(item));
+            array.push_back(std::move(value));
         }
         return array;
     }
@@ -548,40 +521,31 @@ class YamlConverter {
         if (!key.IsScalar()) {
             return std::string("None");
         }
-        auto value = convert_scalar(key, /*is_key=*/true);
-        if (!value) {
-            return value.error();
-        }
-        return value->is_string() ? value->get<std::string>() : util::python_str(*value);
+        ARUNNER_ASSIGN_OR_RETURN(Json value, convert_scalar(key, /*is_key=*/true));
+        return value.is_string() ? value.get<std::string>() : util::python_str(value);
     }
 
     Result<Json> convert_mapping(const YAML::Node& node) {
         ARUNNER_TRY(check_collection_tag(node, "map"));
         Pairs pairs;
         ARUNNER_TRY(flatten(node, pairs));
-        Json object = Json::object();
-        auto& entries = object.get_ref<Json::object_t&>();
-        std::unordered_map<std::string, size_t> index;  // ordered_map looks keys up linearly
+        // Collected aside and handed to ordered_map's range constructor, which takes them as
+        // they are: its emplace() would look every key up linearly.
+        std::vector<std::pair<std::string, Json>> members;
+        std::unordered_map<std::string, size_t> index;
         for (const auto& [key_node, value_node] : pairs) {
-            auto key = key_string(key_node);
-            if (!key) {
-                return key.error();
-            }
-            ARUNNER_TRY(spend(key_node, key->size()));
-            auto value = convert(value_node);
-            if (!value) {
-                return value.error();
-            }
-            auto [slot, inserted] = index.try_emplace(*key, entries.size());
+            ARUNNER_ASSIGN_OR_RETURN(std::string key, key_string(key_node));
+            ARUNNER_TRY(spend(key_node, key.size()));
+            ARUNNER_ASSIGN_OR_RETURN(Json value, convert(value_node));
+            auto [slot, inserted] = index.try_emplace(key, members.size());
             if (inserted) {
-                static_cast<Json::object_t::Container&>(entries).emplace_back(std::move(*key),
-                                                                              std::move(*value));
+                members.emplace_back(std::move(key), std::move(value));
             } else {
-                (entries.begin() + static_cast<std::ptrdiff_t>(slot->second))->second =
-                    std::move(*value);
+                members[slot->second].second = std::move(value);  // the last value wins
             }
         }
-        return object;
+        return Json(Json::object_t(std::make_move_iterator(members.begin()),
+                                   std::make_move_iterator(members.end())));
     }
 
     std::string_view text_;

@@ -7,6 +7,7 @@
 
 #include "util/files.hpp"
 #include "util/python_json.hpp"
+#include "util/python_truth.hpp"
 #include "util/uuid.hpp"
 
 namespace arunner::stream {
@@ -275,7 +276,7 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
         }
     }
     if (const Json* isolation = r.get("process_isolation"); isolation && !isolation->is_null()) {
-        o.process_isolation = config::truthy(*isolation);
+        o.process_isolation = util::python_truthy(*isolation);
     }
     std::optional<std::string> text;
     r.text("process_isolation_executable", text);

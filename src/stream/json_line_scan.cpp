@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "util/text.hpp"
+
 namespace arunner::stream::json_scan {
 
 using Json = nlohmann::ordered_json;
@@ -27,12 +29,15 @@ constexpr PlainBytes kPlain;
 constexpr int kMaxDepth = 256;
 
 int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
+    if (c >= '0' && c <= '9') {
         return c - '0';
-    if (c >= 'a' && c <= 'f')
+    }
+    if (c >= 'a' && c <= 'f') {
         return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
+    }
+    if (c >= 'A' && c <= 'F') {
         return c - 'A' + 10;
+    }
     return -1;
 }
 
@@ -46,32 +51,6 @@ bool hex4(const char* p, unsigned& out) {
         out = out << 4 | static_cast<unsigned>(d);
     }
     return true;
-}
-
-/// Length of the well-formed UTF-8 sequence at p (nlohmann's ranges), 0 when it is not one.
-size_t utf8_length(const char* p, const char* end) {
-    auto in = [&](size_t i, unsigned lo, unsigned hi) {
-        if (p + i >= end)
-            return false;
-        auto c = static_cast<unsigned char>(p[i]);
-        return c >= lo && c <= hi;
-    };
-    auto c = static_cast<unsigned char>(p[0]);
-    if (c >= 0xC2 && c <= 0xDF)
-        return in(1, 0x80, 0xBF) ? 2 : 0;
-    if (c == 0xE0)
-        return in(1, 0xA0, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
-    if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
-        return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
-    if (c == 0xED)
-        return in(1, 0x80, 0x9F) && in(2, 0x80, 0xBF) ? 3 : 0;
-    if (c == 0xF0)
-        return in(1, 0x90, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
-    if (c >= 0xF1 && c <= 0xF3)
-        return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
-    if (c == 0xF4)
-        return in(1, 0x80, 0x8F) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
-    return 0;
 }
 
 void append_utf8(unsigned cp, std::string& out) {
@@ -244,11 +223,12 @@ class Scanner {
             } else if (c < 0x20) {
                 return false;
             } else {
-                size_t n = utf8_length(p_, end_);
-                if (n == 0) {
+                const util::Utf8Char u =
+                    util::decode_utf8_char(std::string_view(p_, static_cast<size_t>(end_ - p_)));
+                if (!u.valid) {
                     return false;
                 }
-                p_ += n;
+                p_ += u.length;
             }
         }
     }
@@ -404,70 +384,15 @@ class Scanner {
         std::string_view raw;
         bool flag = false;
         switch (peek()) {
-            case '{': {
+            case '{':
                 ++p_;
-                if (!out.is_object()) {
-                    out = Json(nlohmann::detail::value_t::object);
-                }
-                // The vector under ordered_map (whose own operator[] and erase() mean other
-                // things).
-                auto& members =
-                    static_cast<Json::object_t::Container&>(*out.get_ptr<Json::object_t*>());
-                auto drop_from = [&](size_t n) {
-                    while (members.size() > n) {
-                        members.pop_back();
-                    }
-                };
-                size_t placed = 0;
-                if (!consume('}')) {
-                    do {
-                        if (!string(raw, flag) || !consume(':')) {
-                            return false;
-                        }
-                        std::string decoded;
-                        if (flag) {
-                            decode_string(raw, decoded);
-                            raw = decoded;
-                        }
-                        if (placed < members.size() && members[placed].first == raw) {
-                            // The same key in the same place as before: it cannot be a repeat of
-                            // an earlier one, as the keys before it are the old keys too.
-                            if (!build_value(members[placed].second, depth + 1)) {
-                                return false;
-                            }
-                            ++placed;
-                            continue;
-                        }
-                        // As nlohmann: a repeated key keeps its first place, takes the last value.
-                        auto end = members.begin() + static_cast<std::ptrdiff_t>(placed);
-                        auto found = std::find_if(members.begin(), end,
-                                                  [&](const auto& m) { return m.first == raw; });
-                        if (found != end) {
-                            if (!build_value(found->second, depth + 1)) {
-                                return false;
-                            }
-                            continue;
-                        }
-                        drop_from(placed);
-                        members.emplace_back(std::string(raw), Json());
-                        if (!build_value(members.back().second, depth + 1)) {
-                            return false;
-                        }
-                        ++placed;
-                    } while (consume(','));
-                    if (!consume('}')) {
-                        return false;
-                    }
-                }
-                drop_from(placed);
-                return true;
-            }
+                return build_object(out, depth);
             case '[': {
                 ++p_;
                 if (!out.is_array()) {
-                    out = Json(nlohmann::detail::value_t::array);
+                    out = Json::array();
                 }
-                auto& items = *out.get_ptr<Json::array_t*>();
+                auto& items = out.get_ref<Json::array_t&>();
                 size_t placed = 0;
                 if (!consume(']')) {
                     do {
@@ -491,9 +416,9 @@ class Scanner {
                     return false;
                 }
                 if (!out.is_string()) {
-                    out = Json(nlohmann::detail::value_t::string);
+                    out = Json::string_t();
                 }
-                auto& text = *out.get_ptr<std::string*>();
+                auto& text = out.get_ref<Json::string_t&>();
                 text.clear();
                 if (flag) {
                     decode_string(raw, text);
@@ -517,6 +442,63 @@ class Scanner {
     }
 
   private:
+    /// The members of an object (its '{' consumed) into `out`. While the keys come in the order
+    /// the previous value had them, its members are overwritten in place; from the first other
+    /// key on, the rest are dropped and each key is emplaced, which, as nlohmann's parser, keeps
+    /// a repeated key in its first place with the last value.
+    bool build_object(Json& out, int depth) {
+        if (!out.is_object()) {
+            out = Json::object();
+        }
+        auto old = out.begin();
+        size_t placed = 0;  // members overwritten in place so far
+        bool in_place = true;
+        std::string_view raw;
+        bool escaped = false;
+        std::string decoded;
+        if (!consume('}')) {
+            do {
+                if (!string(raw, escaped) || !consume(':')) {
+                    return false;
+                }
+                if (escaped) {
+                    decoded.clear();
+                    decode_string(raw, decoded);
+                    raw = decoded;
+                }
+                if (in_place && old != out.end() && old.key() == raw) {
+                    if (!build_value(old.value(), depth + 1)) {
+                        return false;
+                    }
+                    ++old;
+                    ++placed;
+                    continue;
+                }
+                if (in_place) {
+                    drop_members_from(out, placed);
+                    in_place = false;
+                }
+                auto member = out.emplace(std::string(raw), Json()).first;
+                if (!build_value(member.value(), depth + 1)) {
+                    return false;
+                }
+            } while (consume(','));
+            if (!consume('}')) {
+                return false;
+            }
+        }
+        if (in_place) {
+            drop_members_from(out, placed);
+        }
+        return true;
+    }
+
+    static void drop_members_from(Json& object, size_t n) {
+        while (object.size() > n) {
+            object.erase(std::prev(object.end()));
+        }
+    }
+
     bool build_number(Json& out) {
         std::string_view token;
         bool integer = false;

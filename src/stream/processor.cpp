@@ -22,6 +22,7 @@
 #include "stream/wire.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
+#include "util/python_truth.hpp"
 #include "util/unique_fd.hpp"
 
 namespace arunner::stream {
@@ -44,21 +45,6 @@ std::optional<JobStatus> parse_status(const std::string& word) {
         }
     }
     return std::nullopt;
-}
-
-/// Python's truth of a value (nlohmann's empty() is false for every string).
-bool truthy(const Json& v) {
-    if (v.is_null())
-        return false;
-    if (v.is_boolean())
-        return v.get<bool>();
-    if (v.is_number())
-        return v.get<double>() != 0;
-    if (v.is_string())
-        return !v.get_ref<const std::string&>().empty();
-    if (v.is_array() || v.is_object())
-        return !v.empty();
-    return true;
 }
 
 /// The parse-error explanation, kept under 2,000 characters as ansible-runner's tests require.
@@ -128,7 +114,7 @@ class EventFiles {
 
   private:
     static constexpr size_t kBatchFiles = 32;
-    static constexpr size_t kBatchBytes = 128 * 1024;
+    static constexpr size_t kBatchBytes = size_t{128} * 1024;
     static constexpr size_t kQueuedBatches = 32;
 
     struct Item {
@@ -201,7 +187,7 @@ class Echo {
     }
 
   private:
-    static constexpr size_t kFlushBytes = 64 * 1024;
+    static constexpr size_t kFlushBytes = size_t{64} * 1024;
     int fd_;
     bool tty_;
     std::string buffer_;
@@ -466,7 +452,8 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
                    event != data.end() && event->is_string() && *event == "keepalive") {
             continue;
         } else {
-            if (!truthy(data.value("counter", Json())) || !truthy(data.value("uuid", Json()))) {
+            if (!util::python_truthy(data.value("counter", Json())) ||
+                !util::python_truthy(data.value("uuid", Json()))) {
                 continue;
             }
             if (echo_stdout && data.contains("stdout")) {

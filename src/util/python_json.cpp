@@ -9,63 +9,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/text.hpp"
+
 namespace arunner::util {
 
 namespace {
 
 using Json = nlohmann::ordered_json;
-using ValueType = nlohmann::detail::value_t;
+using ValueType = Json::value_t;
 
 constexpr char kHexDigits[] = "0123456789abcdef";
-
-// ---------------------------------------------------------------------------------------------
-// UTF-8
-
-// Decodes the sequence at p (p < end) into cp and returns how many bytes it used. An ill-formed
-// sequence yields U+FFFD, consumes its maximal subpart (Unicode Table 3-7, as CPython's
-// decoder does) and sets `valid` to false.
-size_t decode_utf8(const unsigned char* p, const unsigned char* end, char32_t& cp, bool& valid) {
-    const unsigned char lead = p[0];
-    valid = true;
-    if (lead < 0x80) {
-        cp = lead;
-        return 1;
-    }
-    size_t need = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        need = 1;
-        cp = lead & 0x1F;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        need = 2;
-        cp = lead & 0x0F;
-        lo = lead == 0xE0 ? 0xA0 : 0x80;
-        hi = lead == 0xED ? 0x9F : 0xBF;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        need = 3;
-        cp = lead & 0x07;
-        lo = lead == 0xF0 ? 0x90 : 0x80;
-        hi = lead == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        cp = 0xFFFD;
-        valid = false;
-        return 1;
-    }
-    size_t used = 1;
-    for (size_t i = 0; i < need; ++i) {
-        if (p + used >= end || p[used] < lo || p[used] > hi) {
-            cp = 0xFFFD;
-            valid = false;
-            return used;
-        }
-        cp = (cp << 6) | (p[used] & 0x3F);
-        ++used;
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return used;
-}
 
 void append_hex4(std::string& out, unsigned v) {
     const char buf[6] = {'\\',
@@ -112,10 +65,11 @@ void append_json_string(std::string& out, std::string_view s, bool ensure_ascii)
             continue;
         }
         if (kind == 2) {
-            char32_t cp = 0;
-            bool valid = true;
-            const size_t n = decode_utf8(p, end, cp, valid);
-            if (valid && !ensure_ascii) {
+            const Utf8Char u = decode_utf8_char(
+                std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(end - p)));
+            const char32_t cp = u.code_point;
+            const size_t n = u.length;
+            if (u.valid && !ensure_ascii) {
                 p += n;  // stays in the run
                 continue;
             }
@@ -487,9 +441,11 @@ void append_string_repr(std::string& out, std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const auto* end = p + s.size();
     while (p < end) {
-        char32_t cp = 0;
-        bool valid = true;
-        const size_t n = decode_utf8(p, end, cp, valid);
+        const Utf8Char u = decode_utf8_char(
+            std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(end - p)));
+        const char32_t cp = u.code_point;
+        const size_t n = u.length;
+        const bool valid = u.valid;
         if (cp == static_cast<char32_t>(quote) || cp == '\\') {
             out.push_back('\\');
             out.push_back(static_cast<char>(cp));

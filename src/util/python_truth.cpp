@@ -24,7 +24,10 @@ bool python_truthy(const nlohmann::ordered_json& value) {
     if (value.is_string()) {
         return !value.get_ref<const std::string&>().empty();
     }
-    if (value.is_array() || value.is_object() || value.is_binary()) {
+    if (value.is_binary()) {
+        return !value.get_binary().empty();  // nlohmann's empty() is false for every binary
+    }
+    if (value.is_array() || value.is_object()) {
         return !value.empty();
     }
     return true;

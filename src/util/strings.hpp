@@ -36,8 +36,9 @@ std::optional<T> parse_int(std::string_view text, int base = 10) {
 }
 
 /// The number `text` spells, as Python's float() reads it without spaces: an optional sign
-/// ('+' included), digits, a fraction, an exponent, "inf"/"nan"; nullopt unless the whole
-/// text is one. Locale-free.
+/// ('+' included), digits, a fraction, an exponent, "inf"/"infinity"/"nan" in any case; beyond
+/// the largest double it is infinity, below the smallest zero (float("1e400") is inf). nullopt
+/// unless the whole text is one. Locale-free; no '_' between digits (float() takes them).
 std::optional<double> parse_double(std::string_view text);
 
 /// "5 s" for a whole number of seconds, else "250 ms": how timeouts are named in messages.

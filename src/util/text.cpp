@@ -4,55 +4,13 @@
 #include <cstring>
 
 namespace arunner::util {
-namespace {
 
-/// The UTF-8 sequence at `s[i]`: its length when valid (Python's rules: no overlongs, no
-/// surrogates, nothing above U+10FFFF), else 0 and in `invalid` how many bytes Python's
-/// 'replace' handler swallows for one U+FFFD (the maximal valid prefix, at least one byte).
-size_t sequence_at(std::string_view s, size_t i, size_t& invalid) {
-    uint8_t b0 = static_cast<uint8_t>(s[i]);
-    invalid = 1;
-    if (b0 < 0x80) {
-        return 1;
-    }
-    size_t n = 0;
-    uint8_t lo = 0x80;
-    uint8_t hi = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        n = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        n = 3;
-        lo = b0 == 0xE0 ? 0xA0 : 0x80;
-        hi = b0 == 0xED ? 0x9F : 0xBF;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        n = 4;
-        lo = b0 == 0xF0 ? 0x90 : 0x80;
-        hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    size_t k = 1;
-    for (; k < n && i + k < s.size(); ++k) {
-        uint8_t b = static_cast<uint8_t>(s[i + k]);
-        if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) {
-            break;
-        }
-    }
-    if (k == n) {
-        return n;
-    }
-    invalid = k;
-    return 0;
-}
-
-}  // namespace
-
-bool is_valid_utf8(std::string_view bytes) {
+size_t valid_utf8_prefix(std::string_view bytes) {
     size_t i = 0;
     while (i < bytes.size()) {
         // Fast path over ASCII, eight bytes at a time.
         while (i + 8 <= bytes.size()) {
-            uint64_t word;
+            uint64_t word = 0;
             std::memcpy(&word, bytes.data() + i, sizeof word);
             if ((word & 0x8080808080808080ULL) != 0) {
                 break;
@@ -65,14 +23,13 @@ bool is_valid_utf8(std::string_view bytes) {
         if (i == bytes.size()) {
             break;
         }
-        size_t invalid = 0;
-        size_t n = sequence_at(bytes, i, invalid);
-        if (n == 0) {
-            return false;
+        const Utf8Char c = decode_utf8_char(bytes.substr(i));
+        if (!c.valid) {
+            return i;
         }
-        i += n;
+        i += c.length;
     }
-    return true;
+    return bytes.size();
 }
 
 std::string valid_utf8(std::string_view bytes) {
@@ -83,15 +40,13 @@ std::string valid_utf8(std::string_view bytes) {
     out.reserve(bytes.size() + 16);
     size_t i = 0;
     while (i < bytes.size()) {
-        size_t invalid = 0;
-        size_t n = sequence_at(bytes, i, invalid);
-        if (n > 0) {
-            out.append(bytes.substr(i, n));
-            i += n;
+        const Utf8Char c = decode_utf8_char(bytes.substr(i));
+        if (c.valid) {
+            out.append(bytes.substr(i, c.length));
         } else {
             out.append("\xEF\xBF\xBD");
-            i += invalid;
         }
+        i += c.length;
     }
     return out;
 }

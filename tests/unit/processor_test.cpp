@@ -27,7 +27,7 @@ const fs::path kVectors = fs::path(ARUNNER_FIXTURES) / "vectors";
 
 using testing::slurp;
 
-ProcessResult process_file(const fs::path& stream, ProcessorOptions options) {
+ProcessResult process_file(const fs::path& stream, const ProcessorOptions& options) {
     util::UniqueFd fd(::open(stream.c_str(), O_RDONLY | O_CLOEXEC));
     EXPECT_TRUE(fd.valid());
     return run_processor(fd.get(), options);
@@ -118,7 +118,7 @@ void expect_same_json(const Json& got, const Json& want, const std::string& wher
         auto g = got.items().begin();
         for (const auto& [key, value] : want.items()) {
             ASSERT_EQ(g.key(), key) << where;
-            expect_same_json(g.value(), value, where + "." + key);
+            expect_same_json(g.value(), value, where + ("." + key));
             ++g;
         }
     } else if (got.is_array()) {

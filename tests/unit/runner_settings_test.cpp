@@ -40,12 +40,8 @@ TEST(RunnerSettings, TimeoutsInRangeAreKept) {
     EXPECT_EQ(parsed->pexpect_timeout, 0.2);
 }
 
-TEST(RunnerSettings, NumbersAreParsedWithoutTheLocale) {
-    EXPECT_EQ(parse_number("1.5"), 1.5);
-    EXPECT_EQ(parse_number("+3"), 3.0);
-    EXPECT_FALSE(parse_number("1,5").has_value());
-    EXPECT_FALSE(parse_number("3 s").has_value());
-    EXPECT_FALSE(parse_number("").has_value());
+// Text is read with util::parse_double (tests/unit/strings_test.cpp).
+TEST(RunnerSettings, NotANumberOfSecondsIsRefused) {
     EXPECT_FALSE(check_seconds(std::nan(""), "keepalive", "").ok());
     EXPECT_TRUE(check_seconds(0, "keepalive", "").ok());
 }

@@ -29,8 +29,7 @@ const std::vector<Command>& commands() {
          nullptr},
         {"transmit", "Send a job to a remote ansible-runner process", transmit_command},
         {"worker", "Execute work streamed from a controlling instance", worker_command},
-        {"process",
-         "Receive the output of remote ansible-runner work and distribute the results",
+        {"process", "Receive the output of remote ansible-runner work and distribute the results",
          process_command},
     };
     return kCommands;

@@ -49,7 +49,8 @@ struct RunFlags {
 void add_common_flags(CommandLine& line, CommonFlags& flags) {
     CLI::App& app = line.app();
     app.add_flag("--version", flags.version, "show program's version number and exit");
-    app.add_flag("--debug", flags.debug, "enable ansible-runner debug output logging (default=False)");
+    app.add_flag("--debug", flags.debug,
+                 "enable ansible-runner debug output logging (default=False)");
     app.add_option("--logfile", flags.logfile, "log output messages to a file (default=None)");
 }
 
@@ -97,7 +98,8 @@ void add_runner_flags(CommandLine& line, RunnerFlags& f) {
     app.add_flag("--omit-env-files", f.omit_env_files,
                  "Add flag to prevent the writing of the env directory")
         ->group(group);
-    app.add_flag("-q,--quiet", f.quiet, "disable all messages sent to stdout/stderr (default=False)")
+    app.add_flag("-q,--quiet", f.quiet,
+                 "disable all messages sent to stdout/stderr (default=False)")
         ->group(group);
     app.add_flag("-v", f.verbosity,
                  "increase the verbosity with multiple v's (up to 5) of the ansible-playbook "

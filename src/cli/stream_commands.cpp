@@ -167,8 +167,9 @@ void add_worker_flags(CommandLine& line, WorkerFlags& f) {
     add_common_flags(line, f.common);
     line.set_subcommands({"arunner worker [sub-sub-command]",
                           "Sub-sub command to invoke",
-                          {{"cleanup", "Cleanup private_data_dir patterns from prior jobs and "
-                                       "supporting temporary folders."}}});
+                          {{"cleanup",
+                            "Cleanup private_data_dir patterns from prior jobs and "
+                            "supporting temporary folders."}}});
 }
 
 /// The command line of `arunner process`, its flags bound to the arguments.

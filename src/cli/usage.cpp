@@ -1,8 +1,8 @@
 #include "cli/usage.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <cctype>
+#include <cstdio>
 #include <set>
 
 namespace arunner::cli {
@@ -337,8 +337,7 @@ std::string argparse_message(const CLI::ParseError& e) {
 
 }  // namespace
 
-std::optional<int> CommandLine::parse(const std::vector<std::string>& args,
-                                      bool argparse_wording) {
+std::optional<int> CommandLine::parse(const std::vector<std::string>& args, bool argparse_wording) {
     try {
         std::vector<std::string> reversed(args.rbegin(), args.rend());
         app_.parse(reversed);  // CLI11 takes the arguments last-first

@@ -291,8 +291,8 @@ Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
     std::shared_ptr<Runner> job;
     auto failed = [&job](const char* handler, const Status& written) {
         if (!written) {
-            job->fail(Error{std::string("Exception in ") + handler + ": " +
-                            written.error().message});
+            job->fail(
+                Error{std::string("Exception in ") + handler + ": " + written.error().message});
         }
     };
     RunCallbacks callbacks;

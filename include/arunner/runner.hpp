@@ -112,6 +112,10 @@ class Runner : public std::enable_shared_from_this<Runner> {
     bool errored() const;
     /// What went wrong when errored(), naming the callback or file.
     std::string error_message() const;
+    /// Ends the job in an error, as a callback that throws does: errored() becomes true with
+    /// `error.message` (the first error wins) and the child is killed at once. Thread-safe; for
+    /// a callback that cannot go on without throwing (e.g. its output stream broke).
+    void fail(const Error& error);
 
     const std::string& ident() const;
     /// ART: <artifact root>/<ident>.

@@ -4,8 +4,8 @@
 // controller. Each works on file descriptors the caller owns (a pipe, a socket, a file), and each
 // is byte-compatible with ansible-runner's in both directions.
 //
-// Threads: every callback is called on the calling thread. Errors: nothing throws; a broken
-// stream is reported in the stream (worker) or in the result (processor).
+// Threads: every callback is called on the calling thread. Errors: nothing throws; each end
+// returns a Result, as Runner::create does (the worker also reports a failure in its stream).
 
 #include <cstdint>
 #include <filesystem>
@@ -51,10 +51,11 @@ struct WorkerOptions {
 /// events, the artifacts zip, eof; every failure as an `error` status line and eof). Holds a lock
 /// (flock) on the private data dir itself while it works (docs/worker-lock.md). SIGINT, SIGTERM
 /// and SIGHUP while the job is received end it with an `error` line and eof, removing the temp
-/// dir and the spooled zip. Returns the job's rc (0 when it has none), 0
-/// after a malformed stream (as ansible-runner), 1 when the job could not be set up.
-/// ansible-runner's Worker.
-int work(int in_fd, int out_fd, const WorkerOptions& options);
+/// dir and the spooled zip. Returns the worker's exit code: the job's rc (0 when it has none), 0
+/// after a malformed stream (as ansible-runner), 128+N after signal N; an Error (the
+/// job_explanation of the `error` line it wrote) when the job could not be set up or the job
+/// ended in an error (the arunner CLI exits 1). ansible-runner's Worker.
+Result<int> work(int in_fd, int out_fd, const WorkerOptions& options);
 
 /// How a processor runs.
 struct ProcessorOptions {
@@ -71,13 +72,13 @@ struct ProcessorOptions {
 
 /// What a processed stream said.
 struct ProcessResult {
-    JobStatus status = JobStatus::unstarted;  ///< the last status line (`error` on a bad stream)
+    JobStatus status = JobStatus::unstarted;  ///< the last status line
     std::filesystem::path artifact_dir;
-    std::string error;  ///< why, when status is `error` (e.g. "the worker stream was cut")
 };
 
 /// Reads a worker stream from `in_fd` and writes job_events, the artifacts and the echo.
-/// ansible-runner's Processor.
-ProcessResult process(int in_fd, const ProcessorOptions& options);
+/// An Error when the stream is bad or ends in an `error` status, saying why (e.g. "the worker
+/// stream was cut"); what was written until then stays. ansible-runner's Processor.
+Result<ProcessResult> process(int in_fd, const ProcessorOptions& options);
 
 }  // namespace arunner

@@ -8,31 +8,34 @@
 
 namespace arunner::cli {
 
-/// Debug lines go to stdout with --debug and to the --logfile with a timestamp, as
-/// ansible-runner's debug logger does.
+/// Debug lines go to `debug_out` (stdout by default) with --debug and to the --logfile with a
+/// timestamp, as ansible-runner's debug logger does. The log file is appended to.
 class DebugLog {
   public:
-    DebugLog(bool to_stdout, const std::string& logfile) : to_stdout_(to_stdout) {
+    DebugLog(bool debug, const std::string& logfile, std::FILE* debug_out = stdout)
+        : debug_out_(debug ? debug_out : nullptr) {
         if (!logfile.empty()) {
             file_.open(logfile, std::ios::app);
         }
     }
-    bool enabled() const { return to_stdout_ || file_.is_open(); }
+    bool enabled() const { return debug_out_ != nullptr || file_.is_open(); }
     void line(const std::string& text) {
-        if (to_stdout_) {
-            std::fprintf(stdout, "%s\n", text.c_str());
-            std::fflush(stdout);
+        if (debug_out_ != nullptr) {
+            std::fprintf(debug_out_, "%s\n", text.c_str());
+            std::fflush(debug_out_);
         }
         if (file_.is_open()) {
             char stamp[64];
             std::time_t now = std::time(nullptr);
-            std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+            std::tm local{};
+            ::localtime_r(&now, &local);
+            std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &local);
             file_ << stamp << ": " << text << '\n' << std::flush;
         }
     }
 
   private:
-    bool to_stdout_;
+    std::FILE* debug_out_;
     std::ofstream file_;
 };
 

@@ -22,17 +22,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// The raw flags, as typed.
+std::string env_or_empty(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? value : "";
+}
+
+}  // namespace
+
+/// The raw flags of run and transmit, as typed.
 struct RunFlags {
     std::vector<std::string> positionals;
-    bool version = false;
-    bool debug = false;
-    std::string logfile;
-    std::string binary, ident, artifact_dir, project_dir, inventory;
-    int rotate_artifacts = 0;
-    bool json = false, omit_event_data = false, only_failed_event_data = false;
-    bool omit_env_files = false, quiet = false;
-    int verbosity = 0;
+    CommonFlags common;
+    RunnerFlags runner;
     std::string playbook, module, role, limit, cmdline, hosts, forks, roles_path, role_vars;
     std::string module_args;
     bool role_skip_facts = false;
@@ -45,71 +46,180 @@ struct RunFlags {
     std::vector<std::string> container_volume_mounts, container_options;
 };
 
-std::string env_or_empty(const char* name) {
-    const char* value = std::getenv(name);
-    return value ? value : "";
+void add_common_flags(CommandLine& line, CommonFlags& flags) {
+    CLI::App& app = line.app();
+    app.add_flag("--version", flags.version, "show program's version number and exit");
+    app.add_flag("--debug", flags.debug,
+                 "enable ansible-runner debug output logging (default=False)");
+    app.add_option("--logfile", flags.logfile, "log output messages to a file (default=None)");
 }
 
-void add_flags(CLI::App& app, RunFlags& f, bool accept_isolation) {
-    app.add_option("private_data_dir", f.positionals);
-    app.add_flag("--version", f.version);
-    app.add_flag("--debug", f.debug);
-    app.add_option("--logfile", f.logfile);
-    app.add_option("-b,--binary", f.binary);
-    app.add_option("-i,--ident", f.ident);
-    app.add_option("--rotate-artifacts", f.rotate_artifacts);
-    app.add_option("--artifact-dir", f.artifact_dir);
-    app.add_option("--project-dir", f.project_dir);
-    app.add_option("--inventory", f.inventory);
-    app.add_flag("-j,--json", f.json);
-    app.add_flag("--omit-event-data", f.omit_event_data);
-    app.add_flag("--only-failed-event-data", f.only_failed_event_data);
-    app.add_flag("--omit-env-files", f.omit_env_files);
-    app.add_flag("-q,--quiet", f.quiet);
-    app.add_flag("-v", f.verbosity);
-    auto* playbook = app.add_option("-p,--playbook", f.playbook);
-    auto* module = app.add_option("-m,--module", f.module);
-    auto* role = app.add_option("-r,--role", f.role);
+void add_runner_flags(CommandLine& line, RunnerFlags& f) {
+    const std::string group = "Ansible Runner Options";
+    line.describe_group(group,
+                        "configuration options for controlling the ansible-runner runtime "
+                        "environment.");
+    CLI::App& app = line.app();
+    app.add_option("-b,--binary", f.binary,
+                   "specifies the full path pointing to the Ansible binaries (default=None)")
+        ->group(group);
+    app.add_option("-i,--ident", f.ident,
+                   "an identifier that will be used when generating the artifacts directory and "
+                   "can be used to uniquely identify a playbook run (default=a new UUID)")
+        ->group(group);
+    app.add_option("--rotate-artifacts", f.rotate_artifacts,
+                   "automatically clean up old artifact directories after a given number have "
+                   "been created (default=0, disabled)")
+        ->group(group);
+    app.add_option("--artifact-dir", f.artifact_dir,
+                   "optional path for the artifact root directory "
+                   "(default=<private_data_dir>/artifacts)")
+        ->group(group);
+    app.add_option("--project-dir", f.project_dir,
+                   "optional path for the location of the playbook content directory "
+                   "(default=<private_data_dir>/project)")
+        ->group(group);
+    app.add_option("--inventory", f.inventory,
+                   "optional path for the location of the inventory content directory "
+                   "(default=<private_data_dir>/inventory)")
+        ->group(group);
+    app.add_flag("-j,--json", f.json,
+                 "output the JSON event structure to stdout instead of Ansible output "
+                 "(default=False)")
+        ->group(group);
+    app.add_flag("--omit-event-data", f.omit_event_data,
+                 "Omits including extra event data in the callback payloads or the Runner "
+                 "payload data files (status and stdout still included)")
+        ->group(group);
+    app.add_flag("--only-failed-event-data", f.only_failed_event_data,
+                 "Only adds extra event data for failed tasks in the callback payloads or the "
+                 "Runner payload data files (status and stdout still included for other events)")
+        ->group(group);
+    app.add_flag("--omit-env-files", f.omit_env_files,
+                 "Add flag to prevent the writing of the env directory")
+        ->group(group);
+    app.add_flag("-q,--quiet", f.quiet,
+                 "disable all messages sent to stdout/stderr (default=False)")
+        ->group(group);
+    app.add_flag("-v", f.verbosity,
+                 "increase the verbosity with multiple v's (up to 5) of the ansible-playbook "
+                 "output (default=None)")
+        ->group(group);
+}
+
+namespace {
+
+void add_isolation_flags(CLI::App& app, RunFlags& f) {
+    app.add_flag("--process-isolation", f.process_isolation,
+                 "Isolate execution: run Ansible in a container engine (e.g. podman or docker) "
+                 "(default=False)");
+    app.add_option("--process-isolation-executable", f.process_isolation_executable,
+                   "Process isolation executable or container engine used to isolate execution. "
+                   "(default=podman)");
+    // The bwrap sandbox's flags: accepted, and with a container engine they change nothing.
+    app.add_option("--process-isolation-path", f.process_isolation_path,
+                   "path that an isolated playbook run will use for staging. (default=/tmp)");
+    app.add_option("--process-isolation-hide-paths", f.hide_paths,
+                   "list of paths on the system that should be hidden from the playbook run "
+                   "(default=None)");
+    app.add_option("--process-isolation-show-paths", f.show_paths,
+                   "list of paths on the system that should be exposed to the playbook run "
+                   "(default=None)");
+    app.add_option("--process-isolation-ro-paths", f.ro_paths,
+                   "list of paths on the system that should be exposed to the playbook run as "
+                   "read-only (default=None)");
+    app.add_option("--directory-isolation-base-path", f.directory_isolation_base_path,
+                   "copies the project directory to a location in this directory to prevent "
+                   "multiple simultaneous executions from conflicting (default=None)");
+}
+
+void add_flags(CommandLine& line, RunFlags& f, bool accept_isolation) {
+    CLI::App& app = line.app();
+    app.add_option("private_data_dir", f.positionals,
+                   "base directory containing the ansible-runner metadata (project, inventory, "
+                   "env, etc)");
+    if (accept_isolation) {
+        add_isolation_flags(app, f);  // transmit takes no isolation flags, as ansible-runner
+    }
+    add_common_flags(line, f.common);
+    add_runner_flags(line, f.runner);
+    auto* playbook = app.add_option("-p,--playbook", f.playbook,
+                                    "invoke an Ansible playbook from the ansible-runner project "
+                                    "(See Ansible Playbook Options below)");
+    auto* module = app.add_option("-m,--module", f.module,
+                                  "invoke an Ansible module directly without a playbook (See "
+                                  "Ansible Module Options below)");
+    auto* role = app.add_option("-r,--role", f.role,
+                                "invoke an Ansible role directly without a playbook (See Ansible "
+                                "Role Options below)");
     playbook->excludes(module)->excludes(role);
     module->excludes(role);
-    app.add_option("--limit", f.limit);
-    app.add_option("--cmdline", f.cmdline);
-    app.add_option("--hosts", f.hosts);
-    app.add_option("--forks", f.forks);
-    app.add_option("--roles-path", f.roles_path);
-    app.add_option("--role-vars", f.role_vars);
-    app.add_flag("--role-skip-facts", f.role_skip_facts);
-    app.add_option("-a,--args", f.module_args);
-    app.add_option("--container-image", f.container_image);
-    app.add_option("--container-volume-mount", f.container_volume_mounts)->allow_extra_args(false);
-    app.add_option("--container-option", f.container_options)->allow_extra_args(false);
-    app.add_option("--container-workdir", f.container_workdir);
-    app.add_option("--container-engine-socket", f.container_engine_socket);
-    if (!accept_isolation) {
-        return;  // transmit takes no isolation flags, as ansible-runner
-    }
-    app.add_flag("--process-isolation", f.process_isolation);
-    app.add_option("--process-isolation-executable", f.process_isolation_executable);
-    app.add_option("--process-isolation-path", f.process_isolation_path);
-    app.add_option("--process-isolation-hide-paths", f.hide_paths);
-    app.add_option("--process-isolation-show-paths", f.show_paths);
-    app.add_option("--process-isolation-ro-paths", f.ro_paths);
-    app.add_option("--directory-isolation-base-path", f.directory_isolation_base_path);
-}
 
-/// argparse's wording for the errors CLI11 reports.
-std::string argparse_message(const CLI::ParseError& e) {
-    std::string what = e.what();
-    if (e.get_name() == "ExcludesError") {
-        return "argument -p/--playbook, -m/--module and -r/--role are mutually exclusive (" + what +
-               ")";
-    }
-    if (e.get_name() == "ExtrasError") {
-        auto colon = what.find(':');
-        return "unrecognized arguments:" +
-               (colon == std::string::npos ? " " + what : what.substr(colon + 1));
-    }
-    return what;
+    std::string group = "Ansible Options";
+    line.describe_group(group, "control the ansible[-playbook] execution environment");
+    app.add_option("--limit", f.limit,
+                   "matches Ansible's ```--limit``` parameter to further constrain the inventory "
+                   "to be used (default=None)")
+        ->group(group);
+    app.add_option("--cmdline", f.cmdline,
+                   "command line options to pass to ansible-playbook at execution time "
+                   "(default=None)")
+        ->group(group);
+    app.add_option("--hosts", f.hosts,
+                   "define the set of hosts to execute against (default=None) Note: this "
+                   "parameter only works with -m or -r")
+        ->group(group);
+    app.add_option("--forks", f.forks,
+                   "matches Ansible's ```--forks``` parameter to set the number of concurrent "
+                   "processes (default=None)")
+        ->group(group);
+
+    group = "Ansible Role Options";
+    line.describe_group(group, "configuration options for directly executing Ansible roles");
+    app.add_option("--roles-path", f.roles_path,
+                   "path used to locate the role to be executed (default=None)")
+        ->group(group);
+    app.add_option("--role-vars", f.role_vars,
+                   "set of variables to be passed to the role at run time in the form of "
+                   "'key1=value1 key2=value2 keyN=valueN'(default=None)")
+        ->group(group);
+    app.add_flag("--role-skip-facts", f.role_skip_facts,
+                 "disable fact collection when the role is executed (default=False)")
+        ->group(group);
+
+    group = "Ansible Module Options";
+    line.describe_group(group, "configuration options for directly executing Ansible modules");
+    app.add_option("-a,--args", f.module_args,
+                   "set of arguments to be passed to the module at run time in the form of "
+                   "'key1=value1 key2=value2 keyN=valueN'(default=None)")
+        ->group(group)
+        ->option_text("MODULE_ARGS");
+
+    group = "Ansible Container Options";
+    line.describe_group(group, "configuration options for executing Ansible playbooks");
+    app.add_option("--container-image", f.container_image,
+                   "Container image to use when running an ansible task")
+        ->group(group);
+    // As argparse's append: one value per flag, so a private data dir after it is not eaten.
+    app.add_option("--container-volume-mount", f.container_volume_mounts,
+                   "Bind mounts (in the form 'host_dir:/container_dir)'. Can be used more than "
+                   "once to create multiple bind mounts.")
+        ->group(group)
+        ->allow_extra_args(false)
+        ->option_text("CONTAINER_VOLUME_MOUNTS");
+    app.add_option("--container-option", f.container_options,
+                   "Container options to pass to execution engine. Can be used more than once to "
+                   "send multiple options.")
+        ->group(group)
+        ->allow_extra_args(false)
+        ->option_text("CONTAINER_OPTIONS");
+    app.add_option("--container-workdir", f.container_workdir,
+                   "The working directory of the job in the container (default=/runner/project)")
+        ->group(group);
+    app.add_option("--container-engine-socket", f.container_engine_socket,
+                   "The container engine's API socket (default: found from CONTAINER_HOST, "
+                   "DOCKER_HOST or the usual places)")
+        ->group(group);
 }
 
 /// ansible-runner's --inventory check: an existing path (relative to the cwd, or absolute), or
@@ -138,32 +248,26 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     f.playbook = env_or_empty("RUNNER_PLAYBOOK");
     f.module = env_or_empty("RUNNER_MODULE");
     f.role = env_or_empty("RUNNER_ROLE");
-    f.binary = env_or_empty("RUNNER_BINARY");
+    f.runner.binary = env_or_empty("RUNNER_BINARY");
     f.roles_path = env_or_empty("ANSIBLE_ROLES_PATH");
-    CLI::App app("Run a playbook from a private data dir", prog);
-    add_flags(app, f, accept_isolation);
-    try {
-        std::vector<std::string> reversed(args.rbegin(), args.rend());
-        app.parse(reversed);  // CLI11 takes the arguments last-first
-    } catch (const CLI::CallForHelp&) {
-        std::fputs(app.help().c_str(), stdout);
-        return 0;
-    } catch (const CLI::ParseError& e) {
-        return usage_error(prog, argparse_message(e));
+    CommandLine line(prog);
+    add_flags(line, f, accept_isolation);
+    if (auto exit_code = line.parse(args, true)) {
+        return *exit_code;
     }
-    if (f.version) {
+    if (f.common.version) {
         std::printf("%s\n", arunner::version());
         return 0;
     }
     if (f.positionals.empty()) {
-        return usage_error(prog, "the following arguments are required: private_data_dir");
+        return line.usage_error("the following arguments are required: private_data_dir");
     }
     if (f.positionals.size() > 1) {
         std::string extra;
         for (size_t i = 1; i < f.positionals.size(); ++i) {
             extra += " " + f.positionals[i];
         }
-        return usage_error(prog, "unrecognized arguments:" + extra);
+        return line.usage_error("unrecognized arguments:" + extra);
     }
 
     // ansible-runner's pre-run checks, in its order and with its messages (docs/cli.md).
@@ -177,8 +281,8 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     }
     fs::path pdd = util::absolute_path(f.positionals[0]);
     std::optional<std::string> inventory;
-    if (!f.inventory.empty()) {
-        inventory = resolve_inventory(f.inventory, pdd);
+    if (!f.runner.inventory.empty()) {
+        inventory = resolve_inventory(f.runner.inventory, pdd);
         if (!inventory) {
             std::fputs("Value for --inventory does not appear to be a valid path.\n", stderr);
             return 1;
@@ -199,30 +303,30 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
 
     RunOptions options;
     options.private_data_dir = pdd;
-    options.ident = f.ident;
+    options.ident = f.runner.ident;
     options.playbook = non_empty(f.playbook);
     options.module = non_empty(f.module);
     options.module_args = non_empty(f.module_args);
     options.host_pattern = non_empty(f.hosts);
-    options.binary = non_empty(f.binary);
+    options.binary = non_empty(f.runner.binary);
     options.inventory = inventory;
     options.limit = non_empty(f.limit);
     options.forks = non_empty(f.forks);
-    options.verbosity = f.verbosity;
+    options.verbosity = f.runner.verbosity;
     options.cmdline = non_empty(f.cmdline);
     options.roles_path = non_empty(f.roles_path);
-    if (!f.artifact_dir.empty()) {
-        options.artifact_dir = f.artifact_dir;
+    if (!f.runner.artifact_dir.empty()) {
+        options.artifact_dir = f.runner.artifact_dir;
     }
-    if (!f.project_dir.empty()) {
-        options.project_dir = f.project_dir;
+    if (!f.runner.project_dir.empty()) {
+        options.project_dir = f.runner.project_dir;
     }
-    options.rotate_artifacts = f.rotate_artifacts;
-    options.quiet = f.quiet;
-    options.json_mode = f.json;
-    options.omit_event_data = f.omit_event_data;
-    options.only_failed_event_data = f.only_failed_event_data;
-    options.suppress_env_files = f.omit_env_files;
+    options.rotate_artifacts = f.runner.rotate_artifacts;
+    options.quiet = f.runner.quiet;
+    options.json_mode = f.runner.json;
+    options.omit_event_data = f.runner.omit_event_data;
+    options.only_failed_event_data = f.runner.only_failed_event_data;
+    options.suppress_env_files = f.runner.omit_env_files;
     options.process_isolation = f.process_isolation;
     options.process_isolation_executable = f.process_isolation_executable;
     options.container_image = f.container_image;
@@ -233,9 +337,20 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
 
     ParsedRun parsed;
     parsed.options = std::move(options);
-    parsed.debug = f.debug;
-    parsed.logfile = f.logfile;
+    parsed.debug = f.common.debug;
+    parsed.logfile = f.common.logfile;
     return parsed;
+}
+
+}  // namespace arunner::cli
+
+namespace arunner::cli {
+
+std::string run_help(const char* prog, bool accept_isolation) {
+    RunFlags f;
+    CommandLine line(prog);
+    add_flags(line, f, accept_isolation);
+    return line.help();
 }
 
 }  // namespace arunner::cli

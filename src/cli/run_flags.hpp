@@ -1,6 +1,8 @@
 #pragma once
-// The flags ansible-runner's run, start and transmit share (runner, ansible, roles, modules and
-// container groups, plus isolation for run), their pre-run checks and messages (docs/cli.md),
+// The flags of ansible-runner's command line, each defined once with its argparse help: those
+// every command takes (--version, --debug, --logfile), the runner options the top level, run,
+// start and transmit share, and the flags of run and transmit (ansible, roles, modules,
+// container groups, plus isolation for run); their pre-run checks and messages (docs/cli.md),
 // turned into RunOptions.
 
 #include <string>
@@ -8,8 +10,31 @@
 #include <vector>
 
 #include "arunner/run_options.hpp"
+#include "cli/usage.hpp"
 
 namespace arunner::cli {
+
+/// --version, --debug and --logfile, as typed.
+struct CommonFlags {
+    bool version = false;
+    bool debug = false;
+    std::string logfile;
+};
+
+/// Adds --version, --debug and --logfile (every command takes them).
+void add_common_flags(CommandLine& line, CommonFlags& flags);
+
+/// The "Ansible Runner Options" group, as typed.
+struct RunnerFlags {
+    std::string binary, ident, artifact_dir, project_dir, inventory;
+    int rotate_artifacts = 0;
+    bool json = false, omit_event_data = false, only_failed_event_data = false;
+    bool omit_env_files = false, quiet = false;
+    int verbosity = 0;
+};
+
+/// Adds the "Ansible Runner Options" group (the top level, run and transmit take it).
+void add_runner_flags(CommandLine& line, RunnerFlags& flags);
 
 /// What the flags say.
 struct ParsedRun {
@@ -23,5 +48,9 @@ struct ParsedRun {
 /// ansible-runner's wording: 2 for usage errors, 1 for failed checks).
 std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>& args,
                                                  const char* prog, bool accept_isolation);
+
+/// The --help text of `prog` ("arunner run" with the isolation flags, "arunner transmit"
+/// without), as parse_run_arguments prints it.
+std::string run_help(const char* prog, bool accept_isolation);
 
 }  // namespace arunner::cli

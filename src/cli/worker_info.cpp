@@ -5,24 +5,15 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "arunner/version.hpp"
 #include "util/files.hpp"
+#include "util/strings.hpp"
 #include "util/uuid.hpp"
 
 namespace arunner::cli {
-namespace {
-
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
-
-}  // namespace
 
 std::string worker_info_line() {
     std::vector<std::string> errors;
@@ -31,10 +22,10 @@ std::string worker_info_line() {
     std::ifstream meminfo("/proc/meminfo");
     for (std::string line; std::getline(meminfo, line);) {
         if (line.rfind("MemTotal:", 0) == 0) {
-            std::istringstream fields(line.substr(9));
-            unsigned long long kb = 0;
-            fields >> kb;
-            mem = std::to_string(kb * 1024);
+            // "MemTotal:       16315400 kB"
+            std::string_view value = util::trim(std::string_view(line).substr(9));
+            value = value.substr(0, value.find(' '));
+            mem = std::to_string(util::parse_int<unsigned long long>(value).value_or(0) * 1024);
         }
     }
     if (mem == "null") {
@@ -44,8 +35,8 @@ std::string worker_info_line() {
     const char* home = std::getenv("HOME");
     std::filesystem::path file = std::filesystem::path(home ? home : "/") / ".ansible_runner_uuid";
     auto text = util::read_file(file);
-    if (text && !trim(*text).empty()) {
-        uuid = trim(*text);
+    if (text && !util::trim(*text).empty()) {
+        uuid = std::string(util::trim(*text));
         ::chmod(file.c_str(), 0600);
     } else {
         std::string fresh = util::uuid4();

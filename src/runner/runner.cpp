@@ -36,6 +36,7 @@ struct Runner::State {
     bool started = false;
     bool done = false;
     std::string error_message;
+    int failures = 0;  // calls of fail(): a handler that failed the job
     std::vector<std::filesystem::path> event_files;  // written this run, in counter order
     std::thread thread;
     // Written to when a callback fails, so the supervisor kills the child at once.
@@ -129,17 +130,7 @@ void Runner::start() {
 
 void Runner::execute() {
     State& s = *state_;
-    auto fail = [&s](const std::string& message) {
-        {
-            std::lock_guard<std::mutex> lock(s.mutex);
-            if (!s.errored) {
-                s.errored = true;
-                s.error_message = message;
-            }
-        }
-        char byte = 1;
-        [[maybe_unused]] ssize_t n = ::write(s.abort_write.get(), &byte, 1);
-    };
+    auto fail = [this](const std::string& message) { this->fail(Error{message}); };
     std::optional<exec::TerminationSignals> signals;
     if (s.default_signal_handling) {
         signals.emplace();
@@ -216,19 +207,30 @@ void Runner::execute() {
     }
     s.changed.notify_all();
 
+    // A handler that fails the job (by throwing or by calling fail()) leaves an `error` status.
+    auto failures = [&s]() {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        return s.failures;
+    };
     if (s.callbacks.artifacts_handler) {
+        int before = failures();
         try {
             s.callbacks.artifacts_handler(s.job.artifact_dir);
         } catch (...) {
             fail("Exception in Artifact Callback: " + what_of(std::current_exception()));
+        }
+        if (failures() != before) {
             record_error_status();
         }
     }
     if (s.callbacks.finished_callback) {
+        int before = failures();
         try {
             s.callbacks.finished_callback(*this);
         } catch (...) {
             fail("Exception in Finished Callback: " + what_of(std::current_exception()));
+        }
+        if (failures() != before) {
             record_error_status();
         }
     }
@@ -237,6 +239,20 @@ void Runner::execute() {
         s.done = true;
     }
     s.changed.notify_all();
+}
+
+void Runner::fail(const Error& error) {
+    State& s = *state_;
+    {
+        std::lock_guard<std::mutex> lock(s.mutex);
+        ++s.failures;
+        if (!s.errored) {
+            s.errored = true;
+            s.error_message = error.message;
+        }
+    }
+    char byte = 1;
+    [[maybe_unused]] ssize_t n = ::write(s.abort_write.get(), &byte, 1);
 }
 
 void Runner::record_error_status() {

@@ -16,7 +16,13 @@
 namespace arunner::stream {
 
 using ProcessorOptions = arunner::ProcessorOptions;  // include/arunner/streaming.hpp
-using ProcessResult = arunner::ProcessResult;
+
+/// What a processed stream said; arunner::process turns an `error` status into an Error.
+struct ProcessResult {
+    JobStatus status = JobStatus::unstarted;  ///< the last status line (`error` on a bad stream)
+    std::filesystem::path artifact_dir;
+    std::string error;  ///< why, when status is `error` (e.g. "the worker stream was cut")
+};
 
 /// Processes one worker stream from `in_fd` to the end (or to the first error).
 ProcessResult run_processor(int in_fd, const ProcessorOptions& options);

@@ -12,12 +12,16 @@ Status transmit(const RunOptions& options, int out_fd, bool only_kwargs) {
     return stream::transmit(options, out_fd, only_kwargs);
 }
 
-int work(int in_fd, int out_fd, const WorkerOptions& options) {
+Result<int> work(int in_fd, int out_fd, const WorkerOptions& options) {
     return stream::run_worker(in_fd, out_fd, options);
 }
 
-ProcessResult process(int in_fd, const ProcessorOptions& options) {
-    return stream::run_processor(in_fd, options);
+Result<ProcessResult> process(int in_fd, const ProcessorOptions& options) {
+    stream::ProcessResult processed = stream::run_processor(in_fd, options);
+    if (processed.status == JobStatus::error) {
+        return Error{std::move(processed.error)};
+    }
+    return ProcessResult{processed.status, std::move(processed.artifact_dir)};
 }
 
 }  // namespace arunner

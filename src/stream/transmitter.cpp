@@ -20,11 +20,8 @@ Status transmit(const RunOptions& options, int out_fd, bool only_kwargs) {
     // Zip first: a failure then leaves nothing half-written on the stream.
     std::optional<SpoolFile> spool;
     if (!only_kwargs) {
-        auto created = SpoolFile::create();
-        if (!created) {
-            return created.error();
-        }
-        spool.emplace(std::move(created.value()));
+        ARUNNER_ASSIGN_OR_RETURN(SpoolFile created, SpoolFile::create());
+        spool.emplace(std::move(created));
         ARUNNER_TRY(write_zip(pdd, spool->fd(), ZipRoot::follow));  // the user's pdd
     }
     ARUNNER_TRY(out.write_json(nlohmann::ordered_json{{"kwargs", to_kwargs(options)}}));

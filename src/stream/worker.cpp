@@ -177,13 +177,31 @@ struct ValueCounter {
     }
 };
 
+/// Zips the artifact dir (spooled to a temp file) onto the stream.
+Status send_artifacts(WireWriter& out, const fs::path& artifact_dir) {
+    ARUNNER_ASSIGN_OR_RETURN(SpoolFile spool, SpoolFile::create());
+    ARUNNER_TRY(write_zip(artifact_dir, spool.fd()));
+    return out.write_zip(spool.path());
+}
+
 /// The most values a job stream line may hold (its kwargs: a few dozen in practice).
 constexpr size_t kMaxLineValues = size_t{1} << 20;
 
-int fail(WireWriter& out, Json error_line, int exit_code) {
-    (void)out.write_json(error_line);
+/// Ends the stream with `line` and eof; returns `exit_code`.
+int finish(WireWriter& out, const Json& line, int exit_code) {
+    (void)out.write_json(line);
     (void)out.write_eof();
     return exit_code;
+}
+
+/// Ends the stream with the `error` status line `line` and eof; returns why, as an Error.
+Error fail(WireWriter& out, const Json& line) {
+    (void)finish(out, line, 1);
+    std::string message = line.value("job_explanation", "");
+    if (auto traceback = line.find("result_traceback"); traceback != line.end()) {
+        message += ": " + traceback->get<std::string>();
+    }
+    return Error{message};
 }
 
 Json error_line(const std::string& explanation) {
@@ -192,30 +210,28 @@ Json error_line(const std::string& explanation) {
 
 }  // namespace
 
-int run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
+Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
     // Installed before the dir exists: a signal at any point ends the worker through the
     // destructors below (temp dir, spool file), never by the default action.
     exec::TerminationSignals signals;
     WireWriter out(out_fd);
     if (Status keepalive = config::check_seconds(options.keepalive_seconds, "keepalive", "");
         !keepalive) {
-        return fail(out, error_line(keepalive.error().message), 1);
+        return fail(out, error_line(keepalive.error().message));
     }
     auto dir = WorkDir::open(options);
     if (!dir) {
-        return fail(out,
-                    error_line("Failed to prepare the private data directory on worker: " +
-                               dir.error().message),
-                    1);
+        return fail(out, error_line("Failed to prepare the private data directory on worker: " +
+                                    dir.error().message));
     }
     WireReader in(in_fd);
     in.set_interrupt_fd(signals.fd());
     auto interrupted = [&]() {
         int signal = signals.received();
-        return fail(out,
-                    error_line("The worker received signal " + std::to_string(signal) +
-                               " while it was receiving the job."),
-                    128 + signal);
+        return finish(out,
+                      error_line("The worker received signal " + std::to_string(signal) +
+                                 " while it was receiving the job."),
+                      128 + signal);
     };
     std::optional<Json> kwargs;
     for (;;) {
@@ -226,24 +242,22 @@ int run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
         if (!line) {
             Json error = error_line("Failed to read a line from transmit stream.");
             error["result_traceback"] = line.error().message;
-            return fail(out, error, 1);
+            return fail(out, error);
         }
         if (!*line) {
-            return fail(out, error_line("Failed to JSON parse a line from transmit stream."), 0);
+            return finish(out, error_line("Failed to JSON parse a line from transmit stream."), 0);
         }
         if ((*line)->size() > (size_t{1} << 20)) {
             ValueCounter counter{0, kMaxLineValues};
             (void)Json::sax_parse(**line, &counter);
             if (counter.count > kMaxLineValues) {
-                return fail(out,
-                            error_line("A line of the transmit stream holds more than " +
-                                       std::to_string(kMaxLineValues) + " JSON values."),
-                            1);
+                return fail(out, error_line("A line of the transmit stream holds more than " +
+                                            std::to_string(kMaxLineValues) + " JSON values."));
             }
         }
         Json data = Json::parse(**line, nullptr, false);
         if (!data.is_object()) {
-            return fail(out, error_line("Failed to JSON parse a line from transmit stream."), 0);
+            return finish(out, error_line("Failed to JSON parse a line from transmit stream."), 0);
         }
         if (auto it = data.find("kwargs"); it != data.end()) {
             kwargs = std::move(*it);
@@ -255,63 +269,59 @@ int run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
             if (!extracted) {
                 Json error = error_line("Failed to extract private data directory on worker.");
                 error["result_traceback"] = extracted.error().message;
-                return fail(out, error, 0);
+                return finish(out, error, 0);
             }
         } else if (data.contains("eof")) {
             break;
         }
     }
     if (!kwargs) {
-        return fail(out, error_line("The transmit stream has no kwargs line."), 1);
+        return fail(out, error_line("The transmit stream has no kwargs line."));
     }
     auto run_options = from_kwargs(*kwargs, dir->path());
     if (!run_options) {
-        return fail(out, error_line(run_options.error().message), 1);
+        return fail(out, error_line(run_options.error().message));
     }
     run_options->quiet = true;
     run_options->console_fd = -1;
 
     Keepalive keepalive(out, options.keepalive_seconds);
-    Status stream_ok;
-    RunCallbacks callbacks;
-    callbacks.status_handler = [&](const StatusUpdate& update) {
-        Status written = out.write_json(status_line(update));
+    // A write that fails ends the job in an error, with the words ansible-runner uses for a
+    // handler that raised (the runner is set before any handler is called).
+    std::shared_ptr<Runner> job;
+    auto failed = [&job](const char* handler, const Status& written) {
         if (!written) {
-            throw std::runtime_error(written.error().message);
+            job->fail(
+                Error{std::string("Exception in ") + handler + ": " + written.error().message});
         }
     };
+    RunCallbacks callbacks;
+    callbacks.status_handler = [&](const StatusUpdate& update) {
+        failed("Status Handler", out.write_json(status_line(update)));
+    };
     callbacks.event_handler = [&](Json& event) {
-        Status written = out.write_json(event);
-        if (!written) {
-            throw std::runtime_error(written.error().message);
-        }
+        failed("Event Handler", out.write_json(event));
         return false;  // the worker keeps no event files; the processor writes them
     };
     callbacks.artifacts_handler = [&](const fs::path& artifact_dir) {
-        auto spool = SpoolFile::create();
-        Status zipped = spool ? write_zip(artifact_dir, spool->fd()) : Status(spool.error());
-        if (zipped) {
-            zipped = out.write_zip(spool->path());
-        }
-        if (!zipped) {
-            throw std::runtime_error(zipped.error().message);
-        }
+        failed("Artifact Callback", send_artifacts(out, artifact_dir));
     };
     auto runner = Runner::create(*run_options, callbacks);
     if (!runner) {
         keepalive.stop();
-        return fail(out, error_line(runner.error().message), 1);
+        return fail(out, error_line(runner.error().message));
     }
-    (*runner)->run();
+    job = *runner;
+    job->run();
     keepalive.stop();
-    if ((*runner)->errored()) {
+    if (job->errored()) {
         // The status line of the failure may not have gone out: say it again, then end.
-        Json line = error_line((*runner)->error_message());
-        line["runner_ident"] = (*runner)->ident();
-        return fail(out, line, 1);
+        Json line = error_line(job->error_message());
+        line["runner_ident"] = job->ident();
+        return fail(out, line);
     }
     (void)out.write_eof();
-    return (*runner)->rc().value_or(0);
+    return job->rc().value_or(0);
 }
 
 }  // namespace arunner::stream

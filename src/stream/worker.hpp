@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "arunner/error.hpp"
 #include "stream/zip_reader.hpp"
 
 namespace arunner::stream {
@@ -14,7 +15,8 @@ namespace arunner::stream {
 using WorkerOptions = arunner::WorkerOptions;  // include/arunner/streaming.hpp
 
 /// Runs one job from `in_fd` to `out_fd`. Returns the exit code: the job's rc (0 when it has
-/// none), 0 after a malformed stream (as ansible-runner), 1 when the job could not be set up.
-int run_worker(int in_fd, int out_fd, const WorkerOptions& options);
+/// none), 0 after a malformed stream (as ansible-runner), 128+N after signal N; an Error (what
+/// the `error` line said) when the job could not be set up or ended in an error.
+Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options);
 
 }  // namespace arunner::stream

@@ -42,7 +42,7 @@ TEST(Streaming, ThreeEndsOverSocketsGiveTheLocalArtifacts) {
         sent = transmit(options, job[0]);
         ::shutdown(job[0], SHUT_WR);
     });
-    int worker_rc = -1;
+    Result<int> worker_rc = -1;
     WorkerOptions worker_options;
     worker_options.private_data_dir = tmp / "worker";
     std::thread worker([&] {
@@ -57,15 +57,17 @@ TEST(Streaming, ThreeEndsOverSocketsGiveTheLocalArtifacts) {
     processor_options.callbacks.status_handler = [&](const StatusUpdate& u) {
         statuses.push_back(std::string(to_string(u.status)));
     };
-    ProcessResult result = process(results[1], processor_options);
+    Result<ProcessResult> result = process(results[1], processor_options);
     transmitter.join();
     worker.join();
     for (int fd : {job[0], job[1], results[0], results[1]}) {
         ::close(fd);
     }
     EXPECT_TRUE(sent.ok());
-    EXPECT_EQ(worker_rc, 0);
-    EXPECT_EQ(result.status, JobStatus::successful) << result.error;
+    ASSERT_TRUE(worker_rc.ok()) << worker_rc.error().message;
+    EXPECT_EQ(*worker_rc, 0);
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->status, JobStatus::successful);
     EXPECT_EQ(statuses, (std::vector<std::string>{"starting", "running", "successful"}));
     fs::path art = tmp / "controller/artifacts/remote";
     EXPECT_TRUE(fs::exists(art / "job_events/1-00000000-0000-4000-8000-000000000001.json"));

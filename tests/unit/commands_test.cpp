@@ -1,0 +1,69 @@
+// cli/commands.cpp: the top of the command line, the commands and their dispatch.
+
+#include "cli/commands.hpp"
+
+#include <gtest/gtest.h>
+
+#include "cli/usage.hpp"
+
+namespace arunner::cli {
+namespace {
+
+struct Outcome {
+    int exit_code;
+    std::string out;
+    std::string err;
+};
+
+Outcome run(const std::vector<std::string>& args) {
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    int code = main_command(args);
+    std::string out = ::testing::internal::GetCapturedStdout();
+    return {code, out, ::testing::internal::GetCapturedStderr()};
+}
+
+TEST(Commands, NoCommandPrintsTheCommonCommandsAndAUsageError) {
+    Outcome none = run({});
+    EXPECT_EQ(none.exit_code, kUsageExit);
+    EXPECT_EQ(none.out, common_commands_text());
+    EXPECT_NE(none.err.find("\narunner: error: the following arguments are required: command\n"),
+              std::string::npos)
+        << none.err;
+    Outcome flags_only = run({"--debug", "-q"});
+    EXPECT_EQ(flags_only.exit_code, kUsageExit);
+    EXPECT_NE(flags_only.err.find("the following arguments are required: command"),
+              std::string::npos);
+}
+
+TEST(Commands, AnUnknownCommandIsAnInvalidChoice) {
+    Outcome r = run({"frobnicate"});
+    EXPECT_EQ(r.exit_code, kUsageExit);
+    EXPECT_NE(r.err.find("arunner: error: argument command: invalid choice: 'frobnicate' (choose "
+                         "from 'run', 'start', 'stop', 'is-alive', 'transmit', 'worker', "
+                         "'process')\n"),
+              std::string::npos)
+        << r.err;
+}
+
+TEST(Commands, CommandsNotYetWrittenSaySo) {
+    Outcome r = run({"stop", "/tmp/x"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, "arunner: 'stop' is not implemented yet\n");
+}
+
+TEST(Commands, HelpAndVersionWithoutACommand) {
+    Outcome help = run({"--help"});
+    EXPECT_EQ(help.exit_code, 0);
+    EXPECT_EQ(help.out, top_level_help());
+    for (const char* text : {"    run ", "    worker ", "    process ", "    transmit ",
+                             "\n  --logfile LOGFILE", "\n  -b BINARY, --binary BINARY"}) {
+        EXPECT_NE(help.out.find(text), std::string::npos) << text;
+    }
+    Outcome version = run({"--version"});
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_EQ(version.out, "0.1.0\n");
+}
+
+}  // namespace
+}  // namespace arunner::cli

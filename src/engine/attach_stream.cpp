@@ -284,6 +284,7 @@ Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
     char buffer[16 * 1024];
     while (head_end == std::string::npos) {
         if (!wait_for(clock, stream.fd(), POLLIN, deadline)) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{prefix + "no answer from the container engine socket " + where +
                          " within " + util::duration_text(timeout.count())};
         }
@@ -298,6 +299,7 @@ Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
             break;  // judge what did arrive
         }
         if (n < 0) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{prefix + "reading the answer from " + where + ": " + std::strerror(errno)};
         }
         received.append(buffer, static_cast<size_t>(n));

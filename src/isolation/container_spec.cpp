@@ -102,6 +102,7 @@ Status apply_labels(const std::string& labels, const std::string& mapping, Mount
         } else if (label == "z") {
             mount.relabel = SelinuxRelabel::shared;
         } else if (!label.empty()) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{"volume mount '" + mapping + "': option '" + label +
                          "' is not supported (ro, rw, z or Z)"};
         }
@@ -291,6 +292,7 @@ Status apply_container_options(const std::vector<std::string>& words, ContainerS
             return words[++i];
         };
         auto bad = [&](const std::string& v, const std::string& what) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{"container option " + name + " " + v + ": " + what};
         };
         if (name == "--rm" || name == "-i" || name == "--interactive" || name == "-t" ||

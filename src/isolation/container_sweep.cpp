@@ -29,7 +29,7 @@ std::optional<std::string> read_small_file(const std::string& path) {
         ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n > 0) {
             text.append(buffer, static_cast<size_t>(n));
-            if (text.size() > 64 * 1024) {
+            if (text.size() > size_t{64} * 1024) {
                 break;
             }
             continue;

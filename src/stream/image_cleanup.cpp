@@ -66,10 +66,12 @@ Result<int> remove_images(const std::vector<std::string>& images, const std::str
                 end = tags.size();
             }
             std::string tag(util::trim(std::string_view(tags).substr(start, end - start)));
-            while (!tag.empty() && tag.front() == '"')
+            while (!tag.empty() && tag.front() == '"') {
                 tag.erase(0, 1);
-            while (!tag.empty() && tag.back() == '"')
+            }
+            while (!tag.empty() && tag.back() == '"') {
                 tag.pop_back();
+            }
             ARUNNER_ASSIGN_OR_RETURN(auto output, run_engine({engine, "rmi", tag, "-f"}, out));
             for (size_t pos = 0; (pos = output.find("Untagged:", pos)) != std::string::npos;
                  ++pos) {

@@ -12,12 +12,11 @@
 #include <sys/un.h>
 
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 #include <cstring>
 #include <optional>
 
 #include "engine/http_unix_client.hpp"
+#include "util/strings.hpp"
 
 namespace arunner::engine {
 
@@ -26,31 +25,12 @@ namespace {
 constexpr size_t kMaxHeaderBytes = size_t{64} * 1024;
 constexpr size_t kMaxErrorFrameBytes = 4096;
 
-using Clock = std::chrono::steady_clock;
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-int remaining_ms(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    return static_cast<int>(std::max<int64_t>(0, left.count()));
-}
-
-/// "5 s" for whole seconds, else "250 ms" (the same words as the HTTP client's timeouts).
-std::string duration_text(std::chrono::milliseconds duration) {
-    return duration.count() % 1000 == 0 ? std::to_string(duration.count() / 1000) + " s"
-                                        : std::to_string(duration.count()) + " ms";
-}
-
-/// Waits for `events` on `fd` until `deadline`; false on timeout.
-bool wait_for(int fd, short events, Clock::time_point deadline) {
+/// Waits for `events` on `fd` until `deadline` on `clock`; false on timeout.
+bool wait_for(util::Clock& clock, int fd, short events, util::Clock::time_point deadline) {
     for (;;) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock.now());
         pollfd p{fd, events, 0};
-        int n = ::poll(&p, 1, remaining_ms(deadline));
+        int n = clock.poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
         if (n > 0) {
             return true;
         }
@@ -65,12 +45,7 @@ std::optional<size_t> parse_length(std::string_view text) {
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) {
         text.remove_suffix(1);
     }
-    size_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, 10);
-    if (ec != std::errc() || text.empty() || end != text.data() + text.size()) {
-        return std::nullopt;
-    }
-    return value;
+    return util::parse_int<size_t>(text);
 }
 
 /// The parts of an HTTP answer's head that the attach needs.
@@ -102,13 +77,13 @@ bool parse_head(std::string_view head, ResponseHead& out) {
         if (colon == std::string_view::npos) {
             continue;
         }
-        std::string name = lower(line.substr(0, colon));
+        std::string name = util::to_lower(line.substr(0, colon));
         std::string value(line.substr(colon + 1));
         value.erase(0, value.find_first_not_of(" \t"));
         if (name == "content-length") {
             out.content_length = parse_length(value);
         } else if (name == "transfer-encoding") {
-            out.chunked = lower(value).find("chunked") != std::string::npos;
+            out.chunked = util::to_lower(value).find("chunked") != std::string::npos;
         }
     }
     return true;
@@ -130,12 +105,11 @@ std::string dechunk(std::string_view raw) {
         while (!size_text.empty() && (size_text.back() == ' ' || size_text.back() == '\t')) {
             size_text.remove_suffix(1);
         }
-        size_t size = 0;
-        auto [end, ec] =
-            std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-        if (ec != std::errc() || end != size_text.data() + size_text.size() || size == 0) {
+        const std::optional<size_t> parsed = util::parse_int<size_t>(size_text, 16);
+        if (!parsed || *parsed == 0) {
             break;
         }
+        const size_t size = *parsed;
         const size_t data = line_end + 2;
         if (size > raw.size() - data) {
             out.append(raw.substr(data));  // cut short: keep what came
@@ -265,10 +239,10 @@ AttachStream::AttachStream(util::UniqueFd fd, std::string pending, bool tty)
 
 Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
                                         const std::string& target, bool tty,
-                                        std::chrono::milliseconds timeout) {
+                                        std::chrono::milliseconds timeout, util::Clock& clock) {
     const std::string prefix = "POST " + std::string(endpoint_of(target)) + ": ";
     const std::string where = socket.string();
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = clock.now() + timeout;
 
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
@@ -309,9 +283,10 @@ Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
     size_t head_end = std::string::npos;
     char buffer[16 * 1024];
     while (head_end == std::string::npos) {
-        if (!wait_for(stream.fd(), POLLIN, deadline)) {
+        if (!wait_for(clock, stream.fd(), POLLIN, deadline)) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{prefix + "no answer from the container engine socket " + where +
-                         " within " + duration_text(timeout)};
+                         " within " + util::duration_text(timeout.count())};
         }
         ssize_t n = ::recv(stream.fd(), buffer, sizeof(buffer), 0);
         if (n < 0 && errno == EINTR) {
@@ -324,6 +299,7 @@ Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
             break;  // judge what did arrive
         }
         if (n < 0) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{prefix + "reading the answer from " + where + ": " + std::strerror(errno)};
         }
         received.append(buffer, static_cast<size_t>(n));
@@ -349,7 +325,7 @@ Result<AttachStream> AttachStream::open(const std::filesystem::path& socket,
     // An error: collect its (small) body for the message, within the same deadline.
     while ((!head.content_length || rest.size() < *head.content_length) &&
            !(head.chunked && rest.find("0\r\n\r\n") != std::string::npos) &&
-           rest.size() <= kMaxErrorBodyBytes && wait_for(stream.fd(), POLLIN, deadline)) {
+           rest.size() <= kMaxErrorBodyBytes && wait_for(clock, stream.fd(), POLLIN, deadline)) {
         ssize_t n = ::recv(stream.fd(), buffer, sizeof(buffer), 0);
         if (n < 0 && errno == EINTR) {
             continue;

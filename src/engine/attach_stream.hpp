@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "arunner/error.hpp"
+#include "util/clock.hpp"
 #include "util/output_stream.hpp"
 #include "util/unique_fd.hpp"
 
@@ -62,9 +63,11 @@ class AttachStream {
     /// query, e.g. "/v1.41/containers/ID/attach?stream=1&stdin=1&stdout=1&stderr=1". 101 (or a
     /// 200 from engines that stream without upgrading) gives the stream; any other status is an
     /// Error in http_status_error's form; a missing socket or a non-HTTP peer is a clear Error.
-    /// `tty` is the container's Tty setting (it decides close_stdin()).
+    /// `tty` is the container's Tty setting (it decides close_stdin()). The timeout is measured
+    /// and waited for on `clock`.
     static Result<AttachStream> open(const std::filesystem::path& socket, const std::string& target,
-                                     bool tty, std::chrono::milliseconds timeout);
+                                     bool tty, std::chrono::milliseconds timeout,
+                                     util::Clock& clock = util::steady_clock());
 
     /// Takes an already-upgraded connection: `fd`, the bytes already read past the headers
     /// (`pending`), and the container's Tty setting. Fakes build one over a socketpair.

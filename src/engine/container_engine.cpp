@@ -73,6 +73,7 @@ Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec) {
             if (name.empty() || name.find('=') != std::string::npos) {
                 return spec_error(spec, "invalid environment variable name '" + name + "'");
             }
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             env.push_back(name + "=" + value);
         }
         body["Env"] = std::move(env);
@@ -195,6 +196,7 @@ Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
         }
         std::string path = socket_path_of(value);
         if (path.empty()) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{variable + "=" + value +
                          ": arunner talks to a container engine only through a unix:// socket"};
         }

@@ -33,7 +33,16 @@ Result<const CurlLibrary*> load() {
                  resolve(library, "curl_easy_cleanup", curl.easy_cleanup) &&
                  resolve(library, "curl_easy_strerror", curl.easy_strerror) &&
                  resolve(library, "curl_slist_append", curl.slist_append) &&
-                 resolve(library, "curl_slist_free_all", curl.slist_free_all);
+                 resolve(library, "curl_slist_free_all", curl.slist_free_all) &&
+                 resolve(library, "curl_multi_init", curl.multi_init) &&
+                 resolve(library, "curl_multi_cleanup", curl.multi_cleanup) &&
+                 resolve(library, "curl_multi_setopt", curl.multi_setopt) &&
+                 resolve(library, "curl_multi_add_handle", curl.multi_add_handle) &&
+                 resolve(library, "curl_multi_remove_handle", curl.multi_remove_handle) &&
+                 resolve(library, "curl_multi_socket_action", curl.multi_socket_action) &&
+                 resolve(library, "curl_multi_timeout", curl.multi_timeout) &&
+                 resolve(library, "curl_multi_info_read", curl.multi_info_read) &&
+                 resolve(library, "curl_multi_strerror", curl.multi_strerror);
     if (!found) {
         return Error{"libcurl.so.4 lacks a function arunner needs: " + std::string(::dlerror())};
     }

@@ -19,6 +19,16 @@ struct CurlLibrary {
     const char* (*easy_strerror)(CURLcode) = nullptr;
     curl_slist* (*slist_append)(curl_slist*, const char*) = nullptr;
     void (*slist_free_all)(curl_slist*) = nullptr;
+    // The multi interface, so that every wait goes through the caller's util::Clock.
+    CURLM* (*multi_init)() = nullptr;
+    CURLMcode (*multi_cleanup)(CURLM*) = nullptr;
+    CURLMcode (*multi_setopt)(CURLM*, CURLMoption, ...) = nullptr;
+    CURLMcode (*multi_add_handle)(CURLM*, CURL*) = nullptr;
+    CURLMcode (*multi_remove_handle)(CURLM*, CURL*) = nullptr;
+    CURLMcode (*multi_socket_action)(CURLM*, curl_socket_t, int, int*) = nullptr;
+    CURLMcode (*multi_timeout)(CURLM*, long*) = nullptr;
+    CURLMsg* (*multi_info_read)(CURLM*, int*) = nullptr;
+    const char* (*multi_strerror)(CURLMcode) = nullptr;
 };
 
 /// libcurl, loaded and globally initialised once (thread-safe); an Error that says what to

@@ -2,16 +2,17 @@
 
 #include "engine/curl_library.hpp"
 
-#include <algorithm>
-#include <cctype>
-#include <charconv>
-
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstdio>
 #include <cstring>
-#include <mutex>
+
+#include "util/strings.hpp"
 
 namespace arunner::engine {
 
@@ -20,23 +21,6 @@ namespace {
 /// An engine answer larger than this is refused: no engine response we read comes near it.
 constexpr size_t kMaxBodyBytes = size_t{64} * 1024 * 1024;
 
-std::string trim(std::string_view text) {
-    size_t begin = text.find_first_not_of(" \t\r\n");
-    if (begin == std::string_view::npos) {
-        return {};
-    }
-    size_t end = text.find_last_not_of(" \t\r\n");
-    return std::string(text.substr(begin, end - begin + 1));
-}
-
-std::string seconds_text(std::chrono::milliseconds duration) {
-    auto ms = duration.count();
-    if (ms % 1000 == 0) {
-        return std::to_string(ms / 1000) + " s";
-    }
-    return std::to_string(ms) + " ms";
-}
-
 }  // namespace
 
 std::string_view endpoint_of(std::string_view target) {
@@ -44,11 +28,8 @@ std::string_view endpoint_of(std::string_view target) {
 }
 
 std::string HttpResponse::header(std::string_view name) const {
-    auto lower = [](unsigned char c) { return static_cast<char>(std::tolower(c)); };
     for (const auto& [key, value] : headers) {
-        if (key.size() == name.size() &&
-            std::equal(key.begin(), key.end(), name.begin(),
-                       [&](char a, char b) { return lower(a) == lower(b); })) {
+        if (util::equals_ignoring_case(key, name)) {
             return value;
         }
     }
@@ -61,13 +42,13 @@ std::string engine_message(std::string_view body) {
         for (const char* key : {"message", "Message"}) {
             auto it = parsed.find(key);
             if (it != parsed.end() && it->is_string()) {
-                return trim(it->get<std::string>());
+                return std::string(util::trim(it->get_ref<const std::string&>()));
             }
         }
     }
-    std::string text = trim(body);
+    std::string text(util::trim(body));
     if (size_t newline = text.find('\n'); newline != std::string::npos) {
-        text = trim(text.substr(0, newline));
+        text = std::string(util::trim(std::string_view(text).substr(0, newline)));
     }
     if (text.size() > 300) {
         text = text.substr(0, 300) + "...";
@@ -124,11 +105,16 @@ std::string url_encode(std::string_view text, std::string_view also_keep) {
     return out;
 }
 
-/// The libcurl handle, its fixed header lists and the per-request scratch the callbacks fill.
+/// The libcurl handles, the fixed header lists and the per-request scratch the callbacks fill.
+/// The easy handle runs in a multi handle of its own (which keeps the connection between
+/// requests) so that every wait is a poll on `clock` and the request timeout is on its time.
 struct HttpUnixClient::Handle {
     const CurlLibrary* lib = nullptr;
     HttpClientOptions options;
+    util::Clock* clock = nullptr;
     CURL* curl = nullptr;
+    CURLM* multi = nullptr;
+    std::vector<pollfd> sockets;  ///< what libcurl asked to watch (CURLMOPT_SOCKETFUNCTION)
     curl_slist* json_headers = nullptr;
     curl_slist* bare_headers = nullptr;
     char error_buffer[CURL_ERROR_SIZE] = {};
@@ -137,6 +123,9 @@ struct HttpUnixClient::Handle {
     long head_status = 0;  ///< from the last status line, before libcurl reports it
 
     ~Handle() {
+        if (multi) {
+            lib->multi_cleanup(multi);
+        }
         if (curl) {
             lib->easy_cleanup(curl);
         }
@@ -144,6 +133,99 @@ struct HttpUnixClient::Handle {
             lib->slist_free_all(json_headers);
             lib->slist_free_all(bare_headers);
         }
+    }
+
+    static int on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* self_ptr,
+                         void* /*socket_ptr*/) {
+        auto& sockets = static_cast<Handle*>(self_ptr)->sockets;
+        auto it = std::find_if(sockets.begin(), sockets.end(),
+                               [fd](const pollfd& p) { return p.fd == fd; });
+        if (what == CURL_POLL_REMOVE) {
+            if (it != sockets.end()) {
+                sockets.erase(it);
+            }
+            return 0;
+        }
+        const auto events = static_cast<short>(((what & CURL_POLL_IN) != 0 ? POLLIN : 0) |
+                                               ((what & CURL_POLL_OUT) != 0 ? POLLOUT : 0));
+        if (it == sockets.end()) {
+            sockets.push_back({fd, events, 0});
+        } else {
+            it->events = events;
+        }
+        return 0;
+    }
+
+    /// Runs the prepared transfer to its end, waiting only through `clock`: libcurl's result,
+    /// or CURLE_OPERATION_TIMEDOUT when `timeout` (zero: no limit) passes first.
+    CURLcode perform(std::chrono::milliseconds timeout) {
+        if (CURLMcode added = lib->multi_add_handle(multi, curl); added != CURLM_OK) {
+            std::snprintf(error_buffer, sizeof(error_buffer), "%s", lib->multi_strerror(added));
+            return CURLE_FAILED_INIT;
+        }
+        const auto deadline = clock->now() + timeout;
+        CURLcode result = CURLE_OK;
+        int running = 0;
+        CURLMcode state = lib->multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        while (state == CURLM_OK && running > 0) {
+            long wait = -1;  // libcurl's own timers (its connect timeout); -1: none
+            lib->multi_timeout(multi, &wait);
+            if (timeout.count() > 0) {
+                const long left =
+                    std::chrono::ceil<std::chrono::milliseconds>(deadline - clock->now()).count();
+                if (left <= 0) {
+                    result = CURLE_OPERATION_TIMEDOUT;
+                    break;
+                }
+                wait = wait < 0 ? left : std::min(wait, left);
+            }
+            // A copy: libcurl changes `sockets` from inside multi_socket_action.
+            std::vector<pollfd> ready = sockets;
+            const int count = clock->poll(ready.data(), ready.size(),
+                                          static_cast<int>(std::min<long>(wait, INT_MAX)));
+            if (count < 0 && errno == EINTR) {
+                continue;
+            }
+            if (count < 0) {
+                std::snprintf(error_buffer, sizeof(error_buffer), "poll: %s", std::strerror(errno));
+                result = CURLE_RECV_ERROR;
+                break;
+            }
+            if (count == 0) {
+                state = lib->multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+                continue;
+            }
+            for (const pollfd& p : ready) {
+                if (p.revents == 0 || state != CURLM_OK) {
+                    continue;
+                }
+                int mask = 0;
+                if ((p.revents & (POLLIN | POLLHUP)) != 0) {
+                    mask |= CURL_CSELECT_IN;
+                }
+                if ((p.revents & POLLOUT) != 0) {
+                    mask |= CURL_CSELECT_OUT;
+                }
+                if ((p.revents & (POLLERR | POLLNVAL)) != 0) {
+                    mask |= CURL_CSELECT_ERR;
+                }
+                state = lib->multi_socket_action(multi, p.fd, mask, &running);
+            }
+        }
+        if (state != CURLM_OK) {
+            std::snprintf(error_buffer, sizeof(error_buffer), "%s", lib->multi_strerror(state));
+            result = CURLE_FAILED_INIT;
+        } else if (result == CURLE_OK) {
+            int left = 0;
+            while (CURLMsg* message = lib->multi_info_read(multi, &left)) {
+                if (message->msg == CURLMSG_DONE && message->easy_handle == curl) {
+                    result = message->data.result;
+                }
+            }
+        }
+        // Unfinished (timed out), the transfer's connection is closed rather than kept.
+        lib->multi_remove_handle(multi, curl);
+        return result;
     }
 
     static size_t on_body(char* data, size_t size, size_t count, void* self_ptr) {
@@ -172,18 +254,19 @@ struct HttpUnixClient::Handle {
         if (line.starts_with("HTTP/")) {
             size_t code = line.find(' ');
             size_t reason = code == std::string_view::npos ? code : line.find(' ', code + 1);
-            self->response.reason =
-                reason == std::string_view::npos ? std::string() : trim(line.substr(reason + 1));
+            self->response.reason = reason == std::string_view::npos
+                                        ? std::string()
+                                        : std::string(util::trim(line.substr(reason + 1)));
             self->head_status = 0;
             if (code != std::string_view::npos && line.size() >= code + 4) {
                 std::string_view digits = line.substr(code + 1, 3);
-                (void)std::from_chars(digits.data(), digits.data() + 3, self->head_status);
+                self->head_status = util::parse_int<long>(digits).value_or(0);
             }
             self->response.body.clear();
             self->response.headers.clear();
         } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
             self->response.headers.emplace_back(std::string(line.substr(0, colon)),
-                                                trim(line.substr(colon + 1)));
+                                                util::trim(line.substr(colon + 1)));
         }
         return bytes;
     }
@@ -201,7 +284,7 @@ struct HttpUnixClient::Handle {
             case CURLE_OPERATION_TIMEDOUT: {
                 auto limit = request.timeout.value_or(options.request_timeout);
                 what = "no answer from the container engine socket " + socket + " within " +
-                       seconds_text(limit);
+                       util::duration_text(limit.count());
                 break;
             }
             case CURLE_RECV_ERROR:
@@ -243,16 +326,15 @@ const std::filesystem::path& HttpUnixClient::socket() const {
     return handle_->options.socket;
 }
 
-Result<HttpUnixClient> HttpUnixClient::create(HttpClientOptions options) {
-    auto lib = curl_library();
-    if (!lib) {
-        return lib.error();
-    }
+Result<HttpUnixClient> HttpUnixClient::create(HttpClientOptions options, util::Clock& clock) {
+    ARUNNER_ASSIGN_OR_RETURN(const CurlLibrary* lib, curl_library());
     auto handle = std::make_unique<Handle>();
-    handle->lib = *lib;
+    handle->lib = lib;
     handle->options = std::move(options);
+    handle->clock = &clock;
     handle->curl = handle->lib->easy_init();
-    if (!handle->curl) {
+    handle->multi = handle->lib->multi_init();
+    if (!handle->curl || !handle->multi) {
         return Error{"cannot create a libcurl handle for " + handle->options.socket.string()};
     }
     // "Expect:" stops libcurl from waiting for a 100 Continue before sending larger bodies.
@@ -274,6 +356,8 @@ Result<HttpUnixClient> HttpUnixClient::create(HttpClientOptions options) {
     handle->lib->easy_setopt(curl, CURLOPT_HEADERFUNCTION, &Handle::on_header);
     handle->lib->easy_setopt(curl, CURLOPT_HEADERDATA, handle.get());
     handle->lib->easy_setopt(curl, CURLOPT_USERAGENT, "arunner");
+    handle->lib->multi_setopt(handle->multi, CURLMOPT_SOCKETFUNCTION, &Handle::on_socket);
+    handle->lib->multi_setopt(handle->multi, CURLMOPT_SOCKETDATA, handle.get());
     return HttpUnixClient(std::move(handle));
 }
 
@@ -304,10 +388,7 @@ Result<HttpResponse> HttpUnixClient::send(const HttpRequest& request) {
         h.lib->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
     h.lib->easy_setopt(curl, CURLOPT_HTTPHEADER, request.body ? h.json_headers : h.bare_headers);
-    auto timeout = request.timeout.value_or(h.options.request_timeout);
-    h.lib->easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-
-    CURLcode code = h.lib->easy_perform(curl);
+    CURLcode code = h.perform(request.timeout.value_or(h.options.request_timeout));
     // Nothing may keep pointing at this call's locals.
     h.lib->easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
     if (code == CURLE_WRITE_ERROR && h.response.body_truncated) {
@@ -322,21 +403,18 @@ Result<HttpResponse> HttpUnixClient::send(const HttpRequest& request) {
 }
 
 Result<nlohmann::ordered_json> HttpUnixClient::send_json(const HttpRequest& request) {
-    auto response = send(request);
+    ARUNNER_ASSIGN_OR_RETURN(auto response, send(request));
     if (!response.ok()) {
-        return response.error();
+        return http_status_error(request.method, request.target, response);
     }
-    if (!response->ok()) {
-        return http_status_error(request.method, request.target, *response);
-    }
-    if (trim(response->body).empty()) {
+    if (util::trim(response.body).empty()) {
         return nlohmann::ordered_json();
     }
-    auto parsed = nlohmann::ordered_json::parse(response->body, nullptr, false);
+    auto parsed = nlohmann::ordered_json::parse(response.body, nullptr, false);
     if (parsed.is_discarded()) {
         return Error{request.method + " " + std::string(endpoint_of(request.target)) + ": " +
-                     std::to_string(response->status) +
-                     " answer is not JSON: " + engine_message(response->body)};
+                     std::to_string(response.status) +
+                     " answer is not JSON: " + engine_message(response.body)};
     }
     return parsed;
 }

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arunner/error.hpp"
+#include "util/clock.hpp"
 
 namespace arunner::engine {
 
@@ -86,9 +87,11 @@ std::string url_encode(std::string_view text, std::string_view also_keep = "");
 /// An HTTP/1.1 client bound to one unix socket. Movable, not copyable; owns its libcurl handle.
 class HttpUnixClient {
   public:
-    /// Prepares a client; nothing is connected until the first request. Fails only when libcurl
-    /// cannot make a handle.
-    static Result<HttpUnixClient> create(HttpClientOptions options);
+    /// Prepares a client; nothing is connected until the first request. Every wait is a poll on
+    /// `clock` and request timeouts are on its time. Fails only when libcurl cannot make a
+    /// handle.
+    static Result<HttpUnixClient> create(HttpClientOptions options,
+                                         util::Clock& clock = util::steady_clock());
 
     ~HttpUnixClient();
     HttpUnixClient(HttpUnixClient&&) noexcept;

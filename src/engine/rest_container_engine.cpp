@@ -1,7 +1,8 @@
 #include "engine/rest_container_engine.hpp"
 
 #include <algorithm>
-#include <cctype>
+
+#include "util/strings.hpp"
 
 namespace arunner::engine {
 
@@ -76,15 +77,9 @@ ImageInfo image_of(const json& image) {
     return info;
 }
 
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
 /// The engine's message for an answer, lower-cased, for recognising a few known conditions.
 std::string message_of(const HttpResponse& response) {
-    return lower(engine_message(response.body));
+    return util::to_lower(engine_message(response.body));
 }
 
 std::string container_path(const std::string& id) {
@@ -105,13 +100,11 @@ RestContainerEngine::RestContainerEngine(RestEngineOptions options, HttpUnixClie
 
 Result<std::unique_ptr<RestContainerEngine>> RestContainerEngine::create(
     RestEngineOptions options) {
-    auto client =
-        HttpUnixClient::create({options.socket, options.connect_timeout, options.request_timeout});
-    if (!client.ok()) {
-        return client.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(
+        auto client,
+        HttpUnixClient::create({options.socket, options.connect_timeout, options.request_timeout}));
     return std::unique_ptr<RestContainerEngine>(
-        new RestContainerEngine(std::move(options), std::move(*client)));
+        new RestContainerEngine(std::move(options), std::move(client)));
 }
 
 Result<HttpResponse> RestContainerEngine::send(const HttpRequest& request) {
@@ -125,12 +118,10 @@ Result<json> RestContainerEngine::send_json(const HttpRequest& request) {
 }
 
 Result<HttpResponse> RestContainerEngine::send_alone(const HttpRequest& request) {
-    auto client = HttpUnixClient::create(
-        {options_.socket, options_.connect_timeout, options_.request_timeout});
-    if (!client.ok()) {
-        return client.error();
-    }
-    return client->send(request);
+    ARUNNER_ASSIGN_OR_RETURN(
+        auto client, HttpUnixClient::create(
+                         {options_.socket, options_.connect_timeout, options_.request_timeout}));
+    return client.send(request);
 }
 
 bool RestContainerEngine::use_libpod() const {
@@ -140,19 +131,16 @@ bool RestContainerEngine::use_libpod() const {
 Result<EngineVersion> RestContainerEngine::version() {
     HttpRequest request{"GET", std::string(kApi) + "/version"};
     request.timeout = options_.probe_timeout;
-    auto answer = send_json(request);
-    if (!answer.ok()) {
-        return answer.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto answer, send_json(request));
     EngineVersion version;
-    version.version = text_field(*answer, "Version");
-    version.api_version = text_field(*answer, "ApiVersion");
+    version.version = text_field(answer, "Version");
+    version.api_version = text_field(answer, "ApiVersion");
     if (version.version.empty() || version.api_version.empty()) {
         return unexpected_answer(request, "no Version/ApiVersion (is " + options_.socket.string() +
                                               " a container engine?)");
     }
-    auto components = answer->find("Components");
-    if (components != answer->end() && components->is_array()) {
+    auto components = answer.find("Components");
+    if (components != answer.end() && components->is_array()) {
         for (const auto& component : *components) {
             version.is_podman =
                 version.is_podman || text_field(component, "Name") == "Podman Engine";
@@ -165,18 +153,15 @@ Result<EngineVersion> RestContainerEngine::version() {
 Result<bool> RestContainerEngine::ping() {
     HttpRequest request{"GET", "/_ping"};
     request.timeout = options_.probe_timeout;
-    auto response = send(request);
+    ARUNNER_ASSIGN_OR_RETURN(auto response, send(request));
     if (!response.ok()) {
-        return response.error();
+        return http_status_error(request.method, request.target, response);
     }
-    if (!response->ok()) {
-        return http_status_error(request.method, request.target, *response);
-    }
-    if (response->header("Api-Version").empty() || response->body != "OK") {
+    if (response.header("Api-Version").empty() || response.body != "OK") {
         return unexpected_answer(request, "no Api-Version header or OK (is " +
                                               options_.socket.string() + " a container engine?)");
     }
-    bool podman = !response->header("Libpod-Api-Version").empty();
+    bool podman = !response.header("Libpod-Api-Version").empty();
     engine_is_podman_ = podman;
     return podman;
 }
@@ -186,35 +171,27 @@ Result<bool> RestContainerEngine::image_exists(const std::string& image) {
     request.target = options_.dialect == EngineDialect::podman
                          ? std::string(kLibpod) + "/images/" + image_path(image) + "/exists"
                          : std::string(kApi) + "/images/" + image_path(image) + "/json";
-    auto response = send(request);
-    if (!response.ok()) {
-        return response.error();
-    }
-    if (response->status == 404) {
+    ARUNNER_ASSIGN_OR_RETURN(auto response, send(request));
+    if (response.status == 404) {
         return false;
     }
-    if (!response->ok()) {
-        return http_status_error(request.method, request.target, *response);
+    if (!response.ok()) {
+        return http_status_error(request.method, request.target, response);
     }
     return true;
 }
 
 Result<ImageInfo> RestContainerEngine::inspect_image(const std::string& image) {
-    auto answer = send_json({"GET", std::string(kApi) + "/images/" + image_path(image) + "/json"});
-    if (!answer.ok()) {
-        return answer.error();
-    }
-    return image_of(*answer);
+    ARUNNER_ASSIGN_OR_RETURN(auto answer, send_json({"GET", std::string(kApi) + "/images/" +
+                                                                image_path(image) + "/json"}));
+    return image_of(answer);
 }
 
 Result<std::vector<ImageInfo>> RestContainerEngine::list_images() {
-    auto answer = send_json({"GET", std::string(kApi) + "/images/json"});
-    if (!answer.ok()) {
-        return answer.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto answer, send_json({"GET", std::string(kApi) + "/images/json"}));
     std::vector<ImageInfo> images;
-    if (answer->is_array()) {
-        for (const auto& image : *answer) {
+    if (answer.is_array()) {
+        for (const auto& image : answer) {
             images.push_back(image_of(image));
         }
     }
@@ -237,46 +214,35 @@ Status RestContainerEngine::untag_image(const std::string& reference) {
         // last tag.
         request = {"DELETE", std::string(kApi) + "/images/" + image_path(reference)};
     }
-    auto answer = send_json(request);
-    if (!answer.ok()) {
-        return answer.error();
-    }
+    ARUNNER_TRY(send_json(request));
     return {};
 }
 
 Result<PruneReport> RestContainerEngine::prune_images() {
-    auto answer = send_json({"POST", std::string(kApi) + "/images/prune?filters=" +
-                                         url_encode(R"({"dangling":["true"]})")});
-    if (!answer.ok()) {
-        return answer.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto answer,
+                             send_json({"POST", std::string(kApi) + "/images/prune?filters=" +
+                                                    url_encode(R"({"dangling":["true"]})")}));
     PruneReport report;
-    auto deleted = answer->find("ImagesDeleted");
-    if (deleted != answer->end() && deleted->is_array()) {
+    auto deleted = answer.find("ImagesDeleted");
+    if (deleted != answer.end() && deleted->is_array()) {
         for (const auto& item : *deleted) {
             std::string what = text_field(item, "Deleted");
             report.deleted.push_back(what.empty() ? text_field(item, "Untagged") : what);
         }
     }
-    report.space_reclaimed = int_field(*answer, "SpaceReclaimed");
+    report.space_reclaimed = int_field(answer, "SpaceReclaimed");
     return report;
 }
 
 Result<std::string> RestContainerEngine::create(const ContainerSpec& spec) {
-    auto body = make_create_body(spec);
-    if (!body.ok()) {
-        return body.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto body, make_create_body(spec));
     HttpRequest request{"POST", std::string(kApi) + "/containers/create"};
     if (!spec.name.empty()) {
         request.target += "?name=" + url_encode(spec.name);
     }
-    request.body = std::move(*body);
-    auto answer = send_json(request);
-    if (!answer.ok()) {
-        return answer.error();
-    }
-    std::string id = text_field(*answer, "Id");
+    request.body = std::move(body);
+    ARUNNER_ASSIGN_OR_RETURN(auto answer, send_json(request));
+    std::string id = text_field(answer, "Id");
     if (id.empty()) {
         return unexpected_answer(request, "no container Id");
     }
@@ -285,23 +251,17 @@ Result<std::string> RestContainerEngine::create(const ContainerSpec& spec) {
 
 Result<AttachStream> RestContainerEngine::attach(const std::string& id) {
     // The framing follows the container's own Tty setting, so ask the container.
-    auto info = inspect(id);
-    if (!info.ok()) {
-        return info.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto info, inspect(id));
     std::string target = std::string(kApi) + "/containers/" + container_path(id) +
                          "/attach?stream=1&stdin=1&stdout=1&stderr=1";
-    return AttachStream::open(options_.socket, target, info->tty, options_.probe_timeout);
+    return AttachStream::open(options_.socket, target, info.tty, options_.probe_timeout);
 }
 
 Status RestContainerEngine::start(const std::string& id) {
     HttpRequest request{"POST", std::string(kApi) + "/containers/" + container_path(id) + "/start"};
-    auto response = send(request);
-    if (!response.ok()) {
-        return response.error();
-    }
-    if (!response->ok() && response->status != 304) {  // 304: already started
-        return http_status_error(request.method, request.target, *response);
+    ARUNNER_ASSIGN_OR_RETURN(auto response, send(request));
+    if (!response.ok() && response.status != 304) {  // 304: already started
+        return http_status_error(request.method, request.target, response);
     }
     return {};
 }
@@ -313,14 +273,11 @@ Result<int> RestContainerEngine::wait(const std::string& id) {
                                      "/wait?condition=exited"
                                : std::string(kApi) + "/containers/" + container_path(id) + "/wait"};
     request.timeout = std::chrono::milliseconds(0);  // as long as the container runs
-    auto response = send_alone(request);
+    ARUNNER_ASSIGN_OR_RETURN(auto response, send_alone(request));
     if (!response.ok()) {
-        return response.error();
+        return http_status_error(request.method, request.target, response);
     }
-    if (!response->ok()) {
-        return http_status_error(request.method, request.target, *response);
-    }
-    auto answer = json::parse(response->body, nullptr, false);
+    auto answer = json::parse(response.body, nullptr, false);
     if (libpod && answer.is_number_integer()) {  // libpod answers the bare exit code
         return static_cast<int>(answer.get<int64_t>());
     }
@@ -330,22 +287,19 @@ Result<int> RestContainerEngine::wait(const std::string& id) {
                      message};
     }
     if (!answer.is_object() || !answer.contains("StatusCode")) {
-        return unexpected_answer(request, engine_message(response->body));
+        return unexpected_answer(request, engine_message(response.body));
     }
     return static_cast<int>(int_field(answer, "StatusCode"));
 }
 
 Result<ContainerInfo> RestContainerEngine::inspect(const std::string& id) {
-    auto answer =
-        send_json({"GET", std::string(kApi) + "/containers/" + container_path(id) + "/json"});
-    if (!answer.ok()) {
-        return answer.error();
-    }
-    const json& config = object_field(*answer, "Config");
-    const json& state = object_field(*answer, "State");
+    ARUNNER_ASSIGN_OR_RETURN(auto answer, send_json({"GET", std::string(kApi) + "/containers/" +
+                                                                container_path(id) + "/json"}));
+    const json& config = object_field(answer, "Config");
+    const json& state = object_field(answer, "State");
     ContainerInfo info;
-    info.id = text_field(*answer, "Id");
-    info.name = strip_slash(text_field(*answer, "Name"));
+    info.id = text_field(answer, "Id");
+    info.name = strip_slash(text_field(answer, "Name"));
     info.image = text_field(config, "Image");
     info.status = text_field(state, "Status");
     info.running = bool_field(state, "Running");
@@ -358,32 +312,26 @@ Result<ContainerInfo> RestContainerEngine::inspect(const std::string& id) {
 Status RestContainerEngine::kill(const std::string& id, int signal) {
     HttpRequest request{"POST", std::string(kApi) + "/containers/" + container_path(id) +
                                     "/kill?signal=" + std::to_string(signal)};
-    auto response = send(request);
-    if (!response.ok()) {
-        return response.error();
-    }
-    if (response->ok()) {
+    ARUNNER_ASSIGN_OR_RETURN(auto response, send(request));
+    if (response.ok()) {
         return {};
     }
     // Not running: dockerd answers 409, podman 500 "can only kill running containers".
-    std::string message = message_of(*response);
-    if (response->status == 409 || message.find("can only kill running") != std::string::npos ||
+    std::string message = message_of(response);
+    if (response.status == 409 || message.find("can only kill running") != std::string::npos ||
         message.find("not running") != std::string::npos) {
         return {};
     }
-    return http_status_error(request.method, request.target, *response);
+    return http_status_error(request.method, request.target, response);
 }
 
 Status RestContainerEngine::stop(const std::string& id, int grace_seconds) {
     HttpRequest request{"POST", std::string(kApi) + "/containers/" + container_path(id) +
                                     "/stop?t=" + std::to_string(std::max(0, grace_seconds))};
     request.timeout = options_.request_timeout + std::chrono::seconds(std::max(0, grace_seconds));
-    auto response = send_alone(request);
-    if (!response.ok()) {
-        return response.error();
-    }
-    if (!response->ok() && response->status != 304) {  // 304: already stopped
-        return http_status_error(request.method, request.target, *response);
+    ARUNNER_ASSIGN_OR_RETURN(auto response, send_alone(request));
+    if (!response.ok() && response.status != 304) {  // 304: already stopped
+        return http_status_error(request.method, request.target, response);
     }
     return {};
 }
@@ -391,15 +339,12 @@ Status RestContainerEngine::stop(const std::string& id, int grace_seconds) {
 Status RestContainerEngine::remove(const std::string& id, bool force) {
     HttpRequest request{"DELETE", std::string(kApi) + "/containers/" + container_path(id) + "?v=1" +
                                       (force ? "&force=1" : "")};
-    auto response = send(request);
-    if (!response.ok()) {
-        return response.error();
-    }
-    if (response->ok() || response->status == 404 ||
-        message_of(*response).find("no such container") != std::string::npos) {
+    ARUNNER_ASSIGN_OR_RETURN(auto response, send(request));
+    if (response.ok() || response.status == 404 ||
+        message_of(response).find("no such container") != std::string::npos) {
         return {};  // gone, or already gone
     }
-    return http_status_error(request.method, request.target, *response);
+    return http_status_error(request.method, request.target, response);
 }
 
 Result<std::vector<ContainerSummary>> RestContainerEngine::list(const std::string& label) {
@@ -409,13 +354,10 @@ Result<std::vector<ContainerSummary>> RestContainerEngine::list(const std::strin
         target +=
             "&filters=" + url_encode(filters.dump(-1, ' ', false, json::error_handler_t::replace));
     }
-    auto answer = send_json({"GET", target});
-    if (!answer.ok()) {
-        return answer.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto answer, send_json({"GET", target}));
     std::vector<ContainerSummary> containers;
-    if (answer->is_array()) {
-        for (const auto& item : *answer) {
+    if (answer.is_array()) {
+        for (const auto& item : answer) {
             ContainerSummary summary;
             summary.id = text_field(item, "Id");
             auto names = text_list(item, "Names");
@@ -438,11 +380,8 @@ Result<EngineConnection> connect_engine(EngineDialect dialect, const std::string
     RestEngineOptions options;
     options.socket = *socket;
     options.dialect = dialect;
-    auto made = RestContainerEngine::create(std::move(options));
-    if (!made) {
-        return made.error();
-    }
-    return EngineConnection{std::move(made.value()), *socket};
+    ARUNNER_ASSIGN_OR_RETURN(auto made, RestContainerEngine::create(std::move(options)));
+    return EngineConnection{std::move(made), *socket};
 }
 
 }  // namespace arunner::engine

@@ -66,11 +66,11 @@ class SupervisedContainer final : public exec::SupervisedJob {
             return false;
         }
         got_data = true;
-        auto fed = demux_.feed(std::string_view(buffer.data(), *n), [&](OutputStream which,
-                                                                        std::string_view bytes) {
-            sink.on_output(
-                which == OutputStream::out ? OutputStream::out : OutputStream::err, bytes);
-        });
+        auto fed = demux_.feed(
+            std::string_view(buffer.data(), *n), [&](OutputStream which, std::string_view bytes) {
+                sink.on_output(which == OutputStream::out ? OutputStream::out : OutputStream::err,
+                               bytes);
+            });
         if (!fed.ok()) {
             stream_error_ = fed.error();
             stream_open_ = false;
@@ -197,30 +197,22 @@ Result<PreparedContainer> prepare_container(const config::JobConfig& job) {
         return Error{"internal: prepare_container on a job that is not containerized"};
     }
     const config::ContainerJobConfig& c = *job.container;
-    auto spec = make_container_spec(job);
-    if (!spec) {
-        return spec.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto spec, make_container_spec(job));
     const engine::EngineDialect dialect = dialect_of(c.engine);
-    auto connection = engine::connect_engine(
-        dialect, c.engine_socket,
-        "process isolation needs a " + c.engine + " engine socket (--container-engine-socket)");
-    if (!connection) {
-        return connection.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(
+        auto connection, engine::connect_engine(dialect, c.engine_socket,
+                                                "process isolation needs a " + c.engine +
+                                                    " engine socket (--container-engine-socket)"));
     PreparedContainer prepared;
-    prepared.engine = std::move(connection->engine);
-    prepared.socket = connection->socket;
-    prepared.spec = std::move(spec.value());
+    prepared.engine = std::move(connection.engine);
+    prepared.socket = connection.socket;
+    prepared.spec = std::move(spec);
     if (auto ping = prepared.engine->ping(); !ping) {
         return Error{"the " + c.engine + " engine at " + prepared.socket.string() +
                      " cannot be used: " + ping.error().message};
     }
-    auto exists = prepared.engine->image_exists(c.image);
+    ARUNNER_ASSIGN_OR_RETURN(auto exists, prepared.engine->image_exists(c.image));
     if (!exists) {
-        return exists.error();
-    }
-    if (!*exists) {
         return Error{"container image '" + c.image + "' is not present in the " + c.engine +
                      " engine at " + prepared.socket.string() +
                      "; arunner never pulls images: load it (`" + c.engine +
@@ -252,17 +244,14 @@ Result<exec::Supervision> run_container(PreparedContainer& prepared,
     // Through an O_NOFOLLOW open of ART: a link planted at ART by an earlier job is not followed.
     ARUNNER_TRY(artifacts::write_art_file(artifact_dir, kContainerIdFile, id + "\n", false));
 
-    auto stream = engine.attach(id);
-    if (!stream) {
-        return stream.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto stream, engine.attach(id));
     int pipe_fds[2];
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
         return Error{std::string("cannot create a pipe: ") + std::strerror(errno)};
     }
     util::UniqueFd exit_read(pipe_fds[0]);
     util::UniqueFd exit_write(pipe_fds[1]);
-    SupervisedContainer job(engine, id, std::move(stream.value()), std::move(exit_read));
+    SupervisedContainer job(engine, id, std::move(stream), std::move(exit_read));
     ARUNNER_TRY(engine.start(id));
 
     std::thread waiter([&engine, &job, &id, fd = exit_write.get()] {

@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "util/files.hpp"
+#include "util/strings.hpp"
 
 namespace arunner::isolation {
 namespace {
@@ -101,6 +102,7 @@ Status apply_labels(const std::string& labels, const std::string& mapping, Mount
         } else if (label == "z") {
             mount.relabel = SelinuxRelabel::shared;
         } else if (!label.empty()) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{"volume mount '" + mapping + "': option '" + label +
                          "' is not supported (ro, rw, z or Z)"};
         }
@@ -129,21 +131,42 @@ void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::s
     env.emplace_back(name, value);
 }
 
+/// `text` without leading whitespace, which strtod and strtoll (the engine CLIs' readers) skip.
+std::string_view skip_space(std::string_view text) {
+    size_t start = text.find_first_not_of(" \t\n\v\f\r");
+    return start == std::string_view::npos ? std::string_view() : text.substr(start);
+}
+
+/// A whole decimal integer as strtoll reads one: leading whitespace, an optional sign.
+std::optional<long long> parse_integer(std::string_view text) {
+    text = skip_space(text);
+    if (text.starts_with('+') && !text.substr(1).starts_with('-')) {
+        text.remove_prefix(1);
+    }
+    return util::parse_int<long long>(text);
+}
+
+/// A whole decimal number as strtod reads one, whatever the locale; leading whitespace skipped.
+std::optional<double> parse_number(std::string_view text) {
+    return util::parse_double(skip_space(text));
+}
+
 /// "512m", "1g", "1048576": bytes, as the engine CLIs read --memory.
 std::optional<int64_t> parse_bytes(const std::string& text) {
-    if (text.empty()) {
-        return std::nullopt;
-    }
-    size_t used = 0;
+    // The number is the longest start of the text that reads as one; the unit follows it.
+    const std::string_view whole = skip_space(text);
     double number = 0;
-    try {
-        number = std::stod(text, &used);
-    } catch (const std::exception&) {
+    size_t used = whole.size();
+    for (; used > 0; --used) {
+        if (auto parsed = util::parse_double(whole.substr(0, used))) {
+            number = *parsed;
+            break;
+        }
+    }
+    if (used == 0) {
         return std::nullopt;
     }
-    std::string unit = text.substr(used);
-    std::transform(unit.begin(), unit.end(), unit.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string unit = util::to_lower(whole.substr(used));
     if (unit.size() == 2 && unit[1] == 'b') {
         unit.pop_back();
     }
@@ -177,23 +200,18 @@ std::optional<engine::Ulimit> parse_ulimit(const std::string& text) {
     limit.name = text.substr(0, eq);
     std::string values = text.substr(eq + 1);
     size_t colon = values.find(':');
-    try {
-        size_t used = 0;
-        std::string soft = values.substr(0, colon);
-        limit.soft = std::stoll(soft, &used);
-        if (used != soft.size()) {
+    std::optional<long long> soft = parse_integer(std::string_view(values).substr(0, colon));
+    if (!soft) {
+        return std::nullopt;
+    }
+    limit.soft = *soft;
+    limit.hard = limit.soft;
+    if (colon != std::string::npos) {
+        std::optional<long long> hard = parse_integer(std::string_view(values).substr(colon + 1));
+        if (!hard) {
             return std::nullopt;
         }
-        limit.hard = limit.soft;
-        if (colon != std::string::npos) {
-            std::string hard = values.substr(colon + 1);
-            limit.hard = std::stoll(hard, &used);
-            if (used != hard.size()) {
-                return std::nullopt;
-            }
-        }
-    } catch (const std::exception&) {
-        return std::nullopt;
+        limit.hard = *hard;
     }
     return limit;
 }
@@ -274,6 +292,7 @@ Status apply_container_options(const std::vector<std::string>& words, ContainerS
             return words[++i];
         };
         auto bad = [&](const std::string& v, const std::string& what) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{"container option " + name + " " + v + ": " + what};
         };
         if (name == "--rm" || name == "-i" || name == "--interactive" || name == "-t" ||
@@ -299,64 +318,52 @@ Status apply_container_options(const std::vector<std::string>& words, ContainerS
                          "--env, --volume, --user, --workdir, --network, --memory, --cpus, "
                          "--security-opt, --ulimit, --label and --init"};
         }
-        auto v = value();
-        if (!v) {
-            return v.error();
-        }
+        ARUNNER_ASSIGN_OR_RETURN(auto v, value());
         if (name == "-e" || name == "--env") {
-            size_t eq = v->find('=');
+            size_t eq = v.find('=');
             if (eq == std::string::npos) {
-                const char* host = std::getenv(v->c_str());  // "-e NAME": the host's value
+                const char* host = std::getenv(v.c_str());  // "-e NAME": the host's value
                 if (host != nullptr) {
-                    set_env(spec.env, *v, host);
+                    set_env(spec.env, v, host);
                 }
             } else {
-                set_env(spec.env, v->substr(0, eq), v->substr(eq + 1));
+                set_env(spec.env, v.substr(0, eq), v.substr(eq + 1));
             }
         } else if (name == "-v" || name == "--volume") {
-            ARUNNER_TRY(add_volume_mount(*v, spec.workdir, spec.mounts));
+            ARUNNER_TRY(add_volume_mount(v, spec.workdir, spec.mounts));
         } else if (name == "-u" || name == "--user") {
-            spec.user = *v;
+            spec.user = v;
         } else if (name == "-w" || name == "--workdir") {
-            if (!v->starts_with("/")) {
-                return bad(*v, "the working directory must be an absolute path");
+            if (!v.starts_with("/")) {
+                return bad(v, "the working directory must be an absolute path");
             }
-            spec.workdir = *v;
+            spec.workdir = v;
         } else if (name == "--network" || name == "--net") {
-            spec.network_mode = *v;
+            spec.network_mode = v;
         } else if (name == "-m" || name == "--memory") {
-            auto bytes = parse_bytes(*v);
+            auto bytes = parse_bytes(v);
             if (!bytes) {
-                return bad(*v, "not a size (e.g. 512m, 2g)");
+                return bad(v, "not a size (e.g. 512m, 2g)");
             }
             spec.memory_bytes = *bytes;
         } else if (name == "--cpus") {
-            double cpus = 0;
-            try {
-                size_t used = 0;
-                cpus = std::stod(*v, &used);
-                if (used != v->size()) {
-                    cpus = 0;
-                }
-            } catch (const std::exception&) {
-                cpus = 0;
-            }
+            const double cpus = parse_number(v).value_or(0);
             if (!(cpus > 0) || !std::isfinite(cpus)) {
-                return bad(*v, "not a positive number of CPUs");
+                return bad(v, "not a positive number of CPUs");
             }
             spec.nano_cpus = static_cast<int64_t>(std::llround(cpus * 1e9));
         } else if (name == "--security-opt") {
-            spec.security_opts.push_back(*v);
+            spec.security_opts.push_back(v);
         } else if (name == "--ulimit") {
-            auto limit = parse_ulimit(*v);
+            auto limit = parse_ulimit(v);
             if (!limit) {
-                return bad(*v, "not NAME=SOFT[:HARD]");
+                return bad(v, "not NAME=SOFT[:HARD]");
             }
             spec.ulimits.push_back(*limit);
         } else {  // -l, --label
-            size_t eq = v->find('=');
-            spec.labels.emplace_back(v->substr(0, eq),
-                                     eq == std::string::npos ? "" : v->substr(eq + 1));
+            size_t eq = v.find('=');
+            spec.labels.emplace_back(v.substr(0, eq),
+                                     eq == std::string::npos ? "" : v.substr(eq + 1));
         }
     }
     return {};

@@ -4,10 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstring>
+#include <optional>
 
 #include "engine/rest_container_engine.hpp"
+#include "util/strings.hpp"
 
 namespace arunner::isolation {
 namespace {
@@ -28,7 +29,7 @@ std::optional<std::string> read_small_file(const std::string& path) {
         ssize_t n = ::read(fd, buffer, sizeof buffer);
         if (n > 0) {
             text.append(buffer, static_cast<size_t>(n));
-            if (text.size() > 64 * 1024) {
+            if (text.size() > size_t{64} * 1024) {
                 break;
             }
             continue;
@@ -44,8 +45,11 @@ std::optional<std::string> read_small_file(const std::string& path) {
 
 template <typename Number>
 bool parse_number(std::string_view text, Number& out) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && !text.empty() && end == text.data() + text.size();
+    std::optional<Number> parsed = util::parse_int<Number>(text);
+    if (parsed) {
+        out = *parsed;
+    }
+    return parsed.has_value();
 }
 
 /// Field 22 (starttime) of a /proc/<pid>/stat text.
@@ -87,13 +91,6 @@ std::optional<uint64_t> start_time_of_pid(pid_t pid) {
     return start_time_from_stat(*stat);
 }
 
-std::string trimmed(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-        text.pop_back();
-    }
-    return text;
-}
-
 Result<uint64_t> pid_namespace_inode() {
     struct stat st {};
     if (::stat("/proc/self/ns/pid", &st) != 0) {
@@ -104,10 +101,11 @@ Result<uint64_t> pid_namespace_inode() {
 
 Result<std::string> boot_id() {
     auto text = read_small_file("/proc/sys/kernel/random/boot_id");
-    if (!text || trimmed(*text).empty()) {
+    const std::string_view id = text ? util::trim(*text) : std::string_view();
+    if (id.empty()) {
         return Error{"cannot read /proc/sys/kernel/random/boot_id"};
     }
-    return trimmed(*text);
+    return std::string(id);
 }
 
 const std::string* label_value(const std::vector<std::pair<std::string, std::string>>& labels,
@@ -189,31 +187,19 @@ Result<ControllerId> this_controller() {
         return Error{"cannot read this process's start time from /proc/self/stat"};
     }
     id.start_time = *start;
-    auto boot = boot_id();
-    if (!boot) {
-        return boot.error();
-    }
-    id.boot_id = *boot;
-    auto ns = pid_namespace_inode();
-    if (!ns) {
-        return ns.error();
-    }
-    id.pid_namespace = *ns;
+    ARUNNER_ASSIGN_OR_RETURN(auto boot, boot_id());
+    id.boot_id = boot;
+    ARUNNER_ASSIGN_OR_RETURN(auto ns, pid_namespace_inode());
+    id.pid_namespace = ns;
     return id;
 }
 
 Result<HostView> this_host() {
     HostView host;
-    auto boot = boot_id();
-    if (!boot) {
-        return boot.error();
-    }
-    host.boot_id = *boot;
-    auto ns = pid_namespace_inode();
-    if (!ns) {
-        return ns.error();
-    }
-    host.pid_namespace = *ns;
+    ARUNNER_ASSIGN_OR_RETURN(auto boot, boot_id());
+    host.boot_id = boot;
+    ARUNNER_ASSIGN_OR_RETURN(auto ns, pid_namespace_inode());
+    host.pid_namespace = ns;
     host.start_time_of = start_time_of_pid;
     return host;
 }
@@ -258,12 +244,9 @@ std::optional<std::string> live_controller(
 
 Result<SweepReport> sweep_orphaned_containers(engine::ContainerEngine& engine,
                                               const HostView& host) {
-    auto containers = engine.list(kControllerLabel);
-    if (!containers) {
-        return containers.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto containers, engine.list(kControllerLabel));
     SweepReport report;
-    for (const auto& c : *containers) {
+    for (const auto& c : containers) {
         auto reason = controller_gone(c.labels, host);
         if (!reason) {
             continue;
@@ -285,31 +268,23 @@ Result<SweepReport> sweep_orphaned_containers(engine::ContainerEngine& engine,
 Result<int> cleanup_orphaned_containers(const std::string& executable, std::FILE* out) {
     const engine::EngineDialect dialect =
         executable == "docker" ? engine::EngineDialect::docker : engine::EngineDialect::podman;
-    auto made = engine::connect_engine(
-        dialect, "", "sweeping containers needs a " + executable + " engine socket");
-    if (!made) {
-        return made.error();
-    }
-    auto host = this_host();
-    if (!host) {
-        return host.error();
-    }
-    auto report = sweep_orphaned_containers(*made->engine, *host);
-    if (!report) {
-        return report.error();
-    }
-    for (const auto& c : report->removed) {
+    ARUNNER_ASSIGN_OR_RETURN(auto made, engine::connect_engine(dialect, "",
+                                                               "sweeping containers needs a " +
+                                                                   executable + " engine socket"));
+    ARUNNER_ASSIGN_OR_RETURN(auto host, this_host());
+    ARUNNER_ASSIGN_OR_RETURN(auto report, sweep_orphaned_containers(*made.engine, host));
+    for (const auto& c : report.removed) {
         std::fprintf(out, "Removed container %s (%s): %s\n", c.name.c_str(),
                      c.id.substr(0, 12).c_str(), c.reason.c_str());
     }
-    if (!report->errors.empty()) {
-        std::string text = report->errors.front();
-        for (size_t i = 1; i < report->errors.size(); ++i) {
-            text += "\n" + report->errors[i];
+    if (!report.errors.empty()) {
+        std::string text = report.errors.front();
+        for (size_t i = 1; i < report.errors.size(); ++i) {
+            text += "\n" + report.errors[i];
         }
         return Error{text};
     }
-    return static_cast<int>(report->removed.size());
+    return static_cast<int>(report.removed.size());
 }
 
 }  // namespace arunner::isolation

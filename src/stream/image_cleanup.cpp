@@ -5,6 +5,7 @@
 #include "exec/child_process.hpp"
 #include "exec/supervisor.hpp"
 #include "util/environment.hpp"
+#include "util/strings.hpp"
 
 namespace arunner::stream {
 namespace {
@@ -18,12 +19,6 @@ class Collect : public exec::OutputSink {
     }
     std::string out;
 };
-
-std::string strip(std::string s) {
-    size_t begin = s.find_first_not_of(" \t\r\n");
-    size_t end = s.find_last_not_of(" \t\r\n");
-    return begin == std::string::npos ? std::string() : s.substr(begin, end - begin + 1);
-}
 
 /// ansible-runner's run_command: the stripped stdout, or its error block and an Error.
 Result<std::string> run_engine(const std::vector<std::string>& argv, std::FILE* out) {
@@ -49,7 +44,7 @@ Result<std::string> run_engine(const std::vector<std::string>& argv, std::FILE* 
                      collect.out.c_str());
         return Error{"Error running command: " + command};
     }
-    return strip(collect.out);
+    return std::string(util::trim(collect.out));
 }
 
 }  // namespace
@@ -58,30 +53,27 @@ Result<int> remove_images(const std::vector<std::string>& images, const std::str
                           std::FILE* out) {
     int removed = 0;
     for (const auto& image : images) {
-        auto tags =
-            run_engine({engine, "images", "--format=\"{{.Repository}}:{{.Tag}}\"", image}, out);
-        if (!tags) {
-            return tags.error();
-        }
-        if (tags->empty()) {
+        ARUNNER_ASSIGN_OR_RETURN(
+            auto tags,
+            run_engine({engine, "images", "--format=\"{{.Repository}}:{{.Tag}}\"", image}, out));
+        if (tags.empty()) {
             continue;
         }
         size_t start = 0;
-        while (start <= tags->size()) {
-            size_t end = tags->find('\n', start);
+        while (start <= tags.size()) {
+            size_t end = tags.find('\n', start);
             if (end == std::string::npos) {
-                end = tags->size();
+                end = tags.size();
             }
-            std::string tag = strip(tags->substr(start, end - start));
-            while (!tag.empty() && tag.front() == '"')
+            std::string tag(util::trim(std::string_view(tags).substr(start, end - start)));
+            while (!tag.empty() && tag.front() == '"') {
                 tag.erase(0, 1);
-            while (!tag.empty() && tag.back() == '"')
-                tag.pop_back();
-            auto output = run_engine({engine, "rmi", tag, "-f"}, out);
-            if (!output) {
-                return output.error();
             }
-            for (size_t pos = 0; (pos = output->find("Untagged:", pos)) != std::string::npos;
+            while (!tag.empty() && tag.back() == '"') {
+                tag.pop_back();
+            }
+            ARUNNER_ASSIGN_OR_RETURN(auto output, run_engine({engine, "rmi", tag, "-f"}, out));
+            for (size_t pos = 0; (pos = output.find("Untagged:", pos)) != std::string::npos;
                  ++pos) {
                 ++removed;
             }
@@ -92,11 +84,8 @@ Result<int> remove_images(const std::vector<std::string>& images, const std::str
 }
 
 Result<bool> prune_images(const std::string& engine, std::FILE* out) {
-    auto output = run_engine({engine, "image", "prune", "-f"}, out);
-    if (!output) {
-        return output.error();
-    }
-    return !output->empty() && *output != "Total reclaimed space: 0B";
+    ARUNNER_ASSIGN_OR_RETURN(auto output, run_engine({engine, "image", "prune", "-f"}, out));
+    return !output.empty() && output != "Total reclaimed space: 0B";
 }
 
 }  // namespace arunner::stream

@@ -34,7 +34,7 @@ std::vector<std::string> names_of(const std::vector<std::pair<std::string, std::
     return names;
 }
 
-class ContainerJob : public ::testing::Test {
+class JobContainerSpec : public ::testing::Test {
   protected:
     void SetUp() override {
         std::filesystem::create_directories(dir_ / "project");
@@ -56,7 +56,7 @@ class ContainerJob : public ::testing::Test {
     RunOptions options_;
 };
 
-TEST_F(ContainerJob, CommandEnvAndCwdAreTheContainers) {
+TEST_F(JobContainerSpec, CommandEnvAndCwdAreTheContainers) {
     ::setenv("ARUNNER_TEST_HOST_ONLY", "host", 1);
     auto job = prepare();
     ASSERT_TRUE(job.ok()) << job.error().message;
@@ -85,7 +85,7 @@ TEST_F(ContainerJob, CommandEnvAndCwdAreTheContainers) {
     ::unsetenv("ARUNNER_TEST_HOST_ONLY");
 }
 
-TEST_F(ContainerJob, SettingsTurnIsolationOnAndChooseTheEngine) {
+TEST_F(JobContainerSpec, SettingsTurnIsolationOnAndChooseTheEngine) {
     options_.process_isolation = false;
     std::ofstream(dir_ / "env" / "settings")
         << "process_isolation: true\nprocess_isolation_executable: docker\n"
@@ -99,14 +99,14 @@ TEST_F(ContainerJob, SettingsTurnIsolationOnAndChooseTheEngine) {
     EXPECT_EQ(value_of(job->env.entries(), "ANSIBLE_UNSAFE_WRITES"), "<unset>");
 }
 
-TEST_F(ContainerJob, BwrapExecutableIsRefused) {
+TEST_F(JobContainerSpec, BwrapExecutableIsRefused) {
     options_.process_isolation_executable = "bwrap";
     auto job = prepare();
     ASSERT_FALSE(job.ok());
     EXPECT_NE(job.error().message.find("'bwrap' is not supported"), std::string::npos);
 }
 
-TEST_F(ContainerJob, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
+TEST_F(JobContainerSpec, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
     auto job = prepare();
     ASSERT_TRUE(job.ok()) << job.error().message;
     auto spec = make_container_spec(*job);

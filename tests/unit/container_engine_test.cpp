@@ -35,7 +35,7 @@ ContainerSpec full_spec() {
     return spec;
 }
 
-TEST(EngineContainerSpec, FullBody) {
+TEST(ContainerEngineSpec, FullBody) {
     auto body = make_create_body(full_spec());
     ASSERT_TRUE(body.ok()) << body.error().message;
     const json expected = json::parse(R"({
@@ -63,7 +63,7 @@ TEST(EngineContainerSpec, FullBody) {
     EXPECT_EQ(body->dump(2), expected.dump(2));
 }
 
-TEST(EngineContainerSpec, MinimalBodyLeavesDefaultsToTheImage) {
+TEST(ContainerEngineSpec, MinimalBodyLeavesDefaultsToTheImage) {
     ContainerSpec spec;
     spec.image = "localhost/x";
     spec.tty = true;
@@ -74,7 +74,7 @@ TEST(EngineContainerSpec, MinimalBodyLeavesDefaultsToTheImage) {
               R"("AttachStdin":false,"AttachStdout":true,"AttachStderr":true})");
 }
 
-TEST(EngineContainerSpec, EntrypointOverride) {
+TEST(ContainerEngineSpec, EntrypointOverride) {
     ContainerSpec spec;
     spec.image = "localhost/x";
     spec.entrypoint = std::vector<std::string>{"/bin/sh", "-c"};
@@ -85,7 +85,7 @@ TEST(EngineContainerSpec, EntrypointOverride) {
     EXPECT_EQ((*body)["Cmd"], json::parse(R"(["echo hi"])"));
 }
 
-TEST(EngineContainerSpec, PathWithColonBecomesAMountEntry) {
+TEST(ContainerEngineSpec, PathWithColonBecomesAMountEntry) {
     ContainerSpec spec;
     spec.image = "localhost/x";
     spec.mounts = {{"/tmp/a:b", "/in", true, SelinuxRelabel::none}, {"/plain", "/p"}};
@@ -97,7 +97,7 @@ TEST(EngineContainerSpec, PathWithColonBecomesAMountEntry) {
         json::parse(R"([{"Type":"bind","Source":"/tmp/a:b","Target":"/in","ReadOnly":true}])"));
 }
 
-TEST(EngineContainerSpec, RefusalsNameTheField) {
+TEST(ContainerEngineSpec, RefusalsNameTheField) {
     auto refused = [](ContainerSpec spec) {
         auto body = make_create_body(spec);
         return body.ok() ? std::string("accepted") : body.error().message;
@@ -137,7 +137,7 @@ TEST(EngineContainerSpec, RefusalsNameTheField) {
     EXPECT_EQ(refused(spec), "container ansible_runner_abc: memory limit must be positive");
 }
 
-TEST(EngineContainerSpec, InvalidUtf8DoesNotThrow) {
+TEST(ContainerEngineSpec, InvalidUtf8DoesNotThrow) {
     ContainerSpec spec;
     spec.image = "localhost/x";
     spec.env = {{"X", "\xff\xfe"}};
@@ -164,7 +164,7 @@ std::string found(const Result<std::filesystem::path>& result) {
     return result.ok() ? result->string() : "error: " + result.error().message;
 }
 
-TEST(EngineSocket, ExplicitPathWins) {
+TEST(ContainerEngineSocket, ExplicitPathWins) {
     FakeHost host;
     host.env = {{"CONTAINER_HOST", "unix:///env.sock"}};
     host.sockets = {"/run/podman/podman.sock"};
@@ -175,7 +175,7 @@ TEST(EngineSocket, ExplicitPathWins) {
               "unix:///path (only unix sockets are supported)");
 }
 
-TEST(EngineSocket, EnvironmentBeforeDefaults) {
+TEST(ContainerEngineSocket, EnvironmentBeforeDefaults) {
     FakeHost host;
     host.sockets = {"/run/podman/podman.sock", "/var/run/docker.sock"};
     host.env = {{"CONTAINER_HOST", "unix:///c.sock"}, {"DOCKER_HOST", "unix:///d.sock"}};
@@ -190,7 +190,7 @@ TEST(EngineSocket, EnvironmentBeforeDefaults) {
     EXPECT_EQ(found(host.find(EngineDialect::podman, "")), "/c.sock");
 }
 
-TEST(EngineSocket, NonUnixVariableIsAnErrorNamingIt) {
+TEST(ContainerEngineSocket, NonUnixVariableIsAnErrorNamingIt) {
     FakeHost host;
     host.env = {{"DOCKER_HOST", "tcp://10.0.0.1:2376"}};
     EXPECT_EQ(found(host.find(EngineDialect::docker, "")),
@@ -198,7 +198,7 @@ TEST(EngineSocket, NonUnixVariableIsAnErrorNamingIt) {
               "through a unix:// socket");
 }
 
-TEST(EngineSocket, RootfulDefaults) {
+TEST(ContainerEngineSocket, RootfulDefaults) {
     FakeHost host;
     host.sockets = {"/run/podman/podman.sock", "/var/run/docker.sock"};
     EXPECT_EQ(found(host.find(EngineDialect::podman, "")), "/run/podman/podman.sock");
@@ -209,7 +209,7 @@ TEST(EngineSocket, RootfulDefaults) {
     EXPECT_EQ(found(host.find(EngineDialect::docker, "")), "/run/podman/podman.sock");
 }
 
-TEST(EngineSocket, NothingFound) {
+TEST(ContainerEngineSocket, NothingFound) {
     FakeHost host;
     EXPECT_EQ(found(host.find(EngineDialect::podman, "")),
               "error: no container engine socket found (tried CONTAINER_HOST, DOCKER_HOST, "

@@ -1,7 +1,7 @@
 // RestContainerEngine (src/engine/rest_container_engine.cpp) against a fake engine that answers
 // each request from a table: which endpoint each call uses per dialect, and how answers (the
 // bare libpod exit code, "no such container" on delete, "can only kill running containers")
-// become results. Also the error-message helpers of src/engine/http_unix_client.cpp.
+// become results.
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -149,33 +149,6 @@ std::string message_of(const Status& status) {
     return status.ok() ? "ok" : status.error().message;
 }
 
-TEST(EngineHttpMessages, EngineMessage) {
-    EXPECT_EQ(engine_message(
-                  R"({"cause":"image not known","message":"no such image: x","response":404})"),
-              "no such image: x");
-    EXPECT_EQ(engine_message(R"({"message":"No such container: abc"})"), "No such container: abc");
-    EXPECT_EQ(engine_message("  page not found\nmore\n"), "page not found");
-    EXPECT_EQ(engine_message(""), "");
-    EXPECT_EQ(engine_message(R"({"other":1})"), R"({"other":1})");
-}
-
-TEST(EngineHttpMessages, StatusErrorFormat) {
-    HttpResponse response{404, "Not Found", R"({"message":"no such image: localhost/x"})", {}};
-    EXPECT_EQ(http_status_error("POST", "/v1.41/containers/create", response).message,
-              "POST /v1.41/containers/create: 404 no such image: localhost/x");
-    response = {500, "Internal Server Error", "", {}};
-    EXPECT_EQ(http_status_error("GET", "/x", response).message,
-              "GET /x: 500 Internal Server Error");
-    response = {502, "", "", {}};
-    EXPECT_EQ(http_status_error("GET", "/x", response).message, "GET /x: 502");
-}
-
-TEST(EngineHttpMessages, UrlEncode) {
-    EXPECT_EQ(url_encode(R"({"label":["a=b"]})"), "%7B%22label%22%3A%5B%22a%3Db%22%5D%7D");
-    EXPECT_EQ(url_encode("localhost/x:1.0@sha", "/:@"), "localhost/x:1.0@sha");
-    EXPECT_EQ(url_encode("a b/c"), "a%20b%2Fc");
-}
-
 // --- the REST engine -------------------------------------------------------------------------
 
 constexpr const char* kPodmanVersion =
@@ -183,7 +156,7 @@ constexpr const char* kPodmanVersion =
 constexpr const char* kDockerVersion =
     R"({"Components":[{"Name":"Engine","Version":"20.10.24"}],"Version":"20.10.24","ApiVersion":"1.41"})";
 
-TEST(EngineRest, VersionTellsPodmanFromDocker) {
+TEST(RestContainerEngine, VersionTellsPodmanFromDocker) {
     testing::TempDir dir;
     std::string answer = kPodmanVersion;
     TableEngine fake(dir / "e.sock", [&](const Seen&) { return reply(200, answer); });
@@ -205,7 +178,7 @@ TEST(EngineRest, VersionTellsPodmanFromDocker) {
                   (dir / "e.sock").string() + " a container engine?)");
 }
 
-TEST(EngineRest, WaitUsesLibpodOnPodman) {
+TEST(RestContainerEngine, WaitUsesLibpodOnPodman) {
     testing::TempDir dir;
     TableEngine fake(dir / "e.sock", [](const Seen& seen) {
         if (seen.target == "/v1.41/version") {
@@ -228,7 +201,7 @@ TEST(EngineRest, WaitUsesLibpodOnPodman) {
     EXPECT_EQ(*code, 3);
 }
 
-TEST(EngineRest, WaitOnDocker) {
+TEST(RestContainerEngine, WaitOnDocker) {
     testing::TempDir dir;
     TableEngine fake(dir / "e.sock", [](const Seen& seen) {
         if (seen.target == "/v1.41/containers/ok/wait") {
@@ -252,7 +225,7 @@ TEST(EngineRest, WaitOnDocker) {
               "POST /v1.41/containers/gone/wait: 404 No such container: gone");
 }
 
-TEST(EngineRest, RemoveTreatsMissingAsGone) {
+TEST(RestContainerEngine, RemoveTreatsMissingAsGone) {
     testing::TempDir dir;
     TableEngine fake(dir / "e.sock", [](const Seen& seen) {
         if (seen.target.starts_with("/v1.41/containers/a?")) {
@@ -280,7 +253,7 @@ TEST(EngineRest, RemoveTreatsMissingAsGone) {
     EXPECT_EQ(seen[2].target, "/v1.41/containers/c?v=1");
 }
 
-TEST(EngineRest, KillOfAStoppedContainerIsFine) {
+TEST(RestContainerEngine, KillOfAStoppedContainerIsFine) {
     testing::TempDir dir;
     TableEngine fake(dir / "e.sock", [](const Seen& seen) {
         if (seen.target == "/v1.41/containers/running/kill?signal=9") {
@@ -306,7 +279,7 @@ TEST(EngineRest, KillOfAStoppedContainerIsFine) {
               "no such container");
 }
 
-TEST(EngineRest, CreateSendsNameAndBody) {
+TEST(RestContainerEngine, CreateSendsNameAndBody) {
     testing::TempDir dir;
     TableEngine fake(dir / "e.sock", [](const Seen& seen) {
         if (seen.body.find("localhost/missing") != std::string::npos) {
@@ -338,7 +311,7 @@ TEST(EngineRest, CreateSendsNameAndBody) {
     EXPECT_EQ(fake.seen().size(), 2u);  // a bad spec never reaches the engine
 }
 
-TEST(EngineRest, ImagesPerDialect) {
+TEST(RestContainerEngine, ImagesPerDialect) {
     testing::TempDir dir;
     TableEngine fake(dir / "e.sock", [](const Seen& seen) {
         if (seen.target == "/v4.0.0/libpod/images/localhost/there:1/exists" ||
@@ -392,7 +365,7 @@ TEST(EngineRest, ImagesPerDialect) {
     EXPECT_TRUE(untag_seen);
 }
 
-TEST(EngineRest, InspectListStartAndAttach) {
+TEST(RestContainerEngine, InspectListStartAndAttach) {
     testing::TempDir dir;
     TableEngine fake(dir / "e.sock", [](const Seen& seen) {
         if (seen.target == "/v1.41/containers/abc/json") {
@@ -448,7 +421,7 @@ TEST(EngineRest, InspectListStartAndAttach) {
     EXPECT_TRUE(list_seen);
 }
 
-TEST(EngineRest, UnreachableEngine) {
+TEST(RestContainerEngine, UnreachableEngine) {
     testing::TempDir dir;
     auto engine = engine_at(dir / "none.sock", EngineDialect::podman);
     auto version = engine->version();

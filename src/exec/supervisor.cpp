@@ -124,6 +124,19 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
         }
     };
 
+    // Output already there is read however late it is: the grace is for output that is not
+    // (a loaded machine can keep this loop from running for longer than the grace).
+    auto output_waiting = [&]() {
+        std::vector<pollfd> open;
+        for (int fd : {out_open ? child.output_fd() : -1, err_open ? child.error_fd() : -1}) {
+            if (fd >= 0) {
+                open.push_back(pollfd{fd, POLLIN, 0});
+            }
+        }
+        return child.has_buffered_output() ||
+               (!open.empty() && clock.poll(open.data(), open.size(), 0) > 0);
+    };
+
     for (;;) {
         const auto now = clock.now();
         if (!exited_at) {
@@ -136,7 +149,7 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
         if (exited_at) {
             bool streams_done = !out_open && !err_open;
             bool quiet = now - last_output >= to_duration(limits.drain_grace);
-            if (streams_done || quiet) {
+            if (streams_done || (quiet && !output_waiting())) {
                 break;
             }
         }

@@ -118,11 +118,11 @@ std::set<pid_t> job_members(const std::vector<ProcessEntry>& entries, pid_t lead
         if (e.pid == self) {
             continue;
         }
-        if (e.pgrp == leader || e.session == leader) {
+        bool in_group = e.pgrp == leader || e.session == leader;
+        // An orphan reparented to us.
+        bool our_orphan = g_subreaper.load() && e.ppid == self && !is_other_leader(e.pid, leader);
+        if (in_group || our_orphan) {
             members.insert(e.pid);
-            roots.insert(e.pid);
-        } else if (g_subreaper.load() && e.ppid == self && !is_other_leader(e.pid, leader)) {
-            members.insert(e.pid);  // an orphan reparented to us
             roots.insert(e.pid);
         }
     }

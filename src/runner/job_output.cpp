@@ -4,8 +4,8 @@
 
 namespace arunner::runner {
 
-JobOutput::JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::DecoderOptions options,
-                     EventHandler handler,
+JobOutput::JobOutput(artifacts::ArtifactDir& dir, int console_fd,
+                     const events::DecoderOptions& options, EventHandler handler,
                      std::function<void(const std::filesystem::path&)> on_written)
     : dir_(dir),
       console_fd_(console_fd),

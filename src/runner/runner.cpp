@@ -47,7 +47,7 @@ struct Runner::State {
 
 namespace {
 
-std::string what_of(std::exception_ptr error) {
+std::string what_of(const std::exception_ptr& error) {
     try {
         std::rethrow_exception(error);
     } catch (const std::exception& e) {

@@ -55,13 +55,13 @@ struct SpawnActions {
     SpawnActions& operator=(const SpawnActions&) = delete;
 };
 
-SpawnError other_error(std::string what, int err) {
-    return SpawnError{SpawnFailure::other, what + ": " + std::strerror(err)};
+Error other_error(const std::string& what, int err) {
+    return Error{what + ": " + std::strerror(err)};
 }
 
 /// A pipe that holds `secret` and is closed for writing: the read end, close-on-exec and above
 /// the standard fds (so no dup2 of the spawn overwrites it before it is moved).
-std::variant<util::UniqueFd, SpawnError> secret_pipe(const std::string& secret) {
+Result<util::UniqueFd> secret_pipe(const std::string& secret) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         return other_error("cannot create a pipe", errno);
@@ -105,20 +105,25 @@ std::string find_executable(const std::string& name, const std::string& path_var
     return {};
 }
 
-std::variant<ChildProcess, SpawnError> ChildProcess::spawn(const SpawnRequest& request) {
+Result<ChildProcess> ChildProcess::spawn(const SpawnRequest& request, SpawnFailure* failure) {
+    SpawnFailure ignored = SpawnFailure::other;
+    SpawnFailure& why = failure != nullptr ? *failure : ignored;
+    why = SpawnFailure::other;
+    auto not_found = [&](std::string message) {
+        why = SpawnFailure::not_found;
+        return Error{std::move(message)};
+    };
     if (request.argv.empty()) {
-        return SpawnError{SpawnFailure::not_found, "no command to run"};
+        return not_found("no command to run");
     }
     std::string executable = find_executable(request.argv[0], env_value(request.envp, "PATH"));
     if (executable.empty()) {
-        return SpawnError{
-            SpawnFailure::not_found,
-            "The command was not found or was not executable: " + request.argv[0] + "."};
+        return not_found("The command was not found or was not executable: " + request.argv[0] +
+                         ".");
     }
     struct stat cwd_stat {};
     if (::stat(request.cwd.c_str(), &cwd_stat) != 0 || !S_ISDIR(cwd_stat.st_mode)) {
-        return SpawnError{SpawnFailure::other,
-                          "working directory " + request.cwd.string() + " is not a directory"};
+        return Error{"working directory " + request.cwd.string() + " is not a directory"};
     }
 
     ChildProcess child;
@@ -177,11 +182,7 @@ std::variant<ChildProcess, SpawnError> ChildProcess::spawn(const SpawnRequest& r
     std::vector<std::string> envp_strings;
     const std::vector<std::string>* env = &request.envp;
     if (!request.frame_secret.empty()) {
-        auto made = secret_pipe(request.frame_secret);
-        if (auto* failure = std::get_if<SpawnError>(&made)) {
-            return *failure;
-        }
-        secret_read = std::move(std::get<util::UniqueFd>(made));
+        ARUNNER_ASSIGN_OR_RETURN(secret_read, secret_pipe(request.frame_secret));
         // After the standard streams are in place; only this child gets the pipe (it is
         // close-on-exec here, so children spawned at the same time do not).
         posix_spawn_file_actions_adddup2(&spawn.actions, secret_read.get(), kFrameSecretFd);
@@ -227,9 +228,8 @@ std::variant<ChildProcess, SpawnError> ChildProcess::spawn(const SpawnRequest& r
                            envp.data());
     if (rc != 0) {
         if (rc == ENOENT || rc == EACCES || rc == ENOEXEC || rc == ENOTDIR) {
-            return SpawnError{
-                SpawnFailure::not_found,
-                "The command was not found or was not executable: " + request.argv[0] + "."};
+            return not_found("The command was not found or was not executable: " + request.argv[0] +
+                             ".");
         }
         return other_error("cannot start " + request.argv[0], rc);
     }

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "arunner/error.hpp"
@@ -47,17 +46,12 @@ enum class SpawnFailure {
     other,      ///< anything else (no pty, fork failure, bad cwd)
 };
 
-/// A failed spawn: the reason and a message naming what is wrong.
-struct SpawnError {
-    SpawnFailure failure;
-    std::string message;
-};
-
 /// A running (or finished, not yet reaped) child process.
 class ChildProcess {
   public:
-    /// Starts the child. On failure nothing is left running.
-    static std::variant<ChildProcess, SpawnError> spawn(const SpawnRequest& request);
+    /// Starts the child. On failure nothing is left running, the Error names what is wrong and
+    /// `failure` (when given) is set to why.
+    static Result<ChildProcess> spawn(const SpawnRequest& request, SpawnFailure* failure = nullptr);
 
     ChildProcess(ChildProcess&&) noexcept;
     ChildProcess& operator=(ChildProcess&&) noexcept;

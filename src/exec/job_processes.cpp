@@ -12,12 +12,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
+
+#include "util/strings.hpp"
 
 namespace arunner::exec {
 namespace {
@@ -68,10 +69,12 @@ std::optional<ProcessEntry> read_stat(pid_t pid) {
         while (p < end && *p == ' ') {
             ++p;
         }
-        auto [next, ec] = std::from_chars(p, end, *field);
-        if (ec != std::errc()) {
+        const char* next = std::find(p, end, ' ');
+        auto value = util::parse_int<pid_t>(std::string_view(p, static_cast<size_t>(next - p)));
+        if (!value) {
             return std::nullopt;
         }
+        *field = *value;
         p = next;
     }
     return entry;
@@ -85,12 +88,11 @@ std::vector<ProcessEntry> scan_processes() {
     }
     while (dirent* d = ::readdir(dir)) {
         std::string_view name(d->d_name);
-        pid_t pid = 0;
-        auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
-        if (ec != std::errc() || end != name.data() + name.size() || pid <= 0) {
+        auto pid = util::parse_int<pid_t>(name);
+        if (!pid || *pid <= 0) {
             continue;
         }
-        if (auto entry = read_stat(pid)) {
+        if (auto entry = read_stat(*pid)) {
             entries.push_back(*entry);
         }
     }
@@ -116,11 +118,11 @@ std::set<pid_t> job_members(const std::vector<ProcessEntry>& entries, pid_t lead
         if (e.pid == self) {
             continue;
         }
-        if (e.pgrp == leader || e.session == leader) {
+        bool in_group = e.pgrp == leader || e.session == leader;
+        // An orphan reparented to us.
+        bool our_orphan = g_subreaper.load() && e.ppid == self && !is_other_leader(e.pid, leader);
+        if (in_group || our_orphan) {
             members.insert(e.pid);
-            roots.insert(e.pid);
-        } else if (g_subreaper.load() && e.ppid == self && !is_other_leader(e.pid, leader)) {
-            members.insert(e.pid);  // an orphan reparented to us
             roots.insert(e.pid);
         }
     }

@@ -14,7 +14,7 @@
 namespace arunner::exec {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Clock = util::Clock;
 
 // Bytes read from one stream per poll wake-up before the clocks are looked at again, so a
 // child that never stops writing cannot starve the timeout and cancel checks.
@@ -30,8 +30,8 @@ Clock::duration to_duration(SupervisionLimits::Seconds s) {
 }
 
 /// Reads what is available on `fd` into `sink`; false once the stream has ended.
-bool read_available(int fd, OutputStream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
-                    bool& got_data) {
+bool read_available(int fd, OutputStream stream, OutputSink& sink, std::span<char> buffer,
+                    size_t budget, bool& got_data) {
     size_t total = 0;
     while (total < budget) {
         ssize_t n = ::read(fd, buffer.data(), buffer.size());
@@ -107,7 +107,8 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
                       std::span<const int> cancel_fds, const CancelCheck& should_cancel) {
     Supervision result;
     std::vector<char> buffer(kReadSize);
-    const auto started = Clock::now();
+    Clock& clock = *limits.clock;
+    const auto started = clock.now();
     auto last_output = started;
     auto next_cancel_poll = started + to_duration(limits.poll_interval);
     auto last_cancel_poll = started;
@@ -123,8 +124,21 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
         }
     };
 
+    // Output already there is read however late it is: the grace is for output that is not
+    // (a loaded machine can keep this loop from running for longer than the grace).
+    auto output_waiting = [&]() {
+        std::vector<pollfd> open;
+        for (int fd : {out_open ? child.output_fd() : -1, err_open ? child.error_fd() : -1}) {
+            if (fd >= 0) {
+                open.push_back(pollfd{fd, POLLIN, 0});
+            }
+        }
+        return child.has_buffered_output() ||
+               (!open.empty() && clock.poll(open.data(), open.size(), 0) > 0);
+    };
+
     for (;;) {
-        const auto now = Clock::now();
+        const auto now = clock.now();
         if (!exited_at) {
             if (auto status = child.try_wait()) {
                 result.wait_status = *status;
@@ -135,7 +149,7 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
         if (exited_at) {
             bool streams_done = !out_open && !err_open;
             bool quiet = now - last_output >= to_duration(limits.drain_grace);
-            if (streams_done || quiet) {
+            if (streams_done || (quiet && !output_waiting())) {
                 break;
             }
         }
@@ -187,7 +201,7 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
             auto wait = std::chrono::ceil<std::chrono::milliseconds>(*wake - now).count();
             timeout_ms = static_cast<int>(std::clamp<long long>(wait, 0, 60'000));
         }
-        int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+        int ready = clock.poll(fds.data(), fds.size(), timeout_ms);
         if (ready < 0 && errno != EINTR) {
             kill_group();  // cannot supervise any more: do not leave the child behind
             result.wait_status = child.wait();
@@ -204,7 +218,7 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
         if (readable(err_slot)) {
             err_open = child.read_output(OutputStream::err, sink, buffer, kReadBudget, got_data);
         }
-        const auto after = Clock::now();
+        const auto after = clock.now();
         if (got_data) {
             last_output = after;
         }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "exec/child_process.hpp"
+#include "util/clock.hpp"
 #include "util/output_stream.hpp"
 
 namespace arunner::exec {
@@ -37,8 +38,8 @@ class SupervisedJob {
     virtual bool has_buffered_output() const { return false; }
     /// Hands what is available on `stream` to `sink` without blocking, at most about `budget`
     /// bytes; sets `got_data` when anything came. False once the stream has ended.
-    virtual bool read_output(OutputStream stream, OutputSink& sink, std::span<char> buffer, size_t budget,
-                             bool& got_data) = 0;
+    virtual bool read_output(OutputStream stream, OutputSink& sink, std::span<char> buffer,
+                             size_t budget, bool& got_data) = 0;
     /// The wait status (as waitpid's) once the job has ended.
     virtual std::optional<int> try_wait() = 0;
     /// Blocks until the job has ended; its wait status.
@@ -53,13 +54,16 @@ class SupervisedJob {
 /// Limits and polling cadence for one child.
 struct SupervisionLimits {
     using Seconds = std::chrono::duration<double>;
-    std::optional<Seconds> job_timeout;   ///< wall clock since spawn (settings job_timeout)
+    std::optional<Seconds> job_timeout;   ///< time since spawn (settings job_timeout)
     std::optional<Seconds> idle_timeout;  ///< without any output (settings idle_timeout)
     /// How often `should_cancel` is polled (ansible-runner's pexpect_timeout, 5 s by default).
     Seconds poll_interval{5.0};
     /// After the child exits, how long to wait for output held open by a descendant that
     /// outlived it before giving up on the rest.
     Seconds drain_grace{0.25};
+    /// Every time read and wait of the loop goes through it (tests pass a fake clock). Not
+    /// owned; must outlive the supervise() call.
+    util::Clock* clock = &util::steady_clock();
 };
 
 /// What happened to the child.

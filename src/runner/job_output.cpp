@@ -4,8 +4,8 @@
 
 namespace arunner::runner {
 
-JobOutput::JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::DecoderOptions options,
-                     EventHandler handler,
+JobOutput::JobOutput(artifacts::ArtifactDir& dir, int console_fd,
+                     const events::DecoderOptions& options, EventHandler handler,
                      std::function<void(const std::filesystem::path&)> on_written)
     : dir_(dir),
       console_fd_(console_fd),
@@ -52,13 +52,10 @@ void JobOutput::StreamListener::on_event(nlohmann::ordered_json& event) {
     auto task = [this, event = std::move(event)]() -> Status {
         // The name is checked before anything is written: an event whose counter or uuid
         // cannot name a file is an error, never a file elsewhere.
-        auto name = events::JobEventWriter::file_name(event);
-        if (!name) {
-            return name.error();
-        }
+        ARUNNER_ASSIGN_OR_RETURN(auto name, events::JobEventWriter::file_name(event));
         ARUNNER_TRY(owner_.writer_->write(event));
         if (owner_.on_written_) {
-            owner_.on_written_(owner_.writer_->directory() / *name);
+            owner_.on_written_(owner_.writer_->directory() / name);
         }
         return {};
     };

@@ -20,7 +20,7 @@ using EventHandler = std::function<bool(nlohmann::ordered_json& event)>;
 /// The supervisor's sink for one local run.
 class JobOutput : public exec::OutputSink {
   public:
-    JobOutput(artifacts::ArtifactDir& dir, int console_fd, events::DecoderOptions options,
+    JobOutput(artifacts::ArtifactDir& dir, int console_fd, const events::DecoderOptions& options,
               EventHandler handler,
               std::function<void(const std::filesystem::path&)> on_written = {});
 

@@ -1,7 +1,5 @@
 #include "runner/local_job.hpp"
 
-#include <variant>
-
 #include "artifacts/artifact_dir.hpp"
 #include "exec/child_process.hpp"
 #include "isolation/container_job.hpp"
@@ -55,20 +53,13 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     // A container job checks its engine and image before anything is written.
     std::optional<isolation::PreparedContainer> container;
     if (job.container) {
-        auto prepared = isolation::prepare_container(job);
-        if (!prepared) {
-            return prepared.error();
-        }
-        container = std::move(prepared.value());
+        ARUNNER_ASSIGN_OR_RETURN(container, isolation::prepare_container(job));
     }
-    auto dir = artifacts::ArtifactDir::create(job.artifact_dir);
-    if (!dir) {
-        return dir.error();
-    }
-    ARUNNER_TRY(dir->write_command(job.command, job.cwd.string(), job.env));
+    ARUNNER_ASSIGN_OR_RETURN(auto dir, artifacts::ArtifactDir::create(job.artifact_dir));
+    ARUNNER_TRY(dir.write_command(job.command, job.cwd.string(), job.env));
     ARUNNER_TRY(artifacts::rotate_artifacts(job.artifact_dir.parent_path(), job.rotate_artifacts));
     if (!job.suppress_output_file) {
-        ARUNNER_TRY(dir->open_output_files());
+        ARUNNER_TRY(dir.open_output_files());
     }
     int console_fd = job.suppress_ansible_output ? -1 : hooks.console_fd;
     // One secret per run: only frames that carry it are events (docs/frames.md).
@@ -77,7 +68,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     decoder_options.runner_ident = job.ident;
     decoder_options.json_mode = job.json_mode;
     decoder_options.frame_secret = frame_secret;
-    JobOutput sink(*dir, console_fd, decoder_options, hooks.event_handler, hooks.on_event_written);
+    JobOutput sink(dir, console_fd, decoder_options, hooks.event_handler, hooks.on_event_written);
     set_status(JobStatus::running);
 
     exec::SupervisionLimits limits;
@@ -97,17 +88,17 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     };
 
     if (container) {
-        ARUNNER_TRY(dir->write_env_list(job.env));
+        ARUNNER_TRY(dir.write_env_list(job.env));
         isolation::add_frame_secret(container->spec, frame_secret);
         auto result = isolation::run_container(*container, job.artifact_dir, sink, limits,
                                                hooks.cancel_fds, hooks.should_cancel);
         if (!result) {
             sink.finish();
-            dir->close_output_files();
+            dir.close_output_files();
             return result.error();
         }
         conclude(*result);
-        return finish_job(hooks, *dir, sink, outcome, set_status);
+        return finish_job(hooks, dir, sink, outcome, set_status);
     }
 
     exec::SpawnRequest request;
@@ -117,20 +108,20 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     request.frame_secret = frame_secret;
     request.terminal =
         job.runner_mode == RunnerMode::pexpect ? exec::Terminal::pty : exec::Terminal::pipes;
-    auto spawned = exec::ChildProcess::spawn(request);
-    if (auto* failure = std::get_if<exec::SpawnError>(&spawned)) {
-        if (failure->failure != exec::SpawnFailure::not_found) {
-            dir->close_output_files();
-            return Error{failure->message};
-        }
+    exec::SpawnFailure failure = exec::SpawnFailure::other;
+    auto child = exec::ChildProcess::spawn(request, &failure);
+    if (!child && failure != exec::SpawnFailure::not_found) {
+        dir.close_output_files();
+        return child.error();
+    }
+    if (!child) {
         // ansible-runner writes pexpect's message into the output and reports rc 127.
-        sink.inject(failure->message + "\n");
+        sink.inject(child.error().message + "\n");
         outcome.rc = kRcNotFound;
     } else {
-        auto& child = std::get<exec::ChildProcess>(spawned);
-        conclude(exec::supervise(child, sink, limits, hooks.cancel_fds, hooks.should_cancel));
+        conclude(exec::supervise(*child, sink, limits, hooks.cancel_fds, hooks.should_cancel));
     }
-    return finish_job(hooks, *dir, sink, outcome, set_status);
+    return finish_job(hooks, dir, sink, outcome, set_status);
 }
 
 }  // namespace arunner::runner

@@ -48,7 +48,7 @@ struct Runner::State {
 
 namespace {
 
-std::string what_of(std::exception_ptr error) {
+std::string what_of(const std::exception_ptr& error) {
     try {
         std::rethrow_exception(error);
     } catch (const std::exception& e) {
@@ -63,11 +63,8 @@ bool on_main_thread() {
 }
 
 Result<Json> read_json_file(const std::filesystem::path& path) {
-    auto text = util::read_file(path);
-    if (!text) {
-        return text.error();
-    }
-    Json parsed = Json::parse(*text, nullptr, false);
+    ARUNNER_ASSIGN_OR_RETURN(auto text, util::read_file(path));
+    Json parsed = Json::parse(text, nullptr, false);
     if (parsed.is_discarded()) {
         return Error{path.string() + ": not valid JSON"};
     }
@@ -89,12 +86,8 @@ Runner::~Runner() {
 }
 
 Result<std::shared_ptr<Runner>> Runner::create(const RunOptions& options, RunCallbacks callbacks) {
-    auto job = config::prepare_job(options);
-    if (!job) {
-        return job.error();
-    }
     auto state = std::make_unique<State>();
-    state->job = std::move(job.value());
+    ARUNNER_ASSIGN_OR_RETURN(state->job, config::prepare_job(options));
     state->callbacks = std::move(callbacks);
     state->console_fd = options.console_fd;
     int fds[2];
@@ -434,23 +427,17 @@ Status Runner::set_fact_cache(const std::string& host, const Json& facts) const 
     }
     // Under ART (the job's writable mount): from ART's fd down, following no symlink.
     ARUNNER_TRY(util::make_dirs(job.artifact_dir.parent_path(), 0700));
-    auto dir = util::make_dir_at(AT_FDCWD, job.artifact_dir.string(), 0700, job.artifact_dir);
-    if (!dir) {
-        return dir.error();
-    }
+    ARUNNER_ASSIGN_OR_RETURN(
+        auto dir, util::make_dir_at(AT_FDCWD, job.artifact_dir.string(), 0700, job.artifact_dir));
     std::filesystem::path shown = job.artifact_dir;
     for (const auto& part : rel) {
         if (part == ".") {
             continue;
         }
         shown /= part;
-        auto next = util::make_dir_at(dir->get(), part.string(), 0700, shown);
-        if (!next) {
-            return next.error();
-        }
-        dir = std::move(next);
+        ARUNNER_ASSIGN_OR_RETURN(dir, util::make_dir_at(dir.get(), part.string(), 0700, shown));
     }
-    return util::write_file_at(dir->get(), host, content, 0600, shown / host);
+    return util::write_file_at(dir.get(), host, content, 0600, shown / host);
 }
 
 Result<std::shared_ptr<Runner>> run(const RunOptions& options, RunCallbacks callbacks) {

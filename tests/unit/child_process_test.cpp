@@ -1,14 +1,18 @@
-// ChildProcess hands the frame secret to its child on fd 3 only: the child reads it there,
-// ARUNNER_FRAME_FD names it, and a child spawned without a secret has no fd 3.
+// ChildProcess: the executable looked up in the child's PATH, a missing one reported as not
+// found, the child killed with its handle, and the frame secret handed to the child on fd 3
+// only: the child reads it there, ARUNNER_FRAME_FD names it, and a child spawned without a
+// secret has no fd 3.
 
 #include "exec/child_process.hpp"
 
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 
 namespace arunner::exec {
 namespace {
@@ -47,8 +51,8 @@ TEST(ChildProcess, TheFrameSecretIsOnTheFdItsVariableNames) {
         "printf '|'; test -e /proc/$$/fd/4 && echo fd4-open || echo fd4-closed");
     request.frame_secret = "0123456789abcdef0123456789abcdef";
     auto spawned = ChildProcess::spawn(request);
-    ASSERT_TRUE(std::holds_alternative<ChildProcess>(spawned));
-    auto& child = std::get<ChildProcess>(spawned);
+    ASSERT_TRUE(spawned.ok()) << spawned.error().message;
+    auto& child = *spawned;
     EXPECT_EQ(read_all(child), "3|unset|0123456789abcdef0123456789abcdef|fd4-closed\n");
     EXPECT_EQ(child.wait(), 0);
 }
@@ -56,10 +60,50 @@ TEST(ChildProcess, TheFrameSecretIsOnTheFdItsVariableNames) {
 TEST(ChildProcess, WithoutASecretTheChildHasNoFd3) {
     auto spawned =
         ChildProcess::spawn(shell("test -e /proc/$$/fd/3 && echo fd3-open || echo fd3-closed"));
-    ASSERT_TRUE(std::holds_alternative<ChildProcess>(spawned));
-    auto& child = std::get<ChildProcess>(spawned);
+    ASSERT_TRUE(spawned.ok()) << spawned.error().message;
+    auto& child = *spawned;
     EXPECT_EQ(read_all(child), "fd3-closed\n");
     child.wait();
+}
+
+/// Alive and not a zombie.
+bool process_alive(pid_t pid) {
+    if (::kill(pid, 0) != 0) {
+        return false;
+    }
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    return text.find(") Z ") == std::string::npos;
+}
+
+TEST(ChildProcess, MissingExecutableIsNotFound) {
+    SpawnRequest request;
+    request.argv = {"no-such-command-arunner"};
+    request.envp = {"PATH=/usr/bin:/bin"};
+    request.cwd = "/";
+    SpawnFailure failure = SpawnFailure::other;
+    auto spawned = ChildProcess::spawn(request, &failure);
+    ASSERT_FALSE(spawned.ok());
+    EXPECT_EQ(failure, SpawnFailure::not_found);
+    EXPECT_EQ(spawned.error().message,
+              "The command was not found or was not executable: no-such-command-arunner.");
+}
+
+TEST(ChildProcess, ExecutableIsLookedUpInTheChildsPath) {
+    EXPECT_EQ(find_executable("sh", "/nonexistent:/bin"), "/bin/sh");
+    EXPECT_EQ(find_executable("sh", "/nonexistent"), "");
+    EXPECT_EQ(find_executable("/bin/sh", ""), "/bin/sh");
+}
+
+TEST(ChildProcess, DestroyingARunningChildKillsIt) {
+    pid_t pid = 0;
+    {
+        auto spawned = ChildProcess::spawn(shell("sleep 100"));
+        ASSERT_TRUE(spawned.ok()) << spawned.error().message;
+        pid = spawned->pid();
+        EXPECT_TRUE(process_alive(pid));
+    }
+    EXPECT_FALSE(process_alive(pid));
 }
 
 }  // namespace

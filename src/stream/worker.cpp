@@ -172,9 +172,7 @@ struct ValueCounter {
     bool end_object() { return true; }
     bool start_array(size_t) { return more(); }
     bool end_array() { return true; }
-    bool parse_error(size_t, const std::string&, const Json::exception&) {
-        return false;
-    }
+    bool parse_error(size_t, const std::string&, const Json::exception&) { return false; }
 };
 
 /// Zips the artifact dir (spooled to a temp file) onto the stream.

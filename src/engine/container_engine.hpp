@@ -108,6 +108,7 @@ struct ContainerInfo {
     std::string status;  ///< "created", "running", "exited", …
     bool running = false;
     int exit_code = 0;
+    bool oom_killed = false;  ///< the kernel's OOM killer ended it (State.OOMKilled)
     bool tty = false;
     std::vector<std::pair<std::string, std::string>> labels;
 };

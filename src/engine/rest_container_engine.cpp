@@ -102,7 +102,8 @@ Result<std::unique_ptr<RestContainerEngine>> RestContainerEngine::create(
     RestEngineOptions options) {
     ARUNNER_ASSIGN_OR_RETURN(
         auto client,
-        HttpUnixClient::create({options.socket, options.connect_timeout, options.request_timeout}));
+        HttpUnixClient::create({options.socket, options.connect_timeout, options.request_timeout},
+                               *options.clock));
     return std::unique_ptr<RestContainerEngine>(
         new RestContainerEngine(std::move(options), std::move(client)));
 }
@@ -254,7 +255,8 @@ Result<AttachStream> RestContainerEngine::attach(const std::string& id) {
     ARUNNER_ASSIGN_OR_RETURN(auto info, inspect(id));
     std::string target = std::string(kApi) + "/containers/" + container_path(id) +
                          "/attach?stream=1&stdin=1&stdout=1&stderr=1";
-    return AttachStream::open(options_.socket, target, info.tty, options_.probe_timeout);
+    return AttachStream::open(options_.socket, target, info.tty, options_.probe_timeout,
+                              *options_.clock);
 }
 
 Status RestContainerEngine::start(const std::string& id) {
@@ -340,12 +342,25 @@ Status RestContainerEngine::stop(const std::string& id, int grace_seconds) {
 Status RestContainerEngine::remove(const std::string& id, bool force) {
     HttpRequest request{"DELETE", std::string(kApi) + "/containers/" + container_path(id) + "?v=1" +
                                       (force ? "&force=1" : "")};
-    ARUNNER_ASSIGN_OR_RETURN(auto response, send(request));
-    if (response.ok() || response.status == 404 ||
-        message_of(response).find("no such container") != std::string::npos) {
-        return {};  // gone, or already gone
+    // A container caught while it stops on its own (its command just exited) makes podman
+    // answer 500 "could not be stopped ... container state improper"; a moment later it can be
+    // removed. Asked again for up to about 5 s.
+    int delay_ms = 10;
+    for (int attempt = 0;; ++attempt) {
+        ARUNNER_ASSIGN_OR_RETURN(auto response, send(request));
+        const std::string message = message_of(response);
+        if (response.ok() || response.status == 404 ||
+            message.find("no such container") != std::string::npos) {
+            return {};  // gone, or already gone
+        }
+        bool stopping = message.find("state improper") != std::string::npos ||
+                        message.find("could not be stopped") != std::string::npos;
+        if (!stopping || attempt >= 40) {
+            return http_status_error(request.method, request.target, response);
+        }
+        (void)options_.clock->poll(nullptr, 0, delay_ms);
+        delay_ms = std::min(delay_ms * 2, 200);
     }
-    return http_status_error(request.method, request.target, response);
 }
 
 Result<std::vector<ContainerSummary>> RestContainerEngine::list(const std::string& label) {

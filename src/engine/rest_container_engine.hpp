@@ -25,6 +25,8 @@ struct RestEngineOptions {
     std::chrono::milliseconds request_timeout{120000};
     /// version() and the attach answer: short, so a socket that is no engine fails fast.
     std::chrono::milliseconds probe_timeout{5000};
+    /// Request timeouts and the pauses between retries are on this clock. Not owned.
+    util::Clock* clock = &util::steady_clock();
 };
 
 /// The REST implementation of ContainerEngine. Owns its connection.

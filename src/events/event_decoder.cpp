@@ -152,6 +152,26 @@ std::optional<Json> parse_begin(std::string_view payload) {
     return begin;
 }
 
+/// The code of an exit frame's payload, "exit:" and a decimal 0-255; empty for anything else.
+std::optional<int> exit_code_of(std::string_view payload) {
+    constexpr std::string_view kExit = "exit:";
+    if (!payload.starts_with(kExit)) {
+        return std::nullopt;
+    }
+    payload.remove_prefix(kExit.size());
+    if (payload.empty() || payload.size() > 3) {
+        return std::nullopt;
+    }
+    int code = 0;
+    for (char ch : payload) {
+        if (ch < '0' || ch > '9') {
+            return std::nullopt;
+        }
+        code = code * 10 + (ch - '0');
+    }
+    return code <= 255 ? std::optional<int>(code) : std::nullopt;
+}
+
 }  // namespace
 
 std::string new_frame_secret() {
@@ -251,6 +271,15 @@ bool EventDecoder::next_frame() {
     }
     size_t payload_at = frame_start_ + prefix_.size();
     std::string_view payload = all.substr(payload_at, q - payload_at);
+    if (auto code = exit_code_of(payload)) {
+        std::string_view text = all.substr(consumed_, frame_start_ - consumed_);
+        consumed_ = q + kFrameEnd.size();
+        frame_scan_ = end_scan_ = newline_scan_ = consumed_;
+        frame_start_ = std::string::npos;
+        on_frame(text, nullptr);
+        listener_.on_exit(*code);
+        return true;
+    }
     std::optional<Json> begin;
     if (!payload.empty()) {  // empty: an end frame
         begin = parse_begin(payload);

@@ -52,6 +52,9 @@ class DecoderListener {
     virtual void on_event(nlohmann::ordered_json& event) = 0;
     /// Text for the console and ART/stdout, framing removed.
     virtual void on_display(std::string_view text) = 0;
+    /// An exit frame `ESC _ arunner:<secret>:exit:<code> ESC \` (0-255): the container's command
+    /// has ended with `code` (written by the wrapper of a process-isolated job's command).
+    virtual void on_exit(int /*code*/) {}
 };
 
 /// How events are completed and displayed.

@@ -21,6 +21,9 @@ class OutputSink {
     virtual ~OutputSink() = default;
     /// `bytes` is only valid during the call.
     virtual void on_output(OutputStream stream, std::string_view bytes) = 0;
+    /// The job's exit status as its own output reported it (a container's in-band exit frame,
+    /// docs/frames.md), once it has; a container job then ends without the engine's wait.
+    virtual std::optional<int> exit_status() const { return std::nullopt; }
 };
 
 /// What the supervisor watches: a local child process, or a container (isolation/). Streams are

@@ -74,8 +74,10 @@ Result<exec::Supervision> run_container(PreparedContainer& prepared,
                              SupervisedContainer::make(engine, id, std::move(stream)));
     SupervisedContainer& job = *container;
     ARUNNER_TRY(engine.start(id));
-    job.wait_from_now();
-    // Returns once the waiter has seen the exit (supervise() waits for it).
+    // The command's wrapper reports its exit in-band (an exit frame, container_spec.hpp); only
+    // a stream that ends without one (the container was killed or stopped) asks the engine.
+    job.wait_when_output_ends();
+    // Returns once the exit is known (supervise() waits for it).
     exec::Supervision result = exec::supervise(job, sink, limits, cancel_fds, should_cancel);
     auto wait_error = job.wait_error();
     auto removed = guard.remove();

@@ -397,7 +397,8 @@ Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
     ContainerSpec spec;
     spec.name = c.name;
     spec.image = c.image;
-    spec.cmd = job.command;
+    spec.cmd = {"/bin/sh", "-c", kExitFrameScript, "sh"};
+    spec.cmd.insert(spec.cmd.end(), job.command.begin(), job.command.end());
     spec.workdir = c.workdir;
     for (const auto& entry : job.env.entries()) {
         spec.env.emplace_back(entry.first, entry.second);

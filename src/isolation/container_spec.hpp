@@ -42,6 +42,15 @@ inline constexpr const char* kFrameSecretVariable = "ARUNNER_FRAME_SECRET";
 /// that the secret is in no artifact (the spec's env is not recorded). Empty: nothing is set.
 void add_frame_secret(engine::ContainerSpec& spec, const std::string& secret);
 
+/// The shell script a process-isolated job's command runs under (`sh -c SCRIPT sh COMMAND...`):
+/// it runs the command, then writes its exit status as an exit frame with the run's frame
+/// secret, so the controller knows the end from the stream and need not wait for the engine
+/// (docs/containers.md). Signals reach the command as before: the container's init forwards them
+/// to the whole process group.
+inline constexpr const char* kExitFrameScript =
+    "\"$@\"; s=$?; [ -z \"$ARUNNER_FRAME_SECRET\" ] || "
+    "printf '\\033_arunner:%s:exit:%d\\033\\\\' \"$ARUNNER_FRAME_SECRET\" \"$s\"; exit $s";
+
 /// The container for `job` (job.container must be set).
 Result<engine::ContainerSpec> make_container_spec(const config::JobConfig& job);
 

@@ -105,6 +105,10 @@ bool SupervisedContainer::read_output(OutputStream, exec::OutputSink& sink, std:
         }
         return false;
     }
+    if (auto code = sink.exit_status()) {
+        end(*code);  // the command's own word on its end: no need to wait for the engine
+        return false;
+    }
     return true;
 }
 

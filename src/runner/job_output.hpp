@@ -30,6 +30,9 @@ class JobOutput : public exec::OutputSink {
     /// Writes text as if the child had printed it (e.g. "command not found").
     void inject(std::string_view text) { on_output(OutputStream::out, text); }
 
+    /// The exit code of the exit frame in the output, once one came.
+    std::optional<int> exit_status() const override { return exit_status_; }
+
     /// The first failure to write an artifact, if any.
     const std::optional<Error>& write_error() const { return write_error_; }
 
@@ -39,6 +42,7 @@ class JobOutput : public exec::OutputSink {
         StreamListener(JobOutput& owner, OutputStream stream) : owner_(owner), stream_(stream) {}
         void on_event(nlohmann::ordered_json& event) override;
         void on_display(std::string_view text) override;
+        void on_exit(int code) override { owner_.exit_status_ = code; }
 
       private:
         JobOutput& owner_;
@@ -58,6 +62,7 @@ class JobOutput : public exec::OutputSink {
     events::EventDecoder out_decoder_;
     events::EventDecoder err_decoder_;
     std::optional<Error> write_error_;
+    std::optional<int> exit_status_;
 };
 
 }  // namespace arunner::runner

@@ -113,7 +113,10 @@ TEST_F(JobContainerSpec, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
     ASSERT_TRUE(spec.ok()) << spec.error().message;
     EXPECT_EQ(spec->name, "ansible_runner_job_1");
     EXPECT_EQ(spec->image, "localhost/some-ee");
-    EXPECT_EQ(spec->cmd, job->command);
+    // The command runs under the wrapper that reports its exit in-band (docs/containers.md).
+    std::vector<std::string> wrapped = {"/bin/sh", "-c", isolation::kExitFrameScript, "sh"};
+    wrapped.insert(wrapped.end(), job->command.begin(), job->command.end());
+    EXPECT_EQ(spec->cmd, wrapped);
     EXPECT_EQ(spec->workdir, "/runner/project");
     EXPECT_TRUE(spec->tty);  // pexpect mode wants a pty
     EXPECT_TRUE(spec->init);

@@ -7,6 +7,7 @@
 
 #include "config/job_config.hpp"
 #include "isolation/container_spec.hpp"
+#include "isolation/container_sweep.hpp"
 #include "support/temp_dir.hpp"
 
 namespace arunner::isolation {
@@ -135,6 +136,31 @@ TEST_F(JobContainerSpec, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
     auto piped = prepare();
     ASSERT_TRUE(piped.ok());
     EXPECT_FALSE(make_container_spec(*piped)->tty);
+}
+
+TEST_F(JobContainerSpec, WorkerSpecStreamsOnStdinAndMountsNoDataDir) {
+    options_.process_isolation = false;
+    options_.container_worker = true;
+    options_.container_options = {"--memory=64m", "--label", "team=ops", "--tty"};
+    auto job = prepare();
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    ASSERT_TRUE(job->worker_container);
+    EXPECT_FALSE(make_container_spec(*job).ok());  // not a process-isolated job
+    auto spec = make_worker_container_spec(*job);
+    ASSERT_TRUE(spec.ok()) << spec.error().message;
+    EXPECT_EQ(spec->name, "ansible_runner_job_1");
+    EXPECT_EQ(spec->image, "localhost/some-ee");
+    EXPECT_EQ(spec->cmd, (std::vector<std::string>{"arunner", "worker"}));
+    EXPECT_FALSE(spec->tty);  // the wire's bytes pass untouched, whatever --tty says
+    EXPECT_TRUE(spec->open_stdin);
+    EXPECT_TRUE(spec->stdin_once);
+    EXPECT_TRUE(spec->init);
+    EXPECT_TRUE(spec->mounts.empty());  // the job arrives on stdin
+    EXPECT_TRUE(spec->env.empty());
+    EXPECT_EQ(spec->memory_bytes, int64_t{64} << 20);
+    EXPECT_EQ(value_of(spec->labels, kIdentLabel), "job:1");
+    EXPECT_EQ(value_of(spec->labels, "team"), "ops");
+    EXPECT_NE(value_of(spec->labels, kControllerLabel), "<unset>");
 }
 
 TEST(VolumeMounts, AnsibleRunnerRules) {

@@ -293,3 +293,91 @@ TEST(JobConfigBounds, SettingsTimeoutsFromEnvSettingsAreRangeChecked) {
 
 }  // namespace
 }  // namespace arunner::config
+
+namespace arunner::config {
+namespace {
+
+TEST(JobConfigWorkerContainer, FlagOrSettingTurnsItOnAndTheOptionWins) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    RunOptions options = playbook_options(pdd.path());
+    options.container_image = "localhost/arunner-ee";
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_FALSE(job->worker_container);
+
+    options.container_worker = true;
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    ASSERT_TRUE(job->worker_container);
+    EXPECT_EQ(job->worker_container->image, "localhost/arunner-ee");
+    EXPECT_EQ(job->worker_container->worker_command, (Words{"arunner", "worker"}));
+    EXPECT_EQ(job->worker_container->name, "ansible_runner_job1");
+    EXPECT_EQ(job->command, (Words{"arunner", "worker"}));
+    EXPECT_FALSE(job->container);
+    // Nothing of the private data dir is written for the worker's job (no env/cmdline dump).
+    EXPECT_FALSE(fs::exists(pdd / "env"));
+
+    write(pdd / "env/settings",
+          "container_worker: true\ncontainer_worker_command: ansible-runner worker --delete\n");
+    options.container_worker.reset();
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    ASSERT_TRUE(job->worker_container);
+    EXPECT_EQ(job->worker_container->worker_command,
+              (Words{"ansible-runner", "worker", "--delete"}));
+
+    options.container_worker_command = {"my-worker"};
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(job->worker_container->worker_command, (Words{"my-worker"}));
+
+    options.container_worker = false;  // a worker's own run: the settings' choice is not its
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_FALSE(job->worker_container);
+}
+
+TEST(JobConfigWorkerContainer, BadCombinationsAreErrorsThatNameThem) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    RunOptions options = playbook_options(pdd.path());
+    options.container_worker = true;
+    options.container_image = "";
+    auto job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("worker container needs a container image"),
+              std::string::npos)
+        << job.error().message;
+
+    options.container_image = "localhost/arunner-ee";
+    options.process_isolation = true;
+    job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("cannot also use process isolation"), std::string::npos)
+        << job.error().message;
+
+    options.process_isolation = false;
+    options.process_isolation_executable = "bwrap";
+    job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("'bwrap' is not supported"), std::string::npos)
+        << job.error().message;
+
+    options.process_isolation_executable = "podman";
+    write(pdd / "env/settings", "container_worker_command: [1, 2]\n");
+    job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("container_worker_command must be a list of strings"),
+              std::string::npos)
+        << job.error().message;
+
+    write(pdd / "env/settings", "container_worker_command: \"'unclosed\"\n");
+    job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("container_worker_command"), std::string::npos)
+        << job.error().message;
+}
+
+}  // namespace
+}  // namespace arunner::config

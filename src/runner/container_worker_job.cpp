@@ -111,8 +111,6 @@ Result<JobOutcome> run_worker_container_job(const RunOptions& options, const con
         }
     };
 
-    // Everything that can be checked is checked before anything is written or created.
-    ARUNNER_ASSIGN_OR_RETURN(auto prepared, isolation::prepare_worker_container(job));
     ARUNNER_ASSIGN_OR_RETURN(auto spool, stream::SpoolFile::create());
     ARUNNER_TRY(stream::transmit(transmitted_options(options, job), spool.fd()));
     if (::lseek(spool.fd(), 0, SEEK_SET) != 0) {
@@ -172,6 +170,7 @@ Result<JobOutcome> run_worker_container_job(const RunOptions& options, const con
         limits.idle_timeout = exec::SupervisionLimits::Seconds(*job.idle_timeout);
     }
     limits.drain_grace = exec::SupervisionLimits::Seconds(0);
+    limits.clock = &clock;
     std::vector<int> cancel_fds = hooks.cancel_fds;
     cancel_fds.push_back(stop_read.get());
     WorkerOutput output(to_processor.get());

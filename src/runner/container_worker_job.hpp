@@ -9,7 +9,9 @@
 #include "arunner/error.hpp"
 #include "arunner/run_options.hpp"
 #include "config/job_config.hpp"
+#include "isolation/container_job.hpp"
 #include "runner/local_job.hpp"
+#include "util/clock.hpp"
 
 namespace arunner::runner {
 

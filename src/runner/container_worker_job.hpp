@@ -21,4 +21,10 @@ namespace arunner::runner {
 Result<JobOutcome> run_worker_container_job(const RunOptions& options, const config::JobConfig& job,
                                             const JobHooks& hooks);
 
+/// The same on an engine already found and checked (`prepared`: unit tests pass an in-memory
+/// one), with the job and idle timeouts on `clock`.
+Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
+                                        const RunOptions& options, const config::JobConfig& job,
+                                        const JobHooks& hooks, util::Clock& clock);
+
 }  // namespace arunner::runner

@@ -11,7 +11,8 @@
 // - every newline outside a frame is counted once: the last end_line is their number;
 // - what is displayed for an event is its stdout and a newline (or the JSON line in JSON mode),
 //   or for a raw output line that line; nothing is displayed after the last event;
-// - chunking changes nothing: the same events (but for random uuids and times) and displays.
+// - chunking changes nothing: the same events (but for random uuids and times), displays and
+//   exit frames (`exit:<0-255>`, each reported with its code).
 
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -48,15 +49,30 @@ class Recorder : public DecoderListener {
         pending.clear();
     }
     void on_display(std::string_view text) override { pending.append(text); }
+    void on_exit(int code) override { exits.push_back(code); }
 
     std::vector<Json> events;
+    std::vector<int> exits;  // the codes of exit frames, in order
     std::vector<std::string> displays;
     std::string pending;  // displayed after the last event: must stay empty
 };
 
+/// An exit frame's payload: "exit:" and 1-3 digits up to 255.
+bool is_exit_payload(std::string_view payload) {
+    if (!payload.starts_with("exit:")) {
+        return false;
+    }
+    std::string_view digits = payload.substr(5);
+    if (digits.empty() || digits.size() > 3 ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return false;
+    }
+    return std::stoi(std::string(digits)) <= 255;
+}
+
 /// Whether a frame's payload makes it a frame (see newlines_outside_frames).
 bool is_payload(std::string_view payload) {
-    if (payload.empty()) {
+    if (payload.empty() || is_exit_payload(payload)) {
         return true;
     }
     if (payload.find('\x1b') != std::string_view::npos) {
@@ -89,7 +105,7 @@ bool is_payload(std::string_view payload) {
 
 /// The reference framing: a frame is the run's prefix, then the first end marker after it,
 /// which must start within `max_frame_bytes` of the prefix, around a payload that is empty (an
-/// end frame) or an event's begin dict: a JSON object with a non-empty string `event`, no ESC
+/// end frame), an exit frame's "exit:<0-255>", or an event's begin dict: a JSON object with a non-empty string `event`, no ESC
 /// and at most 2,000 levels of nesting. Anything else is text. Returns the newlines in the text.
 uint64_t newlines_outside_frames(std::string_view stream, size_t max_frame_bytes) {
     const std::string prefix = EventDecoder::frame_prefix(kSecret);
@@ -217,6 +233,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Recorder chunked = decode(stream, json_mode, max_frame_bytes, max_chunk, seed);
     FUZZ_CHECK(whole.events.size() == chunked.events.size(),
                "chunking does not change the number of events");
+    FUZZ_CHECK(whole.exits == chunked.exits, "chunking does not change the exit frames found");
+    for (int code : whole.exits) {
+        FUZZ_CHECK(code >= 0 && code <= 255, "an exit code is 0-255");
+    }
     for (size_t i = 0; i < whole.events.size(); ++i) {
         FUZZ_CHECK(stable(whole.events[i]) == stable(chunked.events[i]),
                    "chunking does not change an event");

@@ -23,6 +23,7 @@
 #include "../support/fake_clock.hpp"
 #include "../support/in_memory_engine.hpp"
 #include "../support/temp_dir.hpp"
+#include "isolation/container_sweep.hpp"
 #include "util/files.hpp"
 
 namespace arunner::isolation {
@@ -449,6 +450,89 @@ TEST_F(ContainerJob, RemoveFailureIsReportedWithTheContainerId) {
     // The user is told which container is left; it is not running.
     EXPECT_EQ(engine->containers_left(), std::vector<std::string>{id});
     EXPECT_FALSE(engine->container(id)->running);
+}
+
+TEST_F(ContainerJob, LargeOutputArrivesWholeAndInOrder) {
+    // More than the socket holds, so the command blocks on the reader, interleaved streams.
+    std::string expected_out;
+    std::string expected_err;
+    for (int i = 0; i < 64; ++i) {
+        expected_out += std::string(16 * 1024, static_cast<char>('a' + i % 26));
+        expected_err += "line " + std::to_string(i) + "\n";
+    }
+    engine->set_program([](ContainerProcess& c) {
+        for (int i = 0; i < 64; ++i) {
+            if (!c.write_stdout(std::string(16 * 1024, static_cast<char>('a' + i % 26))) ||
+                !c.write_stderr("line " + std::to_string(i) + "\n")) {
+                return 99;
+            }
+        }
+        return 0;
+    });
+    auto result = run();
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->exit_code(), 0);
+    EXPECT_EQ(sink.out.size(), expected_out.size());
+    EXPECT_TRUE(sink.out == expected_out);
+    EXPECT_EQ(sink.err, expected_err);
+    expect_created_and_removed();
+}
+
+// A container of a dead arunner (SIGKILLed, say) that holds this job's name is swept before
+// create, so the re-run with the same ident works.
+TEST_F(ContainerJob, OrphanHoldingTheNameIsSweptFirst) {
+    auto me = this_controller();
+    ASSERT_TRUE(me.ok()) << me.error().message;
+    ControllerId dead = *me;
+    dead.start_time += 1;  // the pid now belongs to a process that started later: gone
+    engine::ContainerSpec orphan = prepared.spec;
+    orphan.labels = {{kControllerLabel, format_controller_label(dead)}};
+    auto orphan_id = engine->create(orphan);
+    ASSERT_TRUE(orphan_id.ok());
+    engine->set_program([](ContainerProcess& c) {
+        c.write_stdout("ran\n");
+        return 0;
+    });
+    auto result = run();
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->exit_code(), 0);
+    EXPECT_EQ(sink.out, "ran\n");
+    EXPECT_TRUE(engine->containers_left().empty());
+    auto removed = engine->removed_ids();
+    ASSERT_EQ(removed.size(), 2u);
+    EXPECT_EQ(removed[0], *orphan_id);
+    EXPECT_EQ(container_id_file(), removed[1] + "\n");
+}
+
+// The name is held by the container of a job this very (live) arunner runs: not swept, and the
+// error says so.
+TEST_F(ContainerJob, NameHeldByALiveJobIsNotSweptAndTheErrorSaysWhose) {
+    auto me = this_controller();
+    ASSERT_TRUE(me.ok()) << me.error().message;
+    engine::ContainerSpec live = prepared.spec;
+    live.labels = {{kControllerLabel, format_controller_label(*me)}};
+    auto live_id = engine->create(live);
+    ASSERT_TRUE(live_id.ok());
+    auto result = run();
+    ASSERT_FALSE(result.ok());
+    EXPECT_NE(result.error().message.find("the container of another job run by arunner (pid " +
+                                          std::to_string(me->pid) + "), still running"),
+              std::string::npos)
+        << result.error().message;
+    EXPECT_EQ(engine->containers_left(), std::vector<std::string>{*live_id});
+}
+
+TEST_F(ContainerJob, FailedSweepDoesNotStopTheJob) {
+    engine->fail_always("list", Error{"GET /containers/json: 500: database is locked"});
+    engine->set_program([](ContainerProcess& c) {
+        c.write_stdout("ran\n");
+        return 0;
+    });
+    auto result = run();
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(sink.out, "ran\n");
+    EXPECT_TRUE(called("list"));
+    expect_created_and_removed();
 }
 
 // The fake itself: stdin reaches the program, and its end is EOF (pipes and tty).

@@ -86,6 +86,15 @@ struct RunOptions {
     /// The engine's socket (a path or unix://path); empty: CONTAINER_HOST, DOCKER_HOST, then
     /// the rootful default sockets.
     std::string container_engine_socket;
+
+    // A worker in a container (docs/container-worker.md): the job is streamed into a container
+    // of `container_image` that runs the worker command, and its events are processed here. The
+    // container options, volume mounts, engine socket and timeouts above apply to it.
+    /// Unset: env/settings `container_worker` decides; set: this wins over env/settings.
+    std::optional<bool> container_worker;
+    /// The worker's command in the container; empty: env/settings `container_worker_command`,
+    /// else `arunner worker`.
+    std::vector<std::string> container_worker_command;
 };
 
 }  // namespace arunner

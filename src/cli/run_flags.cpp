@@ -16,6 +16,7 @@
 #include "arunner/version.hpp"
 #include "cli/usage.hpp"
 #include "util/files.hpp"
+#include "util/shlex.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -39,7 +40,8 @@ struct RunFlags {
     bool role_skip_facts = false;
     bool process_isolation = false;
     std::string process_isolation_executable = "podman", process_isolation_path;
-    std::string container_workdir, container_engine_socket;
+    std::string container_workdir, container_engine_socket, container_worker_command;
+    bool container_worker = false;
     std::vector<std::string> hide_paths, show_paths, ro_paths;
     std::string directory_isolation_base_path,
         container_image = "quay.io/ansible/ansible-runner:devel";
@@ -220,6 +222,14 @@ void add_flags(CommandLine& line, RunFlags& f, bool accept_isolation) {
                    "The container engine's API socket (default: found from CONTAINER_HOST, "
                    "DOCKER_HOST or the usual places)")
         ->group(group);
+    app.add_flag("--container-worker", f.container_worker,
+                 "Run the job by a worker inside a container of --container-image: the job is "
+                 "streamed into it and its events are processed here (default=False)")
+        ->group(group);
+    app.add_option("--container-worker-command", f.container_worker_command,
+                   "The worker's command inside the container, as shell words "
+                   "(default='arunner worker')")
+        ->group(group);
 }
 
 /// ansible-runner's --inventory check: an existing path (relative to the cwd, or absolute), or
@@ -334,6 +344,18 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     options.container_options = f.container_options;
     options.container_workdir = non_empty(f.container_workdir);
     options.container_engine_socket = f.container_engine_socket;
+    if (f.container_worker) {
+        options.container_worker = true;
+    }
+    if (!f.container_worker_command.empty()) {
+        auto words = util::shlex_split(f.container_worker_command);
+        if (!words || words->empty()) {
+            std::fprintf(stderr, "arunner: --container-worker-command: %s\n",
+                         words ? "no command given" : words.error().message.c_str());
+            return 1;
+        }
+        options.container_worker_command = std::move(*words);
+    }
 
     ParsedRun parsed;
     parsed.options = std::move(options);

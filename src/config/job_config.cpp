@@ -116,67 +116,111 @@ Status check_forks(const std::optional<std::string>& forks) {
     return {};
 }
 
-/// The settings' process isolation keys over the options (ansible-runner reads these six).
-Result<std::optional<ContainerJobConfig>> container_settings(
-    const RunOptions& options, const nlohmann::ordered_json& settings) {
-    const std::string source = "env/settings";
-    bool isolation = options.process_isolation;
-    if (auto it = settings.find("process_isolation"); it != settings.end()) {
-        isolation = util::python_truthy(*it);
+/// A string setting of env/settings into `out`; missing or null leaves `out` alone.
+Status setting_text(const nlohmann::ordered_json& settings, const char* key, std::string& out) {
+    auto it = settings.find(key);
+    if (it == settings.end() || it->is_null()) {
+        return {};
     }
+    if (!it->is_string()) {
+        return Error{std::string("env/settings: ") + key + " must be a string"};
+    }
+    out = it->get<std::string>();
+    return {};
+}
+
+/// A list-of-strings setting of env/settings into `out`; missing or null leaves `out` alone.
+Status setting_words(const nlohmann::ordered_json& settings, const char* key,
+                     std::vector<std::string>& out) {
+    auto it = settings.find(key);
+    if (it == settings.end() || it->is_null()) {
+        return {};
+    }
+    if (!it->is_array()) {
+        return Error{std::string("env/settings: ") + key + " must be a list of strings"};
+    }
+    out.clear();
+    for (const auto& item : *it) {
+        if (!item.is_string()) {
+            return Error{std::string("env/settings: ") + key + " must be a list of strings"};
+        }
+        out.push_back(item.get<std::string>());
+    }
+    return {};
+}
+
+/// The container keys of env/settings over the options (ansible-runner reads these), checked:
+/// a container engine and an image. `purpose` says what needs them, for the errors.
+Result<ContainerJobConfig> container_config(const RunOptions& options,
+                                            const nlohmann::ordered_json& settings,
+                                            const std::string& purpose) {
     ContainerJobConfig c;
     c.engine = options.process_isolation_executable;
     c.image = options.container_image;
     c.volume_mounts = options.container_volume_mounts;
     c.options = options.container_options;
-    auto text = [&](const char* key, std::string& out) -> Status {
-        auto it = settings.find(key);
-        if (it == settings.end() || it->is_null()) {
-            return {};
-        }
-        if (!it->is_string()) {
-            return Error{source + ": " + key + " must be a string"};
-        }
-        out = it->get<std::string>();
-        return {};
-    };
-    auto words = [&](const char* key, std::vector<std::string>& out) -> Status {
-        auto it = settings.find(key);
-        if (it == settings.end() || it->is_null()) {
-            return {};
-        }
-        if (!it->is_array()) {
-            return Error{source + ": " + key + " must be a list of strings"};
-        }
-        out.clear();
-        for (const auto& item : *it) {
-            if (!item.is_string()) {
-                return Error{source + ": " + key + " must be a list of strings"};
-            }
-            out.push_back(item.get<std::string>());
-        }
-        return {};
-    };
-    ARUNNER_TRY(text("process_isolation_executable", c.engine));
-    ARUNNER_TRY(text("container_image", c.image));
-    ARUNNER_TRY(words("container_volume_mounts", c.volume_mounts));
-    ARUNNER_TRY(words("container_options", c.options));
+    ARUNNER_TRY(setting_text(settings, "process_isolation_executable", c.engine));
+    ARUNNER_TRY(setting_text(settings, "container_image", c.image));
+    ARUNNER_TRY(setting_words(settings, "container_volume_mounts", c.volume_mounts));
+    ARUNNER_TRY(setting_words(settings, "container_options", c.options));
     // ansible-runner's `containerized`: isolation with a container engine. Any other executable
     // is its bwrap sandbox, which arunner does not offer.
-    if (!isolation) {
-        return std::optional<ContainerJobConfig>();
-    }
     if (c.engine != "podman" && c.engine != "docker") {
-        return Error{"process isolation with '" + c.engine +
+        return Error{purpose + " with '" + c.engine +
                      "' is not supported: arunner isolates jobs in containers only (use "
                      "--process-isolation-executable podman or docker)"};
     }
     if (c.image.empty()) {
-        return Error{"process isolation needs a container image (--container-image)"};
+        return Error{purpose + " needs a container image (--container-image)"};
     }
     c.engine_socket = options.container_engine_socket;
     c.workdir =
         options.container_workdir.value_or(std::string(kContainerPrivateDataDir) + "/project");
+    return c;
+}
+
+/// Process isolation: the settings' process isolation keys over the options.
+Result<std::optional<ContainerJobConfig>> container_settings(
+    const RunOptions& options, const nlohmann::ordered_json& settings) {
+    bool isolation = options.process_isolation;
+    if (auto it = settings.find("process_isolation"); it != settings.end()) {
+        isolation = util::python_truthy(*it);
+    }
+    if (!isolation) {
+        return std::optional<ContainerJobConfig>();
+    }
+    ARUNNER_ASSIGN_OR_RETURN(auto c, container_config(options, settings, "process isolation"));
+    return std::optional<ContainerJobConfig>(std::move(c));
+}
+
+/// A worker container: the option, else env/settings `container_worker`; its command from the
+/// option, else env/settings `container_worker_command` (a string of shell words or a list).
+Result<std::optional<ContainerJobConfig>> worker_container_settings(
+    const RunOptions& options, const nlohmann::ordered_json& settings) {
+    bool wanted = false;
+    if (options.container_worker) {
+        wanted = *options.container_worker;
+    } else if (auto it = settings.find("container_worker"); it != settings.end()) {
+        wanted = util::python_truthy(*it);
+    }
+    if (!wanted) {
+        return std::optional<ContainerJobConfig>();
+    }
+    ARUNNER_ASSIGN_OR_RETURN(auto c, container_config(options, settings, "a worker container"));
+    c.worker_command = options.container_worker_command;
+    if (c.worker_command.empty()) {
+        auto it = settings.find("container_worker_command");
+        if (it != settings.end() && it->is_string()) {
+            ARUNNER_ASSIGN_OR_RETURN(
+                c.worker_command,
+                split_words(it->get<std::string>(), "env/settings container_worker_command"));
+        } else {
+            ARUNNER_TRY(setting_words(settings, "container_worker_command", c.worker_command));
+        }
+    }
+    if (c.worker_command.empty()) {
+        c.worker_command = {"arunner", "worker"};
+    }
     return std::optional<ContainerJobConfig>(std::move(c));
 }
 
@@ -261,6 +305,24 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     job.suppress_output_file = job.settings.suppress_output_file;
     job.suppress_ansible_output = job.settings.suppress_ansible_output.value_or(options.quiet);
     job.fact_cache_dir = job.artifact_dir / job.settings.fact_cache.value_or("fact_cache");
+    ARUNNER_ASSIGN_OR_RETURN(job.worker_container,
+                             worker_container_settings(options, job.settings.raw));
+    if (job.worker_container) {
+        // The worker resolves the job inside its container from the transmitted stream;
+        // nothing of the private data dir is read or written here beyond the settings.
+        auto isolation = job.settings.raw.find("process_isolation");
+        if (options.process_isolation ||
+            (isolation != job.settings.raw.end() && util::python_truthy(*isolation))) {
+            return Error{
+                "a worker container cannot also use process isolation: the worker's container "
+                "isolates the job already (drop --process-isolation or process_isolation from "
+                "env/settings)"};
+        }
+        job.worker_container->name = sanitize_container_name(job.ident);
+        job.command = job.worker_container->worker_command;
+        job.cwd = job.private_data_dir;
+        return job;
+    }
     ARUNNER_ASSIGN_OR_RETURN(job.container, container_settings(options, job.settings.raw));
     // Inside the container the private data dir is /runner; these name the container's paths.
     const fs::path inner_pdd = job.container ? fs::path(kContainerPrivateDataDir) : pdd;

@@ -31,6 +31,8 @@ struct ContainerJobConfig {
     std::string workdir;                      ///< inside the container
     std::filesystem::path host_callback_dir;  ///< mounted at kContainerCallbackDir
     std::string name;                         ///< ansible_runner_<sanitized ident>
+    /// For a worker container: the worker's command (default `arunner worker`).
+    std::vector<std::string> worker_command;
 };
 
 /// A run, fully resolved. Paths are absolute.
@@ -54,6 +56,10 @@ struct JobConfig {
     int rotate_artifacts = 0;
     /// Set for a process-isolated run.
     std::optional<ContainerJobConfig> container;
+    /// Set for a run by a worker in a container (--container-worker, docs/container-worker.md):
+    /// the job is streamed into that container, so command, env and cwd are not resolved here
+    /// (the worker resolves them); `command` is the worker's command.
+    std::optional<ContainerJobConfig> worker_container;
 };
 
 /// Validates `options`, reads the private data dir's env/ files and args, and resolves the run.

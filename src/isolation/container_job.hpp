@@ -33,6 +33,9 @@ struct PreparedContainer {
 /// to get it).
 Result<PreparedContainer> prepare_container(const config::JobConfig& job);
 
+/// The same for the container of a worker (job.worker_container must be set).
+Result<PreparedContainer> prepare_worker_container(const config::JobConfig& job);
+
 /// Runs the prepared container to its end, handing its output to `sink`. The exit code is in
 /// the result's wait_status as waitpid would give it. The container is removed before this
 /// returns, whatever happened.

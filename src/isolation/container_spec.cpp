@@ -369,6 +369,25 @@ Status apply_container_options(const std::vector<std::string>& words, ContainerS
     return {};
 }
 
+namespace {
+
+/// What every container arunner creates takes from the user: the volume mounts, the container
+/// options, and the controller label (arunner's alone: a --label with its key is dropped; it is
+/// how a later sweep tells whether this container's arunner still runs, container_sweep.hpp).
+Status add_user_settings(const config::ContainerJobConfig& c, ContainerSpec& spec) {
+    for (const std::string& mapping : c.volume_mounts) {
+        ARUNNER_TRY(add_volume_mount(mapping, c.workdir, spec.mounts));
+    }
+    ARUNNER_TRY(apply_container_options(c.options, spec));
+    std::erase_if(spec.labels, [](const auto& label) { return label.first == kControllerLabel; });
+    if (auto controller = this_controller()) {
+        spec.labels.emplace_back(kControllerLabel, format_controller_label(*controller));
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
     if (!job.container) {
         return Error{"internal: make_container_spec on a job that is not containerized"};
@@ -404,16 +423,27 @@ Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
     // The plugin is read, never written; not relabelled (it lives in a system directory).
     spec.mounts.push_back(Mount{trim_slashes(c.host_callback_dir.string()),
                                 config::kContainerCallbackDir, true, SelinuxRelabel::none});
-    for (const std::string& mapping : c.volume_mounts) {
-        ARUNNER_TRY(add_volume_mount(mapping, c.workdir, spec.mounts));
+    ARUNNER_TRY(add_user_settings(c, spec));
+    return spec;
+}
+
+Result<ContainerSpec> make_worker_container_spec(const config::JobConfig& job) {
+    if (!job.worker_container) {
+        return Error{"internal: make_worker_container_spec on a job without a worker container"};
     }
-    ARUNNER_TRY(apply_container_options(c.options, spec));
-    // The controller label is arunner's alone (a --label with its key is dropped): it is how a
-    // later sweep tells whether this container's arunner still runs (isolation/container_sweep).
-    std::erase_if(spec.labels, [](const auto& label) { return label.first == kControllerLabel; });
-    if (auto controller = this_controller()) {
-        spec.labels.emplace_back(kControllerLabel, format_controller_label(*controller));
-    }
+    const config::ContainerJobConfig& c = *job.worker_container;
+    ContainerSpec spec;
+    spec.name = c.name;
+    spec.image = c.image;
+    spec.cmd = c.worker_command;
+    spec.labels = {{kIdentLabel, job.ident}};
+    // The job stream goes in on stdin and the worker stream comes out on stdout: no tty, which
+    // would echo stdin and rewrite line ends; stdin ends when the controller half-closes it.
+    spec.tty = false;
+    spec.open_stdin = true;
+    spec.stdin_once = true;
+    spec.init = true;
+    ARUNNER_TRY(add_user_settings(c, spec));
     return spec;
 }
 

@@ -45,4 +45,10 @@ void add_frame_secret(engine::ContainerSpec& spec, const std::string& secret);
 /// The container for `job` (job.container must be set).
 Result<engine::ContainerSpec> make_container_spec(const config::JobConfig& job);
 
+/// The container of a worker (job.worker_container must be set): the image and the worker's
+/// command, stdin open for the job stream and closed by a half-close, no tty (the streams pass
+/// byte for byte), no private data dir mount (the job arrives on stdin), an init, the user's
+/// volume mounts and container options, the ident and controller labels.
+Result<engine::ContainerSpec> make_worker_container_spec(const config::JobConfig& job);
+
 }  // namespace arunner::isolation

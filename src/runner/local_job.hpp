@@ -10,6 +10,7 @@
 
 #include "arunner/error.hpp"
 #include "arunner/job_status.hpp"
+#include "arunner/runner.hpp"
 #include "config/job_config.hpp"
 #include "exec/supervisor.hpp"
 
@@ -21,6 +22,10 @@ namespace arunner::runner {
 struct JobHooks {
     /// Called at each status change (starting, running, then the final one).
     std::function<void(JobStatus)> on_status;
+    /// A worker-container job: called instead for each status the worker reports (with the
+    /// worker's command, env and cwd); on_status still gets the statuses the controller decides
+    /// (canceled, timeout).
+    std::function<void(const StatusUpdate& update)> on_worker_status;
     /// Each becomes readable when the job must be canceled (TerminationSignals::fd(), a pipe a
     /// failing callback writes to); -1 entries are ignored.
     std::vector<int> cancel_fds;

@@ -14,6 +14,7 @@
 #include "artifacts/artifact_dir.hpp"
 #include "config/job_config.hpp"
 #include "exec/termination_signals.hpp"
+#include "runner/container_worker_job.hpp"
 #include "runner/local_job.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
@@ -22,6 +23,7 @@
 namespace arunner {
 
 struct Runner::State {
+    RunOptions options;  // what the job was prepared from (a worker container transmits them)
     config::JobConfig job;
     RunCallbacks callbacks;
     int console_fd = 1;
@@ -88,6 +90,7 @@ Runner::~Runner() {
 Result<std::shared_ptr<Runner>> Runner::create(const RunOptions& options, RunCallbacks callbacks) {
     auto state = std::make_unique<State>();
     ARUNNER_ASSIGN_OR_RETURN(state->job, config::prepare_job(options));
+    state->options = options;
     state->callbacks = std::move(callbacks);
     state->console_fd = options.console_fd;
     int fds[2];
@@ -132,15 +135,22 @@ void Runner::execute() {
     runner::JobHooks hooks;
     hooks.console_fd = s.console_fd;
     hooks.cancel_fds = {s.abort_read.get(), signals ? signals->fd() : -1};
-    hooks.on_status = [&](JobStatus status) {
+    hooks.on_worker_status = [&](const StatusUpdate& update) {
         {
             std::lock_guard<std::mutex> lock(s.mutex);
-            s.status = status;
+            s.status = update.status;
         }
         s.changed.notify_all();
         if (!s.callbacks.status_handler) {
             return;
         }
+        try {
+            s.callbacks.status_handler(update);
+        } catch (...) {
+            fail("Exception in Status Handler: " + what_of(std::current_exception()));
+        }
+    };
+    hooks.on_status = [&](JobStatus status) {
         StatusUpdate update;
         update.status = status;
         update.runner_ident = s.job.ident;
@@ -149,11 +159,7 @@ void Runner::execute() {
             update.env = s.job.env.entries();
             update.cwd = s.job.cwd.string();
         }
-        try {
-            s.callbacks.status_handler(update);
-        } catch (...) {
-            fail("Exception in Status Handler: " + what_of(std::current_exception()));
-        }
+        hooks.on_worker_status(update);
     };
     if (s.callbacks.cancel_callback) {
         hooks.should_cancel = [&]() {
@@ -187,7 +193,9 @@ void Runner::execute() {
         return s.errored;
     };
 
-    auto outcome = runner::run_job(s.job, hooks);
+    auto outcome = s.job.worker_container
+                       ? runner::run_worker_container_job(s.options, s.job, hooks)
+                       : runner::run_job(s.job, hooks);
     if (outcome) {
         std::lock_guard<std::mutex> lock(s.mutex);
         s.status = outcome->status;

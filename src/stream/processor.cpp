@@ -235,15 +235,17 @@ Status guarded(const char* what, F&& call) {
     return {};
 }
 
-ProcessResult process_stream(int in_fd, const ProcessorOptions& options);
+ProcessResult process_stream(int in_fd, const ProcessorOptions& options,
+                             const ProcessorHooks& hooks);
 
 }  // namespace
 
-ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
+ProcessResult run_processor(int in_fd, const ProcessorOptions& options,
+                            const ProcessorHooks& hooks) {
     // The last guard of the library: nothing the stream says may escape as an exception (a
     // bad_alloc included), so a peer can never abort the controller.
     try {
-        return process_stream(in_fd, options);
+        return process_stream(in_fd, options, hooks);
     } catch (const std::exception& e) {
         ProcessResult result;
         result.status = JobStatus::error;
@@ -255,7 +257,8 @@ ProcessResult run_processor(int in_fd, const ProcessorOptions& options) {
 
 namespace {
 
-ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
+ProcessResult process_stream(int in_fd, const ProcessorOptions& options,
+                             const ProcessorHooks& hooks) {
     ProcessResult result;
     fs::path pdd = util::absolute_path(options.private_data_dir);
     if (options.artifact_dir) {
@@ -327,7 +330,42 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
         return result;
     }
     EventFiles files(*writer, writer_threads());
+    // Names pushed but not yet reported to hooks.on_event_written (which wants them on disk).
+    std::vector<std::string> unreported;
+    auto report_written = [&]() -> Status {
+        if (unreported.empty()) {
+            return {};
+        }
+        ARUNNER_TRY(files.finish());
+        const fs::path dir = result.artifact_dir / "job_events";
+        for (const std::string& file : unreported) {
+            hooks.on_event_written(dir / file);
+        }
+        unreported.clear();
+        return {};
+    };
+    auto push_event = [&](std::string_view file, std::string_view content) -> Status {
+        ARUNNER_TRY(files.push(file, content));
+        if (hooks.on_event_written) {
+            unreported.emplace_back(file);
+        }
+        return {};
+    };
     WireReader in(in_fd);
+    std::optional<Error> idle_error;
+    if (hooks.on_idle || hooks.on_event_written) {
+        in.set_idle(
+            [&]() {
+                echo.flush();
+                if (auto reported = report_written(); !reported && !idle_error) {
+                    idle_error = reported.error();
+                }
+                if (hooks.on_idle) {
+                    hooks.on_idle();
+                }
+            },
+            hooks.idle_interval_ms);
+    }
     bool saw_eof = false;
     std::string name;
     std::string text;
@@ -382,7 +420,7 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
             echo.line(text);  // print(event['stdout'])
         }
         // The event is exactly the line: both ends write Python JSON.
-        if (auto written = files.push(name, line); !written) {
+        if (auto written = push_event(name, line); !written) {
             error_out(written.error().message);
             return Fast::failed;
         }
@@ -424,6 +462,7 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
             // Every event file is written before the artifacts land on top of them (a write
             // error is reported by the next push or at the end, as before).
             (void)files.finish();
+            (void)report_written();
             Status unpacked = receive_zip(in, data["zipfile"], result.artifact_dir, options.limits,
                                           LinkTargets::inside);
             if (!unpacked) {
@@ -447,6 +486,7 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
             }
         } else if (data.contains("eof")) {
             saw_eof = true;
+            result.saw_eof = true;
             break;
         } else if (auto event = data.find("event");
                    event != data.end() && event->is_string() && *event == "keepalive") {
@@ -486,7 +526,7 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
                     util::python_json_dump(data, dumped);
                     content = dumped;
                 }
-                if (auto written = files.push(*named, content); !written) {
+                if (auto written = push_event(*named, content); !written) {
                     error_out(written.error().message);
                     saw_eof = true;
                     break;
@@ -497,7 +537,15 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options) {
     if (auto written = files.finish(); !written && result.status != JobStatus::error) {
         error_out(written.error().message);
     }
-    if (!saw_eof) {
+    if (auto reported = report_written(); !reported && result.status != JobStatus::error) {
+        error_out(reported.error().message);
+    }
+    if (idle_error && result.status != JobStatus::error) {
+        error_out(idle_error->message);
+    }
+    if (!saw_eof && hooks.stopped && hooks.stopped()) {
+        result.error = "the worker was stopped";
+    } else if (!saw_eof) {
         error_out("The worker stream was cut: it ended without {\"eof\": true}.");
     }
     if (callback_error && result.status != JobStatus::error) {

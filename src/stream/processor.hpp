@@ -21,11 +21,28 @@ using ProcessorOptions = arunner::ProcessorOptions;  // include/arunner/streamin
 struct ProcessResult {
     JobStatus status = JobStatus::unstarted;  ///< the last status line (`error` on a bad stream)
     std::filesystem::path artifact_dir;
-    std::string error;  ///< why, when status is `error` (e.g. "the worker stream was cut")
+    std::string error;     ///< why, when status is `error` (e.g. "the worker stream was cut")
+    bool saw_eof = false;  ///< the stream ended with its eof line
+};
+
+/// What an in-process caller (a worker-container job, runner/container_worker_job.hpp) adds to
+/// a processor run. Every hook is called on the processing thread.
+struct ProcessorHooks {
+    /// Called with each event file's path once it is on disk, in the stream's order. Files are
+    /// written in batches: at the latest when the stream goes quiet, at the zip and at the end.
+    std::function<void(const std::filesystem::path& file)> on_event_written;
+    /// Called whenever the stream has nothing to read (the echo and the event files are flushed
+    /// first), then every `idle_interval_ms` while it stays quiet.
+    std::function<void()> on_idle;
+    int idle_interval_ms = 100;
+    /// Asked when the stream ends without eof: true means the caller stopped the worker (cancel,
+    /// timeout), and the end is not reported as a cut stream (no `error` status is made up).
+    std::function<bool()> stopped;
 };
 
 /// Processes one worker stream from `in_fd` to the end (or to the first error).
-ProcessResult run_processor(int in_fd, const ProcessorOptions& options);
+ProcessResult run_processor(int in_fd, const ProcessorOptions& options,
+                            const ProcessorHooks& hooks = {});
 
 namespace detail {
 

@@ -100,18 +100,8 @@ Result<bool> WireReader::fill(size_t max_line) {
         }
     }
     for (;;) {
-        if (interrupt_fd_ >= 0) {
-            pollfd fds[2] = {{fd_, POLLIN, 0}, {interrupt_fd_, POLLIN, 0}};
-            int ready = ::poll(fds, 2, -1);
-            if (ready < 0 && errno == EINTR) {
-                continue;
-            }
-            if (ready < 0) {
-                return Error{std::string("cannot wait for the stream: ") + std::strerror(errno)};
-            }
-            if (fds[1].revents != 0) {
-                return Error{"interrupted by a signal while reading the stream"};
-            }
+        if (interrupt_fd_ >= 0 || on_idle_) {
+            ARUNNER_TRY(wait_readable());
         }
         ssize_t n = ::read(fd_, buffer_.data() + end_, kReadChunk);
         if (n < 0 && errno == EINTR) {
@@ -122,6 +112,29 @@ Result<bool> WireReader::fill(size_t max_line) {
         }
         end_ += static_cast<size_t>(n);
         return n > 0;
+    }
+}
+
+Status WireReader::wait_readable() {
+    bool idle_called = false;
+    for (;;) {
+        pollfd fds[2] = {{fd_, POLLIN, 0}, {interrupt_fd_, POLLIN, 0}};
+        int timeout = !on_idle_ ? -1 : (idle_called ? idle_interval_ms_ : 0);
+        int ready = ::poll(fds, 2, timeout);
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready < 0) {
+            return Error{std::string("cannot wait for the stream: ") + std::strerror(errno)};
+        }
+        if (fds[1].revents != 0) {
+            return Error{"interrupted by a signal while reading the stream"};
+        }
+        if (ready > 0) {
+            return {};
+        }
+        on_idle_();
+        idle_called = true;
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,6 +52,13 @@ class WireReader {
     /// read that would wait fails with an Error instead. -1 = watch nothing.
     void set_interrupt_fd(int fd) { interrupt_fd_ = fd; }
 
+    /// Whenever a read would wait: calls `on_idle` first, then again every `interval_ms` while
+    /// nothing comes (a caller flushes what it buffered and polls for cancellation there).
+    void set_idle(std::function<void()> on_idle, int interval_ms) {
+        on_idle_ = std::move(on_idle);
+        idle_interval_ms_ = interval_ms;
+    }
+
     /// The next line without its "\n"; empty at end of stream. A last line without "\n" is
     /// returned as it is. An Error for a read failure or a line over `max_line` bytes (found
     /// before more than about max_line + 64 KiB is buffered).
@@ -64,8 +72,12 @@ class WireReader {
   private:
     /// Reads more bytes into the buffer; false at end of stream.
     Result<bool> fill(size_t max_line = SIZE_MAX);
+    /// Waits until fd_ is readable, calling on_idle_ while it is not.
+    Status wait_readable();
     int fd_;
     int interrupt_fd_ = -1;
+    std::function<void()> on_idle_;
+    int idle_interval_ms_ = 100;
     std::string buffer_;  // bytes [start_, end_) are read and not yet returned
     size_t start_ = 0;
     size_t end_ = 0;

@@ -282,6 +282,9 @@ Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
     }
     run_options->quiet = true;
     run_options->console_fd = -1;
+    // A worker runs its job here: `container_worker` in the job's env/settings is the
+    // controller's choice, already made (docs/container-worker.md).
+    run_options->container_worker = false;
 
     Keepalive keepalive(out, options.keepalive_seconds);
     // A write that fails ends the job in an error, with the words ansible-runner uses for a

@@ -78,12 +78,13 @@ struct Container {
 };
 }  // namespace in_memory
 
+class InMemoryEngine;
+
 /// What a container's program can do. Used from the program's thread only.
 class ContainerProcess {
   public:
-    ContainerProcess(std::mutex& mutex, std::condition_variable& changed,
-                     std::shared_ptr<in_memory::Container> c)
-        : mutex_(mutex), changed_(changed), c_(std::move(c)) {}
+    ContainerProcess(InMemoryEngine& engine, std::shared_ptr<in_memory::Container> c)
+        : engine_(engine), c_(std::move(c)) {}
 
     const std::string& id() const { return c_->id; }
     const engine::ContainerSpec& spec() const { return c_->spec; }
@@ -123,11 +124,8 @@ class ContainerProcess {
     void break_stream();
     /// Blocks until the container is killed or stopped (a hung command).
     void wait_until_killed();
-    /// Whether kill(), stop() or a forced remove ended the container.
-    bool killed() const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return c_->killed;
-    }
+    /// Whether kill(), stop(), OOM or a forced remove ended the container.
+    bool killed() const;
     /// The kernel's OOM killer ends the container now: exit code 137, OOMKilled set.
     void oom_kill();
 
@@ -137,8 +135,7 @@ class ContainerProcess {
                             : write_raw(engine::encode_stream_frame(stream, bytes));
     }
 
-    std::mutex& mutex_;
-    std::condition_variable& changed_;
+    InMemoryEngine& engine_;
     std::shared_ptr<in_memory::Container> c_;
 };
 
@@ -151,17 +148,13 @@ class InMemoryEngine final : public engine::ContainerEngine {
         {
             std::lock_guard<std::mutex> lock(mutex_);
             for (auto& c : containers_) {
-                end_locked(*c, 137, true);
+                end_locked(*c, 128 + SIGKILL, true);
                 shut_stream_locked(*c);
                 threads.push_back(std::move(c->program));
                 threads.push_back(std::move(c->stdin_pump));
             }
         }
-        for (auto& t : threads) {
-            if (t.joinable()) {
-                t.join();
-            }
-        }
+        join(threads);
     }
     InMemoryEngine(const InMemoryEngine&) = delete;
     InMemoryEngine& operator=(const InMemoryEngine&) = delete;
@@ -169,313 +162,295 @@ class InMemoryEngine final : public engine::ContainerEngine {
     // ---- scripting ----
     /// The program of every container whose image has none of its own.
     void set_program(ContainerProgram program) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        default_program_ = std::move(program);
+        locked([&] { default_program_ = program; });
     }
     void set_program_for_image(const std::string& image, ContainerProgram program) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        image_programs_[image] = std::move(program);
+        locked([&] { image_programs_[image] = std::move(program); });
     }
     /// The next `times` calls of `method` ("create", "attach", "start", "wait", "inspect",
     /// "stop", "kill", "remove", "list", "ping", "image_exists", …) fail with `error`.
     void fail_next(const std::string& method, Error error, int times = 1) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        failures_[method] = {std::move(error), times};
+        locked([&] { failures_[method] = {std::move(error), times}; });
     }
     void fail_always(const std::string& method, Error error) { fail_next(method, error, -1); }
     /// The images that exist; without this call, every image does.
     void set_images(std::set<std::string> images) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        images_ = std::move(images);
+        locked([&] { images_ = std::move(images); });
     }
 
     // ---- observers ----
     /// Ids of the containers created and not removed, in creation order.
     std::vector<std::string> containers_left() const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        std::vector<std::string> ids;
-        for (const auto& c : containers_) {
-            if (!c->removed) {
-                ids.push_back(c->id);
+        return locked([&] {
+            std::vector<std::string> ids;
+            for (const auto& c : containers_) {
+                if (!c->removed) {
+                    ids.push_back(c->id);
+                }
             }
-        }
-        return ids;
+            return ids;
+        });
     }
-    std::vector<std::string> removed_ids() const { return locked_copy(removed_); }
-    std::vector<engine::ContainerSpec> created_specs() const { return locked_copy(specs_); }
+    std::vector<std::string> removed_ids() const {
+        return locked([&] { return removed_; });
+    }
+    std::vector<engine::ContainerSpec> created_specs() const {
+        return locked([&] { return specs_; });
+    }
     /// Every call, by method name, in order (failed ones too).
-    std::vector<std::string> calls() const { return locked_copy(calls_); }
+    std::vector<std::string> calls() const {
+        return locked([&] { return calls_; });
+    }
     /// Everything the job wrote to the container's stdin.
     std::string stdin_received(const std::string& id) const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto c = find_locked(id, true);
-        return c ? c->stdin_bytes : std::string();
+        return locked([&] {
+            auto c = find_locked(id, true);
+            return c ? c->stdin_bytes : std::string();
+        });
     }
-    /// A container's state, removed ones included; empty for an unknown id.
+    /// A container's state by id or name, removed ones included; empty for an unknown one.
     std::optional<engine::ContainerInfo> container(const std::string& id) const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto c = find_locked(id, true);
-        return c ? std::optional(info_locked(*c)) : std::nullopt;
+        return locked([&] {
+            auto c = find_locked(id, true);
+            return c ? std::optional(info_locked(*c)) : std::nullopt;
+        });
     }
-    /// Whether kill(), stop() or a forced remove ended the container.
+    /// Whether kill(), stop(), OOM or a forced remove ended the container.
     bool was_killed(const std::string& id) const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        auto c = find_locked(id, true);
-        return c && c->killed;
+        return locked([&] {
+            auto c = find_locked(id, true);
+            return c && c->killed;
+        });
     }
 
     // ---- ContainerEngine ----
     engine::EngineDialect dialect() const override { return dialect_; }
     Result<engine::EngineVersion> version() override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("version")) {
-            return *e;
-        }
-        return engine::EngineVersion{"4.3.1", "1.41", dialect_ == engine::EngineDialect::podman};
+        return call<engine::EngineVersion>("version", [&](auto&) {
+            return engine::EngineVersion{"4.3.1", "1.41",
+                                         dialect_ == engine::EngineDialect::podman};
+        });
     }
     Result<bool> ping() override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("ping")) {
-            return *e;
-        }
-        return dialect_ == engine::EngineDialect::podman;
+        return call<bool>("ping", [&](auto&) { return dialect_ == engine::EngineDialect::podman; });
     }
     Result<bool> image_exists(const std::string& image) override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("image_exists")) {
-            return *e;
-        }
-        return image_known_locked(image);
+        return call<bool>("image_exists", [&](auto&) { return image_known_locked(image); });
     }
     Result<engine::ImageInfo> inspect_image(const std::string& image) override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("inspect_image")) {
-            return *e;
-        }
-        if (!image_known_locked(image)) {
-            return Error{"GET /images/" + image + "/json: 404: no such image"};
-        }
-        return engine::ImageInfo{"sha256:" + image, {image}, 0};
+        return call<engine::ImageInfo>("inspect_image", [&](auto&) -> Result<engine::ImageInfo> {
+            if (!image_known_locked(image)) {
+                return Error{"GET /images/" + image + "/json: 404: no such image"};
+            }
+            return engine::ImageInfo{"sha256:" + image, {image}, 0};
+        });
     }
     Result<std::vector<engine::ImageInfo>> list_images() override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("list_images")) {
-            return *e;
-        }
-        std::vector<engine::ImageInfo> list;
-        for (const auto& image : images_.value_or(std::set<std::string>{})) {
-            list.push_back(engine::ImageInfo{"sha256:" + image, {image}, 0});
-        }
-        return list;
+        return call<std::vector<engine::ImageInfo>>("list_images", [&](auto&) {
+            std::vector<engine::ImageInfo> list;
+            for (const auto& image : images_.value_or(std::set<std::string>{})) {
+                list.push_back(engine::ImageInfo{"sha256:" + image, {image}, 0});
+            }
+            return list;
+        });
     }
     Status untag_image(const std::string& reference) override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("untag_image")) {
-            return *e;
-        }
-        if (images_) {
-            images_->erase(reference);
-        }
-        return {};
+        return call<void>("untag_image", [&](auto&) -> Status {
+            if (images_) {
+                images_->erase(reference);
+            }
+            return {};
+        });
     }
     Result<engine::PruneReport> prune_images() override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("prune_images")) {
-            return *e;
-        }
-        return engine::PruneReport{};
+        return call<engine::PruneReport>("prune_images",
+                                         [](auto&) { return engine::PruneReport{}; });
     }
 
     Result<std::string> create(const engine::ContainerSpec& spec) override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("create")) {
-            return *e;
-        }
-        if (!spec.name.empty() && find_locked(spec.name, false)) {
-            return Error{"POST /containers/create: 500: the container name \"" + spec.name +
-                         "\" is already in use"};
-        }
-        if (!image_known_locked(spec.image)) {
-            return Error{"POST /containers/create: 404: " + spec.image + ": image not known"};
-        }
-        auto c = std::make_shared<in_memory::Container>();
-        char id[65];
-        std::snprintf(
-            id, sizeof id, "%016llx%048d",
-            0x9e3779b97f4a7c15ULL * static_cast<unsigned long long>(containers_.size() + 1), 0);
-        c->id = id;
-        c->spec = spec;
-        containers_.push_back(c);
-        specs_.push_back(spec);
-        return c->id;
+        return call<std::string>("create", [&](auto&) -> Result<std::string> {
+            if (!spec.name.empty() && find_locked(spec.name, false)) {
+                return Error{"POST /containers/create: 500: the container name \"" + spec.name +
+                             "\" is already in use"};
+            }
+            if (!image_known_locked(spec.image)) {
+                return Error{"POST /containers/create: 404: " + spec.image + ": image not known"};
+            }
+            auto c = std::make_shared<in_memory::Container>();
+            char id[65];  // 64 hex digits, distinct in the first 12 as podman's are
+            std::snprintf(id, sizeof id, "%016llx%048d",
+                          0x9e3779b97f4a7c15ULL * (containers_.size() + 1), 0);
+            c->id = id;
+            c->spec = spec;
+            containers_.push_back(c);
+            specs_.push_back(spec);
+            return c->id;
+        });
     }
 
     Result<engine::AttachStream> attach(const std::string& id) override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("attach")) {
-            return *e;
-        }
-        auto c = find_locked(id, false);
-        if (!c) {
-            return no_such_container(id);
-        }
-        if (c->engine_end.valid() || c->status != "created") {
-            return Error{"POST /containers/" + id + "/attach: 500: attach only once, before start"};
-        }
-        int fds[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-            return Error{"socketpair failed"};
-        }
-        c->engine_end.reset(fds[0]);
-        c->stream_open = true;
-        c->stdin_pump = std::thread([this, c, fd = fds[0]] { pump_stdin(*c, fd); });
-        return engine::AttachStream(util::UniqueFd(fds[1]), "", c->spec.tty);
+        return call_on<engine::AttachStream>(
+            "attach", id, [&](auto&, auto c) -> Result<engine::AttachStream> {
+                if (c->engine_end.valid() || c->status != "created") {
+                    return Error{"POST /containers/" + id +
+                                 "/attach: 500: attach once, before start"};
+                }
+                int fds[2];
+                if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+                    return Error{"socketpair failed"};
+                }
+                c->engine_end.reset(fds[0]);
+                c->stream_open = true;
+                c->stdin_pump = std::thread([this, c, fd = fds[0]] { pump_stdin(*c, fd); });
+                return engine::AttachStream(util::UniqueFd(fds[1]), "", c->spec.tty);
+            });
     }
 
     Status start(const std::string& id) override {
-        std::unique_lock<std::mutex> lock(mutex_);
-        if (auto e = called_locked("start")) {
-            return *e;
-        }
-        auto c = find_locked(id, false);
-        if (!c) {
-            return no_such_container(id);
-        }
-        if (c->status == "running") {
+        return call_on<void>("start", id, [&](auto& lock, auto c) -> Status {
+            if (c->status != "created") {
+                return c->status == "running"
+                           ? Status{}
+                           : Error{"POST /containers/" + id + "/start: 500: it has already run"};
+            }
+            auto own = image_programs_.find(c->spec.image);
+            ContainerProgram program =
+                own != image_programs_.end() ? own->second : default_program_;
+            c->status = "running";
+            c->program = std::thread([this, c, program = std::move(program)] {
+                ContainerProcess process(*this, c);
+                const int code = program ? program(process) : 0;
+                std::lock_guard<std::mutex> done(mutex_);
+                c->settled = true;
+                end_locked(*c, code, false);
+                changed_.notify_all();  // start() may wait for `settled` still
+            });
+            changed_.wait(lock, [&] { return c->settled; });
             return {};
-        }
-        if (c->status != "created") {
-            return Error{"POST /containers/" + id + "/start: 500: the container has already run"};
-        }
-        auto own = image_programs_.find(c->spec.image);
-        ContainerProgram program = own != image_programs_.end() ? own->second : default_program_;
-        c->status = "running";
-        c->program = std::thread([this, c, program = std::move(program)] {
-            ContainerProcess process(mutex_, changed_, c);
-            const int code = program ? program(process) : 0;
-            std::lock_guard<std::mutex> done(mutex_);
-            c->settled = true;
-            end_locked(*c, code, false);
-            changed_.notify_all();
         });
-        changed_.wait(lock, [&] { return c->settled; });
-        return {};
     }
 
     Result<int> wait(const std::string& id) override {
-        std::unique_lock<std::mutex> lock(mutex_);
-        if (auto e = called_locked("wait")) {
-            return *e;
-        }
-        auto c = find_locked(id, false);
-        if (!c) {
-            return no_such_container(id);
-        }
-        changed_.wait(lock, [&] { return c->status == "exited" || c->removed; });
-        if (c->status != "exited") {
-            return no_such_container(id);
-        }
-        return c->exit_code;
+        return call_on<int>("wait", id, [&](auto& lock, auto c) -> Result<int> {
+            changed_.wait(lock, [&] { return c->status == "exited" || c->removed; });
+            return c->status == "exited" ? Result<int>(c->exit_code) : no_such_container(id);
+        });
     }
 
     Result<engine::ContainerInfo> inspect(const std::string& id) override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("inspect")) {
-            return *e;
-        }
-        auto c = find_locked(id, false);
-        if (!c) {
-            return no_such_container(id);
-        }
-        return info_locked(*c);
+        return call_on<engine::ContainerInfo>("inspect", id,
+                                              [&](auto&, auto c) { return info_locked(*c); });
     }
 
     Status kill(const std::string& id, int signal) override {
-        return end_by_request("kill", id, 128 + signal);
+        return call_on<void>("kill", id, [&](auto&, auto c) -> Status {
+            end_locked(*c, 128 + signal, true);
+            return {};
+        });
     }
     Status stop(const std::string& id, int /*grace_seconds*/) override {
-        return end_by_request("stop", id, 128 + SIGKILL);
+        return call_on<void>("stop", id, [&](auto&, auto c) -> Status {
+            end_locked(*c, 128 + SIGKILL, true);
+            return {};
+        });
     }
 
     Status remove(const std::string& id, bool force) override {
-        std::unique_lock<std::mutex> lock(mutex_);
-        if (auto e = called_locked("remove")) {
-            return *e;
-        }
-        auto c = find_locked(id, false);
-        if (!c) {
-            return {};  // already gone
-        }
-        if (c->status == "running" && !force) {
-            return Error{"DELETE /containers/" + id + ": 409: the container is running"};
-        }
-        end_locked(*c, 128 + SIGKILL, true);
-        shut_stream_locked(*c);
-        c->removed = true;
-        removed_.push_back(c->id);
-        changed_.notify_all();
-        std::thread program = std::move(c->program);
-        std::thread pump = std::move(c->stdin_pump);
-        lock.unlock();
-        for (std::thread* t : {&program, &pump}) {
-            if (t->joinable()) {
-                t->join();
+        return call<void>("remove", [&](auto& lock) -> Status {
+            auto c = find_locked(id, false);
+            if (!c) {
+                return {};  // already gone
             }
-        }
-        lock.lock();
-        c->engine_end.reset();
-        return {};
+            if (c->status == "running" && !force) {
+                return Error{"DELETE /containers/" + id + ": 409: the container is running"};
+            }
+            end_locked(*c, 128 + SIGKILL, true);
+            shut_stream_locked(*c);
+            c->removed = true;
+            removed_.push_back(c->id);
+            changed_.notify_all();
+            std::vector<std::thread> threads;
+            threads.push_back(std::move(c->program));
+            threads.push_back(std::move(c->stdin_pump));
+            lock.unlock();
+            join(threads);
+            lock.lock();
+            c->engine_end.reset();
+            return {};
+        });
     }
 
     Result<std::vector<engine::ContainerSummary>> list(const std::string& label) override {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked("list")) {
-            return *e;
-        }
-        std::vector<engine::ContainerSummary> list;
-        for (const auto& c : containers_) {
-            bool match = label.empty();
-            for (const auto& [key, value] : c->spec.labels) {
-                match = match || label == key || label == key + "=" + value;
+        return call<std::vector<engine::ContainerSummary>>("list", [&](auto&) {
+            std::vector<engine::ContainerSummary> list;
+            for (const auto& c : containers_) {
+                bool match = label.empty();
+                for (const auto& [key, value] : c->spec.labels) {
+                    match = match || label == key || label == key + "=" + value;
+                }
+                if (!c->removed && match) {
+                    list.push_back({c->id, c->spec.name, c->spec.image, c->status, c->spec.labels});
+                }
             }
-            if (!c->removed && match) {
-                list.push_back({c->id, c->spec.name, c->spec.image, c->status, c->spec.labels});
-            }
-        }
-        return list;
+            return list;
+        });
     }
 
   private:
-    template <typename T>
-    T locked_copy(const T& value) const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return value;
+    friend class ContainerProcess;
+    using Lock = std::unique_lock<std::mutex>;
+    using ContainerPtr = std::shared_ptr<in_memory::Container>;
+
+    template <typename Body>
+    auto locked(Body body) const -> decltype(body()) {
+        Lock lock(mutex_);
+        return body();
+    }
+
+    /// Logs the call, then fails it as scripted or runs `body(lock)` under the lock.
+    template <typename T, typename Body>
+    Result<T> call(const std::string& method, Body body) {
+        Lock lock(mutex_);
+        calls_.push_back(method);
+        if (auto it = failures_.find(method); it != failures_.end()) {
+            Error error = it->second.first;
+            if (it->second.second > 0 && --it->second.second == 0) {
+                failures_.erase(it);
+            }
+            return error;
+        }
+        return body(lock);
+    }
+
+    /// call() on the live container `id` (or name).
+    template <typename T, typename Body>
+    Result<T> call_on(const std::string& method, const std::string& id, Body body) {
+        return call<T>(method, [&](Lock& lock) -> Result<T> {
+            auto c = find_locked(id, false);
+            if (!c) {
+                return no_such_container(id);
+            }
+            return body(lock, c);
+        });
     }
 
     static Error no_such_container(const std::string& id) {
         return Error{"GET /containers/" + id + "/json: 404: no such container"};
     }
 
-    /// Logs the call; the scripted failure, if any.
-    std::optional<Error> called_locked(const std::string& method) {
-        calls_.push_back(method);
-        auto it = failures_.find(method);
-        if (it == failures_.end()) {
-            return std::nullopt;
+    static void join(std::vector<std::thread>& threads) {
+        for (auto& t : threads) {
+            if (t.joinable()) {
+                t.join();
+            }
         }
-        Error error = it->second.first;
-        if (it->second.second > 0 && --it->second.second == 0) {
-            failures_.erase(it);
-        }
-        return error;
     }
 
     bool image_known_locked(const std::string& image) const {
         return !images_ || images_->count(image) > 0;
     }
 
-    std::shared_ptr<in_memory::Container> find_locked(const std::string& id_or_name,
-                                                      bool removed_too) const {
+    ContainerPtr find_locked(const std::string& id_or_name, bool removed_too) const {
         for (const auto& c : containers_) {
             if ((c->id == id_or_name || c->spec.name == id_or_name) &&
                 (removed_too || !c->removed)) {
@@ -486,30 +461,9 @@ class InMemoryEngine final : public engine::ContainerEngine {
     }
 
     static engine::ContainerInfo info_locked(const in_memory::Container& c) {
-        engine::ContainerInfo info;
-        info.id = c.id;
-        info.name = c.spec.name;
-        info.image = c.spec.image;
-        info.status = c.status;
-        info.running = c.status == "running";
-        info.exit_code = c.exit_code;
-        info.oom_killed = c.oom_killed;
-        info.tty = c.spec.tty;
-        info.labels = c.spec.labels;
-        return info;
-    }
-
-    Status end_by_request(const std::string& method, const std::string& id, int code) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (auto e = called_locked(method)) {
-            return *e;
-        }
-        auto c = find_locked(id, false);
-        if (!c) {
-            return no_such_container(id);
-        }
-        end_locked(*c, code, true);
-        return {};
+        return engine::ContainerInfo{
+            c.id,        c.spec.name,  c.spec.image, c.status,     c.status == "running",
+            c.exit_code, c.oom_killed, c.spec.tty,   c.spec.labels};
     }
 
     // The one place a container ends: later ends (the program returning after a kill) are
@@ -541,7 +495,7 @@ class InMemoryEngine final : public engine::ContainerEngine {
             if (n < 0 && errno == EINTR) {
                 continue;
             }
-            std::lock_guard<std::mutex> lock(mutex_);
+            Lock lock(mutex_);
             std::string_view bytes(buffer, n > 0 ? static_cast<size_t>(n) : 0);
             // With a tty the job ends stdin with Ctrl-D, which a pty turns into EOF.
             size_t eot = c.spec.tty ? bytes.find('\x04') : std::string_view::npos;
@@ -559,7 +513,7 @@ class InMemoryEngine final : public engine::ContainerEngine {
     engine::EngineDialect dialect_;
     mutable std::mutex mutex_;
     std::condition_variable changed_;
-    std::vector<std::shared_ptr<in_memory::Container>> containers_;
+    std::vector<ContainerPtr> containers_;
     std::vector<engine::ContainerSpec> specs_;
     std::vector<std::string> removed_;
     std::vector<std::string> calls_;
@@ -574,7 +528,7 @@ inline bool ContainerProcess::write_raw(std::string_view bytes) {
     while (sent < bytes.size()) {
         int fd = -1;
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::lock_guard<std::mutex> lock(engine_.mutex_);
             if (!c_->engine_end.valid()) {
                 return true;  // nobody attached: the output goes nowhere
             }
@@ -589,9 +543,9 @@ inline bool ContainerProcess::write_raw(std::string_view bytes) {
             sent += static_cast<size_t>(n);
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             {
-                std::lock_guard<std::mutex> lock(mutex_);
+                std::lock_guard<std::mutex> lock(engine_.mutex_);
                 c_->settled = true;  // blocked until the job reads: start() may return
-                changed_.notify_all();
+                engine_.changed_.notify_all();
             }
             pollfd room{fd, POLLOUT, 0};
             (void)::poll(&room, 1, 100);  // a shutdown wakes it; the timeout is a safety net
@@ -603,10 +557,10 @@ inline bool ContainerProcess::write_raw(std::string_view bytes) {
 }
 
 inline std::optional<std::string> ContainerProcess::read_stdin() {
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(engine_.mutex_);
     c_->settled = true;
-    changed_.notify_all();
-    changed_.wait(lock, [&] {
+    engine_.changed_.notify_all();
+    engine_.changed_.wait(lock, [&] {
         return c_->stdin_taken < c_->stdin_bytes.size() || c_->stdin_eof ||
                !c_->engine_end.valid() || c_->status != "running";
     });
@@ -619,34 +573,28 @@ inline std::optional<std::string> ContainerProcess::read_stdin() {
 }
 
 inline void ContainerProcess::break_stream() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (c_->stream_open) {
-        ::shutdown(c_->engine_end.get(), SHUT_RDWR);
-        c_->stream_open = false;
-    }
+    std::lock_guard<std::mutex> lock(engine_.mutex_);
+    InMemoryEngine::shut_stream_locked(*c_);
 }
 
 inline void ContainerProcess::wait_until_killed() {
-    std::unique_lock<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(engine_.mutex_);
     c_->settled = true;
-    changed_.notify_all();
-    changed_.wait(lock, [&] { return c_->status != "running"; });
+    engine_.changed_.notify_all();
+    engine_.changed_.wait(lock, [&] { return c_->status != "running"; });
+}
+
+inline bool ContainerProcess::killed() const {
+    std::lock_guard<std::mutex> lock(engine_.mutex_);
+    return c_->killed;
 }
 
 inline void ContainerProcess::oom_kill() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (c_->status != "running") {
-        return;
+    std::lock_guard<std::mutex> lock(engine_.mutex_);
+    if (c_->status == "running") {
+        c_->oom_killed = true;
     }
-    c_->oom_killed = true;
-    c_->status = "exited";
-    c_->exit_code = 128 + SIGKILL;
-    c_->killed = true;
-    if (c_->stream_open) {
-        ::shutdown(c_->engine_end.get(), SHUT_RDWR);
-        c_->stream_open = false;
-    }
-    changed_.notify_all();
+    engine_.end_locked(*c_, 128 + SIGKILL, true);
 }
 
 }  // namespace arunner::testing

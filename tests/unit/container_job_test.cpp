@@ -457,12 +457,12 @@ TEST_F(ContainerJob, LargeOutputArrivesWholeAndInOrder) {
     std::string expected_out;
     std::string expected_err;
     for (int i = 0; i < 64; ++i) {
-        expected_out += std::string(16 * 1024, static_cast<char>('a' + i % 26));
+        expected_out += std::string(size_t{16} * 1024, static_cast<char>('a' + i % 26));
         expected_err += "line " + std::to_string(i) + "\n";
     }
     engine->set_program([](ContainerProcess& c) {
         for (int i = 0; i < 64; ++i) {
-            if (!c.write_stdout(std::string(16 * 1024, static_cast<char>('a' + i % 26))) ||
+            if (!c.write_stdout(std::string(size_t{16} * 1024, static_cast<char>('a' + i % 26))) ||
                 !c.write_stderr("line " + std::to_string(i) + "\n")) {
                 return 99;
             }

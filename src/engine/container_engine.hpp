@@ -109,6 +109,7 @@ struct ContainerInfo {
     bool running = false;
     int exit_code = 0;
     bool oom_killed = false;  ///< the kernel's OOM killer ended it (State.OOMKilled)
+    int64_t pid = 0;          ///< its first process on the engine's host (State.Pid); 0: none
     bool tty = false;
     std::vector<std::pair<std::string, std::string>> labels;
 };

@@ -307,6 +307,7 @@ Result<ContainerInfo> RestContainerEngine::inspect(const std::string& id) {
     info.running = bool_field(state, "Running");
     info.exit_code = static_cast<int>(int_field(state, "ExitCode"));
     info.oom_killed = bool_field(state, "OOMKilled");
+    info.pid = int_field(state, "Pid");
     info.tty = bool_field(config, "Tty");
     info.labels = labels_of(object_field(config, "Labels"));
     return info;

@@ -13,6 +13,7 @@
 
 #include "artifacts/artifact_dir.hpp"
 #include "isolation/container_job.hpp"
+#include "isolation/oom_watch.hpp"
 #include "isolation/supervised_container.hpp"
 #include "stream/processor.hpp"
 #include "stream/spool_file.hpp"
@@ -73,17 +74,33 @@ RunOptions transmitted_options(const RunOptions& options, const config::JobConfi
     return sent;
 }
 
+/// What the OOM killer did, in words; empty when it did nothing (or nobody can say).
+std::string oom_account(std::optional<long long> kills, const engine::ContainerSpec& spec) {
+    if (!kills || *kills <= 0) {
+        return {};
+    }
+    std::string limit = spec.memory_bytes
+                            ? " (its memory limit is " +
+                                  std::to_string(*spec.memory_bytes / (1024 * 1024)) + " MiB)"
+                            : "";
+    return "OOMKilled: the container ran out of memory" + limit +
+           " and the kernel's OOM killer killed " + std::to_string(*kills) + " of its processes";
+}
+
 /// What the engine says about a container whose stream was cut.
-std::string engine_account(engine::ContainerEngine& engine, const std::string& id) {
+std::string engine_account(engine::ContainerEngine& engine, const std::string& id,
+                           const std::string& oom) {
     auto info = engine.inspect(id);
     if (!info) {
         return "the engine cannot say why (" + info.error().message + ")";
     }
-    std::string account = info->running
-                              ? "the container is still running"
-                              : "the container exited with code " + std::to_string(info->exit_code);
-    if (info->oom_killed) {
-        account += ", OOMKilled: it ran out of memory (--memory)";
+    std::string account = info->running ? "the container is still running"
+                                         : "the container exited with code " +
+                                               std::to_string(info->exit_code);
+    if (!oom.empty()) {
+        account += "; " + oom;
+    } else if (info->oom_killed) {
+        account += ", OOMKilled: it ran out of memory";
     }
     return account;
 }
@@ -151,6 +168,13 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
     util::UniqueFd stop_write(stop_fds[1]);
 
     ARUNNER_TRY(engine.start(id));
+    // With a memory limit, the container's OOM count is watched from now on (oom_watch.hpp).
+    std::optional<isolation::OomWatch> oom_watch;
+    if (prepared.spec.memory_bytes) {
+        if (auto info = engine.inspect(id)) {
+            oom_watch = isolation::OomWatch::open(*info);
+        }
+    }
 
     // The job stream goes in on a thread of its own; the container's stdin is closed after it.
     std::thread feeder([&container, fd = spool.fd()] {
@@ -226,13 +250,15 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
     }
     stream::ProcessResult processed =
         stream::run_processor(processor_in.get(), processing, processor_hooks);
+    const std::string oom = oom_account(oom_watch ? oom_watch->kills() : std::nullopt,
+                                        prepared.spec);
     // The stream said all it will say: stop reading it, and stop the container if it goes on.
     ::shutdown(processor_in.get(), SHUT_RDWR);
     container->end(0);
     pump.join();
     std::optional<std::string> cut_account;
     if (processed.status == JobStatus::error && !processed.saw_eof && !stopped) {
-        cut_account = engine_account(engine, id);
+        cut_account = engine_account(engine, id, oom);
     }
     auto removed = guard.remove();
     ::shutdown(container->stream().fd(), SHUT_RDWR);  // a feeder still sending gives up
@@ -245,7 +271,9 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
         ARUNNER_TRY(dir.write_rc(outcome.rc));
         return outcome;
     }
-    if (stopped && !processed.saw_eof) {
+    // The controller's own stop decides: the worker may still answer a stop with a status of
+    // its own (a SIGTERM is a cancel to it) and eof.
+    if (supervision.timed_out || supervision.canceled) {
         outcome.canceled = supervision.canceled;
         outcome.timed_out = supervision.timed_out;
         outcome.rc = kRcCanceledOrTimeout;
@@ -267,6 +295,11 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
     }
     if (!removed.ok()) {
         return Error{"removing container " + id + ": " + removed.error().message};
+    }
+    if (!oom.empty()) {
+        // A task the OOM killer ended makes a worker report a plain failure: say what it was.
+        return Error{oom + "; the worker reported the job " +
+                     std::string(to_string(processed.status))};
     }
     outcome.status = processed.status;
     outcome.rc = worker_rc(job.artifact_dir, processed.status);

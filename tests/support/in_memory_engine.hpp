@@ -461,9 +461,17 @@ class InMemoryEngine final : public engine::ContainerEngine {
     }
 
     static engine::ContainerInfo info_locked(const in_memory::Container& c) {
-        return engine::ContainerInfo{
-            c.id,        c.spec.name,  c.spec.image, c.status,     c.status == "running",
-            c.exit_code, c.oom_killed, c.spec.tty,   c.spec.labels};
+        engine::ContainerInfo info;
+        info.id = c.id;
+        info.name = c.spec.name;
+        info.image = c.spec.image;
+        info.status = c.status;
+        info.running = c.status == "running";
+        info.exit_code = c.exit_code;
+        info.oom_killed = c.oom_killed;
+        info.tty = c.spec.tty;
+        info.labels = c.spec.labels;
+        return info;  // no pid: nothing runs on this host
     }
 
     // The one place a container ends: later ends (the program returning after a kill) are

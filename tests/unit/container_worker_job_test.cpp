@@ -74,10 +74,10 @@ class ContainerWorkerJob : public ::testing::Test {
         prepared.spec = *spec;
         hooks.console_fd = -1;
         hooks.on_worker_status = [this](const StatusUpdate& update) {
-            statuses.push_back(to_string(update.status));
+            statuses.emplace_back(to_string(update.status));
         };
         hooks.on_status = [this](JobStatus status) {
-            statuses.push_back(std::string("controller:") + to_string(status));
+            statuses.push_back("controller:" + std::string(to_string(status)));
         };
         hooks.on_event_written = [this](const fs::path& file) { written.push_back(file); };
     }

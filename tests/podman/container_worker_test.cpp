@@ -37,7 +37,8 @@ using nlohmann::ordered_json;
 constexpr const char* kImage = "localhost/arunner-ee";
 
 std::string unique_ident(const std::string& what) {
-    return "cw" + std::to_string(::getpid()) + "_" + what;
+    static int runs = 0;  // one ident per run, also under --gtest_repeat
+    return "cw" + std::to_string(::getpid()) + "_" + std::to_string(runs++) + "_" + what;
 }
 
 /// Text without what differs between any two runs of the same job: the private data dir (the

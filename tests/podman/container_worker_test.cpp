@@ -99,6 +99,16 @@ std::set<std::string> entries_of(const fs::path& dir) {
     return names;
 }
 
+/// Every path under `dir`, to see that nothing was written there.
+std::set<std::string> tree_of(const fs::path& dir) {
+    std::set<std::string> paths;
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+        paths.insert(entry.path().string());
+    }
+    return paths;
+}
+
 class ContainerWorker : public ::testing::Test {
   protected:
     static void SetUpTestSuite() { service_ = new PodmanService(); }
@@ -339,7 +349,9 @@ TEST_F(ContainerWorker, MissingImageIsAClearErrorBeforeAnythingIsWritten) {
     const std::string ident = unique_ident("noimage");
     auto argv = worker_run(pdd, ident);
     argv[9] = "localhost/arunner-no-such-image";
+    const auto before = tree_of(pdd);
     auto result = run_command(argv);
+    EXPECT_EQ(tree_of(pdd), before) << "something was written";
     EXPECT_NE(result.exit_code, 0);
     EXPECT_NE(result.err.find("'localhost/arunner-no-such-image' is not present"),
               std::string::npos)
@@ -354,7 +366,9 @@ TEST_F(ContainerWorker, MissingSocketIsAClearErrorBeforeAnythingIsWritten) {
     const std::string ident = unique_ident("nosocket");
     auto argv = worker_run(pdd, ident);
     argv[11] = (dir / "no-such.sock").string();
+    const auto before = tree_of(pdd);
     auto result = run_command(argv);
+    EXPECT_EQ(tree_of(pdd), before) << "something was written";
     EXPECT_NE(result.exit_code, 0);
     EXPECT_NE(result.err.find((dir / "no-such.sock").string()), std::string::npos) << result.err;
     EXPECT_FALSE(fs::exists(pdd / "artifacts" / ident)) << "ART was created";

@@ -105,8 +105,9 @@ bool is_payload(std::string_view payload) {
 
 /// The reference framing: a frame is the run's prefix, then the first end marker after it,
 /// which must start within `max_frame_bytes` of the prefix, around a payload that is empty (an
-/// end frame), an exit frame's "exit:<0-255>", or an event's begin dict: a JSON object with a non-empty string `event`, no ESC
-/// and at most 2,000 levels of nesting. Anything else is text. Returns the newlines in the text.
+/// end frame), an exit frame's "exit:<0-255>", or an event's begin dict: a JSON object with a
+/// non-empty string `event`, no ESC and at most 2,000 levels of nesting. Anything else is text.
+/// Returns the newlines in the text.
 uint64_t newlines_outside_frames(std::string_view stream, size_t max_frame_bytes) {
     const std::string prefix = EventDecoder::frame_prefix(kSecret);
     auto newlines = [](std::string_view text) {

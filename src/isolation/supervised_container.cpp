@@ -87,10 +87,7 @@ bool SupervisedContainer::read_output(OutputStream, exec::OutputSink& sink, std:
         } else if (auto finished = demux_.finish(); !finished.ok()) {
             stream_error_ = finished.error();
         }
-        stream_open_ = false;
-        if (wait_at_output_end_) {
-            wait_from_now();
-        }
+        output_ended();
         return false;
     }
     got_data = true;
@@ -99,10 +96,7 @@ bool SupervisedContainer::read_output(OutputStream, exec::OutputSink& sink, std:
         [&](OutputStream which, std::string_view bytes) { sink.on_output(which, bytes); });
     if (!fed.ok()) {
         stream_error_ = fed.error();
-        stream_open_ = false;
-        if (wait_at_output_end_) {
-            wait_from_now();
-        }
+        output_ended();
         return false;
     }
     if (auto code = sink.exit_status()) {
@@ -110,6 +104,18 @@ bool SupervisedContainer::read_output(OutputStream, exec::OutputSink& sink, std:
         return false;
     }
     return true;
+}
+
+void SupervisedContainer::output_ended() {
+    stream_open_ = false;
+    // A broken stream (an engine error frame, a cut frame, a failed read) says nothing of the
+    // command, which may go on with nobody reading: stop it, or the job would wait for it.
+    if (stream_error_) {
+        kill();
+    }
+    if (wait_at_output_end_) {
+        wait_from_now();
+    }
 }
 
 std::optional<int> SupervisedContainer::try_wait() {
@@ -143,8 +149,9 @@ void SupervisedContainer::kill() {
         return;
     }
     // SIGTERM reaches the command through the container's init; SIGKILL after the grace.
-    if (!engine_.stop(id_, kStopGraceSeconds).ok()) {
-        (void)engine_.kill(id_, SIGKILL);
+    if (!engine_.stop(id_, kStopGraceSeconds).ok() && !engine_.kill(id_, SIGKILL).ok()) {
+        // Neither worked: a forced removal ends it, and the wait with it.
+        (void)engine_.remove(id_, true);
     }
 }
 

@@ -65,6 +65,8 @@ class SupervisedContainer final : public exec::SupervisedJob {
                         engine::AttachStream stream, util::UniqueFd exit_read,
                         util::UniqueFd exit_write);
     void set_exit(Result<int> result, bool from_stream);
+    /// The output has ended (cleanly or not): what follows from it.
+    void output_ended();
     static int status_of(const Result<int>& exit);
 
     engine::ContainerEngine& engine_;

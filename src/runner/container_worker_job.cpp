@@ -94,9 +94,9 @@ std::string engine_account(engine::ContainerEngine& engine, const std::string& i
     if (!info) {
         return "the engine cannot say why (" + info.error().message + ")";
     }
-    std::string account = info->running ? "the container is still running"
-                                         : "the container exited with code " +
-                                               std::to_string(info->exit_code);
+    std::string account = info->running
+                              ? "the container is still running"
+                              : "the container exited with code " + std::to_string(info->exit_code);
     if (!oom.empty()) {
         account += "; " + oom;
     } else if (info->oom_killed) {
@@ -250,8 +250,8 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
     }
     stream::ProcessResult processed =
         stream::run_processor(processor_in.get(), processing, processor_hooks);
-    const std::string oom = oom_account(oom_watch ? oom_watch->kills() : std::nullopt,
-                                        prepared.spec);
+    const std::string oom =
+        oom_account(oom_watch ? oom_watch->kills() : std::nullopt, prepared.spec);
     // The stream said all it will say: stop reading it, and stop the container if it goes on.
     ::shutdown(processor_in.get(), SHUT_RDWR);
     container->end(0);

@@ -233,7 +233,13 @@ TEST_F(ContainerJob, StartFailureRemovesTheContainer) {
 }
 
 TEST_F(ContainerJob, WaitFailureIsReportedAndTheRunningContainerRemoved) {
-    engine->set_program(hangs_after("partial\n"));
+    // The engine is asked only when the output ends without an exit frame.
+    engine->set_program([](ContainerProcess& c) {
+        c.write_stdout("partial\n");
+        c.break_stream();
+        c.wait_until_killed();
+        return 0;
+    });
     engine->fail_next("wait", Error{"POST /containers/x/wait: connection reset"});
     auto result = run();
     ASSERT_FALSE(result.ok());
@@ -283,13 +289,11 @@ TEST_F(ContainerJob, StreamCutInsideAFrameIsAnError) {
 }
 
 // The attach stream breaks while the command goes on (the engine's side of the connection
-// failed; wait() still blocks). BUG: run_container keeps waiting for the container with nobody
-// reading its output, so the job hangs until its timeout (here an hour of fake time; without
-// one, forever) and then reports a timeout, not the broken stream. Expected: the broken stream
-// ends the job at once with an error naming it, and the container is stopped and removed.
-// Enable when the "end known from the stream" path lands.
-TEST_F(ContainerJob, DISABLED_StreamBrokenWhileTheCommandRunsEndsTheJob) {
-    limits.job_timeout = std::chrono::hours(1);  // so the bug fails the test, not hangs it
+// failed; wait() still blocks): the broken stream ends the job at once with an error naming it,
+// and the container is stopped and removed (not left running until a timeout).
+TEST_F(ContainerJob, StreamBrokenWhileTheCommandRunsEndsTheJob) {
+    // No job timeout: on the fake clock it would fire while the stopped container's exit is
+    // still on its way (ctest's timeout guards against a hang).
     engine->set_program([](ContainerProcess& c) {
         c.write_stdout("TASK [one]\n");
         c.write_engine_error("attach connection lost");

@@ -34,7 +34,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::ordered_json;
 
-constexpr const char* kImage = "localhost/arunner-ee";
+constexpr const char* kImage = kEeImage;
 
 std::string unique_ident(const std::string& what) {
     static int runs = 0;  // one ident per run, also under --gtest_repeat
@@ -109,37 +109,12 @@ std::set<std::string> tree_of(const fs::path& dir) {
     return paths;
 }
 
-class ContainerWorker : public ::testing::Test {
+class ContainerWorker : public PodmanSuite {
   protected:
-    static void SetUpTestSuite() { service_ = new PodmanService(); }
-    static void TearDownTestSuite() {
-        delete service_;
-        service_ = nullptr;
-    }
-    void SetUp() override {
-        ASSERT_TRUE(service_->ok()) << service_->error();
-        auto image = service_->engine().image_exists(kImage);
-        ASSERT_TRUE(image.ok()) << image.error().message;
-        ASSERT_TRUE(*image) << kImage << " is missing: run scripts/build-ee";
-    }
-
     /// `arunner run PDD -p site.yml --container-worker …` through the private socket.
     static std::vector<std::string> worker_run(const fs::path& pdd, const std::string& ident,
                                                const std::vector<std::string>& extra = {}) {
-        std::vector<std::string> argv = {ARUNNER_BINARY,
-                                         "run",
-                                         pdd.string(),
-                                         "-p",
-                                         "site.yml",
-                                         "--ident",
-                                         ident,
-                                         "--container-worker",
-                                         "--container-image",
-                                         kImage,
-                                         "--container-engine-socket",
-                                         service_->socket().string()};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        return argv;
+        return container_run(pdd, ident, "--container-worker", extra);
     }
 
     /// Containers of this job the engine still knows, running or not.
@@ -245,11 +220,7 @@ class ContainerWorker : public ::testing::Test {
         result = run_command(worker_run(pdd, ident, {"-q"}));
         return pdd / "artifacts" / ident;
     }
-
-    static PodmanService* service_;
 };
-
-PodmanService* ContainerWorker::service_ = nullptr;
 
 TEST_F(ContainerWorker, MatchesTheLocalRun) {
     expect_matches_the_local_run("match", {});

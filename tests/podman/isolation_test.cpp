@@ -26,39 +26,15 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::ordered_json;
 
-constexpr const char* kImage = "localhost/arunner-ee";
+constexpr const char* kImage = kEeImage;
 
-class Isolation : public ::testing::Test {
+class Isolation : public PodmanSuite {
   protected:
-    static void SetUpTestSuite() { service_ = new PodmanService(); }
-    static void TearDownTestSuite() {
-        delete service_;
-        service_ = nullptr;
-    }
-    void SetUp() override {
-        ASSERT_TRUE(service_->ok()) << service_->error();
-        auto image = service_->engine().image_exists(kImage);
-        ASSERT_TRUE(image.ok()) << image.error().message;
-        ASSERT_TRUE(*image) << kImage << " is missing: run scripts/build-ee";
-    }
-
     /// `arunner run PDD -p site.yml --process-isolation …` through the private socket.
-    std::vector<std::string> isolated(const std::filesystem::path& pdd, const std::string& ident,
-                                      std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv = {ARUNNER_BINARY,
-                                         "run",
-                                         pdd.string(),
-                                         "-p",
-                                         "site.yml",
-                                         "--ident",
-                                         ident,
-                                         "--process-isolation",
-                                         "--container-image",
-                                         kImage,
-                                         "--container-engine-socket",
-                                         service_->socket().string()};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        return argv;
+    static std::vector<std::string> isolated(const std::filesystem::path& pdd,
+                                             const std::string& ident,
+                                             const std::vector<std::string>& extra = {}) {
+        return container_run(pdd, ident, "--process-isolation", extra);
     }
 
     /// Containers of this job the engine still knows, running or not.
@@ -103,11 +79,7 @@ class Isolation : public ::testing::Test {
         EXPECT_EQ(containers_of(ident), 0u) << "a container was left behind";
         EXPECT_TRUE(std::filesystem::exists(art / "container_id"));
     }
-
-    static PodmanService* service_;
 };
-
-PodmanService* Isolation::service_ = nullptr;
 
 std::string unique_ident(const std::string& what) {
     return "t" + std::to_string(::getpid()) + "_" + what;

@@ -20,35 +20,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kImage = "localhost/arunner-ee";
+constexpr const char* kImage = kEeImage;
 
-class Orphans : public ::testing::Test {
+class Orphans : public PodmanSuite {
   protected:
-    static void SetUpTestSuite() { service_ = new PodmanService(); }
-    static void TearDownTestSuite() {
-        delete service_;
-        service_ = nullptr;
-    }
-    void SetUp() override {
-        ASSERT_TRUE(service_->ok()) << service_->error();
-        auto image = service_->engine().image_exists(kImage);
-        ASSERT_TRUE(image.ok()) << image.error().message;
-        ASSERT_TRUE(*image) << kImage << " is missing: run scripts/build-ee";
-    }
-
-    std::vector<std::string> isolated(const std::filesystem::path& pdd, const std::string& ident) {
-        return {ARUNNER_BINARY,
-                "run",
-                pdd.string(),
-                "-p",
-                "site.yml",
-                "--ident",
-                ident,
-                "--process-isolation",
-                "--container-image",
-                kImage,
-                "--container-engine-socket",
-                service_->socket().string()};
+    static std::vector<std::string> isolated(const std::filesystem::path& pdd,
+                                             const std::string& ident) {
+        return container_run(pdd, ident, "--process-isolation");
     }
 
     size_t containers_of(const std::string& ident) {
@@ -89,11 +67,7 @@ class Orphans : public ::testing::Test {
                             (dir / "no-such-dir-*").string()},
                            {{"CONTAINER_HOST", "unix://" + service_->socket().string()}});
     }
-
-    static PodmanService* service_;
 };
-
-PodmanService* Orphans::service_ = nullptr;
 
 std::string unique_ident(const std::string& what) {
     return "t" + std::to_string(::getpid()) + "_" + what;

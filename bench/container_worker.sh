@@ -13,17 +13,9 @@ cd "$(dirname "$0")/.."
 reps="${1:-7}"
 arunner="${ARUNNER:-$PWD/build/arunner}"
 image=localhost/arunner-ee
-work=$(mktemp -d /tmp/arunner-bench-XXXXXX)
-socket="$work/podman.sock"
-podman system service --time=0 "unix://$socket" >"$work/service.log" 2>&1 &
-service=$!
-trap 'kill $service 2>/dev/null; wait $service 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do [ -S "$socket" ] && break; sleep 0.1; done
+# shellcheck source=bench/podman_service.sh
+source bench/podman_service.sh
 cp -r bench/fixtures/ten-tasks "$work/pdd"
-
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-now_ms() { echo "${EPOCHREALTIME/./}" | awk '{ printf "%.1f\n", $1 / 1000 }'; }
-diff_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
 
 bare() { (cd "$work/pdd/project" && /usr/bin/ansible-playbook -i ../inventory/hosts site.yml); }
 ours() {

@@ -81,7 +81,8 @@ std::string oom_account(std::optional<long long> kills, const engine::ContainerS
     }
     std::string limit = spec.memory_bytes
                             ? " (its memory limit is " +
-                                  std::to_string(*spec.memory_bytes / (int64_t{1024} * 1024)) + " MiB)"
+                                  std::to_string(*spec.memory_bytes / (int64_t{1024} * 1024)) +
+                                  " MiB)"
                             : "";
     return "OOMKilled: the container ran out of memory" + limit +
            " and the kernel's OOM killer killed " + std::to_string(*kills) + " of its processes";

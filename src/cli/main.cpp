@@ -3,11 +3,13 @@
 
 #include <signal.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli/commands.hpp"
 #include "exec/job_processes.hpp"
+#include "isolation/embedded_podman.hpp"
 
 int main(int argc, char** argv) {
     // A closed console must not kill a running job: writes fail with EPIPE instead.
@@ -16,5 +18,8 @@ int main(int argc, char** argv) {
     // init, so a cancel or timeout can still kill and reap them (exec/job_processes.hpp). Only
     // the binary does this: the library leaves the choice to the program embedding it.
     arunner::exec::become_subreaper();
+    // The one line saying arunner started its own podman service (isolation/embedded_podman.hpp).
+    arunner::isolation::set_engine_notice(
+        [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
     return arunner::cli::main_command(std::vector<std::string>(argv + 1, argv + argc));
 }

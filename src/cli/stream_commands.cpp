@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <variant>
 
 #include "arunner/streaming.hpp"
@@ -15,6 +16,7 @@
 #include "cli/worker_info.hpp"
 #include "config/runner_settings.hpp"
 #include "isolation/container_sweep.hpp"
+#include "isolation/engine_connection.hpp"
 #include "stream/image_cleanup.hpp"
 #include "stream/worker_cleanup.hpp"
 #include "util/files.hpp"
@@ -93,13 +95,30 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
         std::fprintf(stderr, "%s\n", dirs.error().message.c_str());
         return 1;
     }
+    // One engine for the image and container steps, found as for a job (the embedded podman
+    // service when no socket is configured or answering).
+    std::optional<isolation::EngineConnection> connection;
+    auto engine = [&]() -> Result<engine::ContainerEngine*> {
+        if (!connection) {
+            ARUNNER_ASSIGN_OR_RETURN(
+                auto made,
+                isolation::connect_engine(isolation::dialect_of(executable), "",
+                                          "worker cleanup needs a " + executable + " engine"));
+            connection = std::move(made);
+        }
+        return connection->engine.get();
+    };
+    auto failed = [](const Error& error) {
+        std::fprintf(stderr, "arunner worker cleanup: %s\n", error.message.c_str());
+        return 1;
+    };
     int images = 0;
     bool pruned = false;
     if (!remove_images.empty()) {
-        auto removed = stream::remove_images(remove_images, executable, stdout);
+        auto e = engine();
+        auto removed = e ? stream::remove_images(**e, remove_images) : Result<int>(e.error());
         if (!removed) {
-            std::fprintf(stderr, "arunner worker cleanup: %s\n", removed.error().message.c_str());
-            return 1;
+            return failed(removed.error());
         }
         images = *removed;
         if (images > 0) {
@@ -107,10 +126,10 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
         }
     }
     if (f.image_prune) {
-        auto result = stream::prune_images(executable, stdout);
+        auto e = engine();
+        auto result = e ? stream::prune_images(**e) : Result<bool>(e.error());
         if (!result) {
-            std::fprintf(stderr, "arunner worker cleanup: %s\n", result.error().message.c_str());
-            return 1;
+            return failed(result.error());
         }
         pruned = *result;
         if (pruned) {
@@ -119,10 +138,11 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
     }
     int swept = 0;
     if (f.containers) {
-        auto result = isolation::cleanup_orphaned_containers(executable, stdout);
+        auto e = engine();
+        auto result =
+            e ? isolation::cleanup_orphaned_containers(**e, stdout) : Result<int>(e.error());
         if (!result) {
-            std::fprintf(stderr, "arunner worker cleanup: %s\n", result.error().message.c_str());
-            return 1;
+            return failed(result.error());
         }
         swept = *result;
         if (swept > 0) {

@@ -1,8 +1,14 @@
 #include "engine/container_engine.hpp"
 
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
+#include <cerrno>
+#include <cstring>
 #include <system_error>
+
+#include "util/unique_fd.hpp"
 
 namespace arunner::engine {
 
@@ -171,9 +177,45 @@ Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec) {
     return body;
 }
 
-Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
-                                                 const std::string& explicit_socket,
-                                                 const GetEnv& get_env, const PathExists& exists) {
+namespace {
+
+/// The variables and default sockets find_engine_socket() tries for `dialect`, in order.
+std::pair<std::vector<std::string>, std::vector<std::string>> search_order(EngineDialect dialect) {
+    std::vector<std::string> variables = {"CONTAINER_HOST", "DOCKER_HOST"};
+    std::vector<std::string> defaults = {kPodmanSocket, kDockerSocket};
+    if (dialect == EngineDialect::docker) {
+        std::swap(variables[0], variables[1]);
+        std::swap(defaults[0], defaults[1]);
+    }
+    return {variables, defaults};
+}
+
+}  // namespace
+
+bool socket_answers(const std::filesystem::path& path) {
+    sockaddr_un address{};
+    const std::string text = path.string();
+    if (text.empty() || text.size() >= sizeof(address.sun_path)) {
+        return false;
+    }
+    util::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) {
+        return false;
+    }
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
+        return true;
+    }
+    // A full backlog still means a listener.
+    return errno == EAGAIN || errno == EINPROGRESS;
+}
+
+Result<std::optional<std::filesystem::path>> find_engine_socket(EngineDialect dialect,
+                                                                const std::string& explicit_socket,
+                                                                const GetEnv& get_env,
+                                                                const SocketAnswers& answers) {
     if (!explicit_socket.empty()) {
         std::string path = socket_path_of(explicit_socket);
         if (path.empty()) {
@@ -181,14 +223,9 @@ Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
                          "': give an absolute path or unix:///path (only unix sockets are "
                          "supported)"};
         }
-        return std::filesystem::path(path);
+        return std::optional<std::filesystem::path>(path);
     }
-    std::vector<std::string> variables = {"CONTAINER_HOST", "DOCKER_HOST"};
-    std::vector<std::string> defaults = {kPodmanSocket, kDockerSocket};
-    if (dialect == EngineDialect::docker) {
-        std::swap(variables[0], variables[1]);
-        std::swap(defaults[0], defaults[1]);
-    }
+    const auto [variables, defaults] = search_order(dialect);
     for (const std::string& variable : variables) {
         std::string value = get_env(variable);
         if (value.empty()) {
@@ -200,30 +237,30 @@ Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
             return Error{variable + "=" + value +
                          ": arunner talks to a container engine only through a unix:// socket"};
         }
-        return std::filesystem::path(path);
+        return std::optional<std::filesystem::path>(path);
     }
     for (const std::string& path : defaults) {
-        if (exists(path)) {
-            return std::filesystem::path(path);
+        if (answers(path)) {
+            return std::optional<std::filesystem::path>(path);
         }
     }
-    return Error{"no container engine socket found (tried " + variables[0] + ", " + variables[1] +
-                 ", " + defaults[0] + ", " + defaults[1] + "): start the " + dialect_name(dialect) +
-                 " service or name its socket with --container-engine-socket"};
+    return std::optional<std::filesystem::path>();
 }
 
-Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
-                                                 const std::string& explicit_socket) {
+Result<std::optional<std::filesystem::path>> find_engine_socket(
+    EngineDialect dialect, const std::string& explicit_socket) {
     return find_engine_socket(
         dialect, explicit_socket,
         [](const std::string& name) {
             const char* value = ::getenv(name.c_str());
             return value ? std::string(value) : std::string();
         },
-        [](const std::filesystem::path& path) {
-            std::error_code ec;
-            return std::filesystem::exists(path, ec);
-        });
+        [](const std::filesystem::path& path) { return socket_answers(path); });
+}
+
+std::string engine_socket_search_path(EngineDialect dialect) {
+    const auto [variables, defaults] = search_order(dialect);
+    return variables[0] + ", " + variables[1] + ", " + defaults[0] + ", " + defaults[1];
 }
 
 }  // namespace arunner::engine

@@ -176,21 +176,30 @@ class ContainerEngine {
 
 /// Looks up an environment variable; empty when unset.
 using GetEnv = std::function<std::string(const std::string& name)>;
-/// Whether a path exists (a socket, normally).
-using PathExists = std::function<bool(const std::filesystem::path&)>;
+/// Whether something listens on a unix socket path.
+using SocketAnswers = std::function<bool(const std::filesystem::path&)>;
+
+/// Whether a connect() to the unix socket at `path` succeeds now (without blocking).
+bool socket_answers(const std::filesystem::path& path);
 
 /// Where the engine's socket is: `explicit_socket` when given (a path or "unix://path"), else
 /// CONTAINER_HOST, else DOCKER_HOST (each must be "unix://…"; another scheme is an Error naming
-/// the variable), else the first existing rootful default: /run/podman/podman.sock, then
+/// the variable), else the first rootful default that answers: /run/podman/podman.sock, then
 /// /var/run/docker.sock. For the docker dialect DOCKER_HOST and docker.sock come first, so
-/// docker is never spoken to podman's socket by accident. No socket anywhere: an Error listing
-/// what was tried.
-Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
-                                                 const std::string& explicit_socket,
-                                                 const GetEnv& get_env, const PathExists& exists);
+/// docker is never spoken to podman's socket by accident. A configured socket is taken as given
+/// (connecting says why it cannot be used); a default that is there but does not answer (left by
+/// a service that died) is passed over. Nothing configured or answering: nullopt.
+Result<std::optional<std::filesystem::path>> find_engine_socket(EngineDialect dialect,
+                                                                const std::string& explicit_socket,
+                                                                const GetEnv& get_env,
+                                                                const SocketAnswers& answers);
 
-/// find_engine_socket() with the process environment and the real filesystem.
-Result<std::filesystem::path> find_engine_socket(EngineDialect dialect,
-                                                 const std::string& explicit_socket);
+/// find_engine_socket() with the process environment and the real sockets.
+Result<std::optional<std::filesystem::path>> find_engine_socket(EngineDialect dialect,
+                                                                const std::string& explicit_socket);
+
+/// What find_engine_socket() looked at for `dialect`, for a message: "CONTAINER_HOST,
+/// DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock" in its order.
+std::string engine_socket_search_path(EngineDialect dialect);
 
 }  // namespace arunner::engine

@@ -388,17 +388,4 @@ Result<std::vector<ContainerSummary>> RestContainerEngine::list(const std::strin
     return containers;
 }
 
-Result<EngineConnection> connect_engine(EngineDialect dialect, const std::string& configured,
-                                        const std::string& need) {
-    auto socket = find_engine_socket(dialect, configured);
-    if (!socket) {
-        return Error{need + ": " + socket.error().message};
-    }
-    RestEngineOptions options;
-    options.socket = *socket;
-    options.dialect = dialect;
-    ARUNNER_ASSIGN_OR_RETURN(auto made, RestContainerEngine::create(std::move(options)));
-    return EngineConnection{std::move(made), *socket};
-}
-
 }  // namespace arunner::engine

@@ -73,14 +73,4 @@ class RestContainerEngine final : public ContainerEngine {
     std::atomic<bool> engine_is_podman_{false};
 };
 
-/// A client of the engine socket of `dialect` and the socket it uses: `configured` when given,
-/// else the first socket find_engine_socket() finds. Nothing is connected yet. When no socket is
-/// found, the error is "<need>: <why>", so each caller says what wanted the engine.
-struct EngineConnection {
-    std::unique_ptr<RestContainerEngine> engine;
-    std::filesystem::path socket;
-};
-Result<EngineConnection> connect_engine(EngineDialect dialect, const std::string& configured,
-                                        const std::string& need);
-
 }  // namespace arunner::engine

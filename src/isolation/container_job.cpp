@@ -3,24 +3,22 @@
 #include "artifacts/artifact_dir.hpp"
 #include "engine/rest_container_engine.hpp"
 #include "isolation/container_spec.hpp"
+#include "isolation/engine_connection.hpp"
 #include "isolation/supervised_container.hpp"
 
 namespace arunner::isolation {
 namespace {
-
-engine::EngineDialect dialect_of(const std::string& engine) {
-    return engine == "docker" ? engine::EngineDialect::docker : engine::EngineDialect::podman;
-}
 
 /// Finds and probes the engine of `c` and checks that its image is there.
 Result<PreparedContainer> prepare(const config::ContainerJobConfig& c, engine::ContainerSpec spec,
                                   const std::string& purpose) {
     const engine::EngineDialect dialect = dialect_of(c.engine);
     ARUNNER_ASSIGN_OR_RETURN(
-        auto connection, engine::connect_engine(dialect, c.engine_socket,
-                                                purpose + " needs a " + c.engine +
-                                                    " engine socket (--container-engine-socket)"));
+        auto connection,
+        connect_engine(dialect, c.engine_socket,
+                       purpose + " needs a " + c.engine + " engine (--container-engine-socket)"));
     PreparedContainer prepared;
+    prepared.service = std::move(connection.service);
     prepared.engine = std::move(connection.engine);
     prepared.socket = connection.socket;
     prepared.spec = std::move(spec);
@@ -82,6 +80,11 @@ Result<exec::Supervision> run_container(PreparedContainer& prepared,
     auto wait_error = job.wait_error();
     auto removed = guard.remove();
     const bool stopped_by_us = result.canceled || result.timed_out;
+    if (wait_error || job.stream_error() || !removed.ok()) {
+        if (auto lost = engine_lost(engine, prepared.socket, id)) {
+            return Error{*lost};
+        }
+    }
     if (wait_error && !stopped_by_us) {
         return Error{"waiting for container " + id + ": " + wait_error->message};
     }

@@ -15,6 +15,7 @@
 #include "config/job_config.hpp"
 #include "engine/container_engine.hpp"
 #include "exec/supervisor.hpp"
+#include "isolation/embedded_podman.hpp"
 
 namespace arunner::isolation {
 
@@ -23,6 +24,9 @@ inline constexpr const char* kContainerIdFile = "container_id";
 
 /// A checked engine and the container to create on it.
 struct PreparedContainer {
+    /// The podman service arunner started for this job, if it did (held until the container is
+    /// gone: declared first, released last).
+    std::shared_ptr<EmbeddedPodman> service;
     std::unique_ptr<engine::ContainerEngine> engine;
     std::filesystem::path socket;
     engine::ContainerSpec spec;

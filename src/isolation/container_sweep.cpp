@@ -7,7 +7,7 @@
 #include <cstring>
 #include <optional>
 
-#include "engine/rest_container_engine.hpp"
+#include "engine/container_engine.hpp"
 #include "util/strings.hpp"
 
 namespace arunner::isolation {
@@ -265,14 +265,9 @@ Result<SweepReport> sweep_orphaned_containers(engine::ContainerEngine& engine,
     return report;
 }
 
-Result<int> cleanup_orphaned_containers(const std::string& executable, std::FILE* out) {
-    const engine::EngineDialect dialect =
-        executable == "docker" ? engine::EngineDialect::docker : engine::EngineDialect::podman;
-    ARUNNER_ASSIGN_OR_RETURN(auto made, engine::connect_engine(dialect, "",
-                                                               "sweeping containers needs a " +
-                                                                   executable + " engine socket"));
+Result<int> cleanup_orphaned_containers(engine::ContainerEngine& engine, std::FILE* out) {
     ARUNNER_ASSIGN_OR_RETURN(auto host, this_host());
-    ARUNNER_ASSIGN_OR_RETURN(auto report, sweep_orphaned_containers(*made.engine, host));
+    ARUNNER_ASSIGN_OR_RETURN(auto report, sweep_orphaned_containers(engine, host));
     for (const auto& c : report.removed) {
         std::fprintf(out, "Removed container %s (%s): %s\n", c.name.c_str(),
                      c.id.substr(0, 12).c_str(), c.reason.c_str());

@@ -85,9 +85,8 @@ struct SweepReport {
 Result<SweepReport> sweep_orphaned_containers(engine::ContainerEngine& engine,
                                               const HostView& host);
 
-/// `arunner worker cleanup --containers`: sweeps the engine of `executable` ("podman" or
-/// "docker", its socket found as for a job) and prints one line per container removed to `out`.
-/// How many were removed.
-Result<int> cleanup_orphaned_containers(const std::string& executable, std::FILE* out);
+/// `arunner worker cleanup --containers`: sweeps `engine` and prints one line per container
+/// removed to `out`. How many were removed.
+Result<int> cleanup_orphaned_containers(engine::ContainerEngine& engine, std::FILE* out);
 
 }  // namespace arunner::isolation

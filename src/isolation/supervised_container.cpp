@@ -206,4 +206,17 @@ Result<std::string> create_container(engine::ContainerEngine& engine,
     return created;
 }
 
+std::optional<std::string> engine_lost(engine::ContainerEngine& engine,
+                                       const std::filesystem::path& socket, const std::string& id) {
+    auto ping = engine.ping();
+    if (ping) {
+        return std::nullopt;
+    }
+    return "the " + std::string(engine::dialect_name(engine.dialect())) + " engine at " +
+           socket.string() + " stopped answering while the job ran (" + ping.error().message +
+           "); its container " + id.substr(0, 12) +
+           " is left to the orphan sweep (the next job's start, or `arunner worker cleanup "
+           "--containers`) once this controller has exited";
+}
+
 }  // namespace arunner::isolation

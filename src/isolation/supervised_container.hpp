@@ -5,6 +5,7 @@
 // sweeping the containers of dead controllers) and its removal on every path.
 
 #include <atomic>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -113,5 +114,11 @@ class RemoveGuard {
 /// container holds it. Returns the new container's id.
 Result<std::string> create_container(engine::ContainerEngine& engine,
                                      const engine::ContainerSpec& spec);
+
+/// When the engine at `socket` no longer answers (its service was killed while the job ran): the
+/// message that says so, names the engine and says what becomes of container `id`. nullopt while
+/// the engine answers.
+std::optional<std::string> engine_lost(engine::ContainerEngine& engine,
+                                       const std::filesystem::path& socket, const std::string& id);
 
 }  // namespace arunner::isolation

@@ -283,6 +283,11 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
         ARUNNER_TRY(dir.write_rc(outcome.rc));
         return outcome;
     }
+    if ((processed.status == JobStatus::error && cut_account) || !removed.ok()) {
+        if (auto lost = isolation::engine_lost(engine, prepared.socket, id)) {
+            return Error{*lost};
+        }
+    }
     if (processed.status == JobStatus::error) {
         std::string message = processed.error;
         if (cut_account) {

@@ -1,90 +1,79 @@
 #include "stream/image_cleanup.hpp"
 
-#include <variant>
-
-#include "exec/child_process.hpp"
-#include "exec/supervisor.hpp"
-#include "util/environment.hpp"
-#include "util/strings.hpp"
+#include <set>
 
 namespace arunner::stream {
 namespace {
 
-class Collect : public exec::OutputSink {
-  public:
-    void on_output(OutputStream stream, std::string_view bytes) override {
-        if (stream == OutputStream::out) {
-            out.append(bytes);
-        }
-    }
-    std::string out;
+struct Reference {
+    std::string repository;
+    std::string tag;  ///< empty: none given
 };
 
-/// ansible-runner's run_command: the stripped stdout, or its error block and an Error.
-Result<std::string> run_engine(const std::vector<std::string>& argv, std::FILE* out) {
-    exec::SpawnRequest request;
-    request.argv = argv;
-    request.envp = util::Environment::from_current_process().to_envp();
-    request.cwd = ".";
-    request.terminal = exec::Terminal::pipes;
-    auto spawned = exec::ChildProcess::spawn(request);
-    std::string command;
-    for (const auto& word : argv) {
-        command += (command.empty() ? "" : " ") + word;
+/// "host:port/a/b:tag" -> {"host:port/a/b", "tag"}; a digest ("@sha256:…") stays in the name.
+Reference split_reference(const std::string& text) {
+    const size_t slash = text.rfind('/');
+    const size_t colon = text.rfind(':');
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash) &&
+        text.find('@') == std::string::npos) {
+        return {text.substr(0, colon), text.substr(colon + 1)};
     }
-    if (!spawned) {
-        std::fprintf(out, "Error running command:\n%s\nStdout:\n\n", command.c_str());
-        return spawned.error();
+    return {text, {}};
+}
+
+/// The names a short repository name stands for on podman and docker.
+bool same_repository(const std::string& listed, const std::string& wanted) {
+    if (listed == wanted) {
+        return true;
     }
-    Collect collect;
-    exec::Supervision result = exec::supervise(*spawned, collect, {}, {}, {});
-    if (result.exit_code() != 0) {
-        std::fprintf(out, "Error running command:\n%s\nStdout:\n%s\n", command.c_str(),
-                     collect.out.c_str());
-        return Error{"Error running command: " + command};
+    for (const char* registry : {"localhost/", "docker.io/library/", "docker.io/"}) {
+        if (listed == registry + wanted) {
+            return true;
+        }
     }
-    return std::string(util::trim(collect.out));
+    return false;
 }
 
 }  // namespace
 
-Result<int> remove_images(const std::vector<std::string>& images, const std::string& engine,
-                          std::FILE* out) {
-    int removed = 0;
-    for (const auto& image : images) {
-        ARUNNER_ASSIGN_OR_RETURN(
-            auto tags,
-            run_engine({engine, "images", "--format=\"{{.Repository}}:{{.Tag}}\"", image}, out));
-        if (tags.empty()) {
-            continue;
-        }
-        size_t start = 0;
-        while (start <= tags.size()) {
-            size_t end = tags.find('\n', start);
-            if (end == std::string::npos) {
-                end = tags.size();
-            }
-            std::string tag(util::trim(std::string_view(tags).substr(start, end - start)));
-            while (!tag.empty() && tag.front() == '"') {
-                tag.erase(0, 1);
-            }
-            while (!tag.empty() && tag.back() == '"') {
-                tag.pop_back();
-            }
-            ARUNNER_ASSIGN_OR_RETURN(auto output, run_engine({engine, "rmi", tag, "-f"}, out));
-            for (size_t pos = 0; (pos = output.find("Untagged:", pos)) != std::string::npos;
-                 ++pos) {
-                ++removed;
-            }
-            start = end + 1;
-        }
+bool image_tag_matches(const std::string& tag, const std::string& image) {
+    const Reference listed = split_reference(tag);
+    const Reference wanted = split_reference(image);
+    // podman lists an untagged image as "<none>:<none>": no tag to remove.
+    if (listed.tag.empty() || listed.tag == "<none>" || listed.repository == "<none>" ||
+        !same_repository(listed.repository, wanted.repository)) {
+        return false;
     }
-    return removed;
+    return wanted.tag.empty() || wanted.tag == listed.tag;
 }
 
-Result<bool> prune_images(const std::string& engine, std::FILE* out) {
-    ARUNNER_ASSIGN_OR_RETURN(auto output, run_engine({engine, "image", "prune", "-f"}, out));
-    return !output.empty() && output != "Total reclaimed space: 0B";
+Result<int> remove_images(engine::ContainerEngine& engine, const std::vector<std::string>& images) {
+    ARUNNER_ASSIGN_OR_RETURN(auto local, engine.list_images());
+    // Each tag once, in the order the images were named.
+    std::vector<std::string> tags;
+    std::set<std::string> seen;
+    for (const std::string& image : images) {
+        for (const engine::ImageInfo& info : local) {
+            for (const std::string& tag : info.tags) {
+                if (image_tag_matches(tag, image) && seen.insert(tag).second) {
+                    tags.push_back(tag);
+                }
+            }
+        }
+    }
+    int untagged = 0;
+    for (const std::string& tag : tags) {
+        if (auto done = engine.untag_image(tag); !done) {
+            return Error{"untagging image " + tag + ": " + done.error().message};
+        }
+        ++untagged;
+    }
+    return untagged;
+}
+
+Result<bool> prune_images(engine::ContainerEngine& engine) {
+    ARUNNER_ASSIGN_OR_RETURN(auto report, engine.prune_images());
+    return !report.deleted.empty() || report.space_reclaimed > 0;
 }
 
 }  // namespace arunner::stream

@@ -135,50 +135,16 @@ TEST(WorkerDirs, CleanupRefusesSystemDirsAndStrangers) {
     EXPECT_TRUE(fs::exists(tmp / "notapdd/precious"));
 }
 
-/// A stand-in `podman` on PATH that logs its arguments and answers like the real one.
-fs::path fake_engine(const TempDir& tmp, bool fail_images = false) {
-    fs::path bin = tmp / "bin";
-    fs::create_directories(bin);
-    std::ofstream(bin / "podman")
-        << "#!/bin/sh\n"
-        << "echo \"$*\" >> " << (tmp / "engine.log").string() << "\n"
-        << (fail_images ? "[ \"$1\" = images ] && { echo 'cannot connect'; exit 125; }\n" : "")
-        << "case \"$1 $2\" in\n"
-        << "  'images --format=\"{{.Repository}}:{{.Tag}}\"') [ \"$3\" = localhost/img:v1 ] && "
-           "echo '\"localhost/img:v1\"' ;;\n"
-        << "  'rmi '*) echo \"Untagged: $2\"; echo 'Deleted: 0123abcd' ;;\n"
-        << "  'image prune') echo 0123abcd; echo 'Total reclaimed space: 10MB' ;;\n"
-        << "esac\n"
-        << "exit 0\n";
-    fs::permissions(bin / "podman", fs::perms::owner_all);
-    return bin;
-}
-
-TEST(WorkerDirs, CleanupRemovesImagesAndPrunesWithTheEngineCommand) {
+// Image removal through a real engine: tests/podman/image_cleanup_test.cpp.
+TEST(WorkerDirs, CleanupImagesWithAnEngineThatIsNotThereSaysWhichSocket) {
     TempDir tmp;
-    fs::path bin = fake_engine(tmp);
-    std::string path = bin.string() + ":" + std::getenv("PATH");
-    CommandResult r = run_command({kA, "worker", "cleanup", "--remove-images", "localhost/img:v1",
-                                   "localhost/absent:v2", "--image-prune"},
-                                  {{"PATH", path}});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out, "Removed 1 image(s)\nPruned images\n(changed: True)\n");
-    EXPECT_EQ(read_text(tmp / "engine.log"),
-              "images --format=\"{{.Repository}}:{{.Tag}}\" localhost/img:v1\n"
-              "rmi localhost/img:v1 -f\n"
-              "images --format=\"{{.Repository}}:{{.Tag}}\" localhost/absent:v2\n"
-              "image prune -f\n");
-}
-
-TEST(WorkerDirs, CleanupReportsAFailingEngineCommand) {
-    TempDir tmp;
-    fs::path bin = fake_engine(tmp, true);
-    std::string path = bin.string() + ":" + std::getenv("PATH");
+    const std::string socket = (tmp / "no-engine.sock").string();
     CommandResult r = run_command({kA, "worker", "cleanup", "--remove-images", "localhost/img:v1"},
-                                  {{"PATH", path}});
+                                  {{"CONTAINER_HOST", "unix://" + socket}});
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.out.find("Error running command:\npodman images"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("Stdout:\ncannot connect"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("arunner worker cleanup: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(socket), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("(changed:"), std::string::npos) << r.out;
 }
 
 TEST(WorkerDirs, CleanupWithNothingToDoIsUnchanged) {

@@ -2,14 +2,21 @@
 // socket is.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
+#include <cstring>
 #include <map>
 #include <set>
 
 #include "engine/container_engine.hpp"
+#include "support/temp_dir.hpp"
+#include "util/unique_fd.hpp"
 
 namespace arunner::engine {
 namespace {
+
+using arunner::testing::TempDir;
 
 using json = nlohmann::ordered_json;
 
@@ -152,7 +159,8 @@ struct FakeHost {
     std::map<std::string, std::string> env;
     std::set<std::string> sockets;
 
-    Result<std::filesystem::path> find(EngineDialect dialect, const std::string& explicit_socket) {
+    Result<std::optional<std::filesystem::path>> find(EngineDialect dialect,
+                                                      const std::string& explicit_socket) {
         return find_engine_socket(
             dialect, explicit_socket,
             [this](const std::string& name) { return env.count(name) ? env[name] : ""; },
@@ -160,8 +168,11 @@ struct FakeHost {
     }
 };
 
-std::string found(const Result<std::filesystem::path>& result) {
-    return result.ok() ? result->string() : "error: " + result.error().message;
+std::string found(const Result<std::optional<std::filesystem::path>>& result) {
+    if (!result.ok()) {
+        return "error: " + result.error().message;
+    }
+    return *result ? (*result)->string() : "none";
 }
 
 TEST(ContainerEngineSocket, ExplicitPathWins) {
@@ -209,12 +220,33 @@ TEST(ContainerEngineSocket, RootfulDefaults) {
     EXPECT_EQ(found(host.find(EngineDialect::docker, "")), "/run/podman/podman.sock");
 }
 
-TEST(ContainerEngineSocket, NothingFound) {
+TEST(ContainerEngineSocket, NothingConfiguredOrAnswering) {
     FakeHost host;
-    EXPECT_EQ(found(host.find(EngineDialect::podman, "")),
-              "error: no container engine socket found (tried CONTAINER_HOST, DOCKER_HOST, "
-              "/run/podman/podman.sock, /var/run/docker.sock): start the podman service or name "
-              "its socket with --container-engine-socket");
+    EXPECT_EQ(found(host.find(EngineDialect::podman, "")), "none");
+    EXPECT_EQ(found(host.find(EngineDialect::docker, "")), "none");
+    EXPECT_EQ(engine_socket_search_path(EngineDialect::podman),
+              "CONTAINER_HOST, DOCKER_HOST, /run/podman/podman.sock, /var/run/docker.sock");
+    EXPECT_EQ(engine_socket_search_path(EngineDialect::docker),
+              "DOCKER_HOST, CONTAINER_HOST, /var/run/docker.sock, /run/podman/podman.sock");
+}
+
+TEST(ContainerEngineSocket, AnswersOnlyWhenSomethingListens) {
+    TempDir dir;
+    const std::filesystem::path path = dir.path() / "engine.sock";
+    EXPECT_FALSE(socket_answers(path));  // nothing there
+    util::UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(listener.valid());
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof(address.sun_path) - 1);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    EXPECT_FALSE(socket_answers(path));  // bound, not listening: a dead service's leftover
+    ASSERT_EQ(::listen(listener.get(), 1), 0);
+    EXPECT_TRUE(socket_answers(path));
+    listener.reset();
+    EXPECT_FALSE(socket_answers(path));  // the file stays, nobody answers
+    EXPECT_TRUE(std::filesystem::exists(path));
 }
 
 }  // namespace

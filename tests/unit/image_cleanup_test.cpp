@@ -1,97 +1,84 @@
 // src/stream/image_cleanup.cpp: `worker cleanup --remove-images / --image-prune` through the
-// engine's command line, here a fake engine script that logs its arguments.
-
-#include <gtest/gtest.h>
-#include <sys/stat.h>
-
-#include <cstdio>
-#include <fstream>
-#include <sstream>
-#include <string>
+// engine API, here the in-memory engine (the real one: tests/podman/image_cleanup_test.cpp).
 
 #include "stream/image_cleanup.hpp"
-#include "support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "support/in_memory_engine.hpp"
 
 namespace arunner::stream {
 namespace {
 
-/// A fake `podman`: `images` lists two quoted tags of localhost/a and none of anything else,
-/// and fails for "broken"; `rmi` untags; `image prune` prints the file `prune` next to it.
-class ImageCleanup : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        engine_ = (dir_ / "podman").string();
-        std::ofstream(engine_)
-            << "#!/bin/sh\n"
-               "here=$(dirname \"$0\")\n"
-               "echo \"$@\" >> \"$here/log\"\n"
-               "case \"$1\" in\n"
-               "  images)\n"
-               "    case \"$3\" in\n"
-               "      localhost/a) printf '\"localhost/a:1\"\\n\"localhost/a:2\"\\n' ;;\n"
-               "      broken) echo 'no such engine state'; exit 125 ;;\n"
-               "    esac ;;\n"
-               "  rmi) echo \"Untagged: $2\" ;;\n"
-               "  image) cat \"$here/prune\" ;;\n"
-               "esac\n";
-        ::chmod(engine_.c_str(), 0755);
-    }
-    void TearDown() override {
-        if (out_ != nullptr) {
-            std::fclose(out_);
-        }
-        std::free(printed_);
-    }
+using arunner::testing::InMemoryEngine;
 
-    std::string log() const {
-        std::ifstream in(dir_ / "log");
-        std::stringstream text;
-        text << in.rdbuf();
-        return text.str();
-    }
-    std::string printed() {
-        std::fflush(out_);
-        return std::string(printed_, printed_size_);
-    }
+TEST(ImageCleanup, TagMatchesAsTheEnginesImagesListDoes) {
+    EXPECT_TRUE(image_tag_matches("localhost/a:1", "localhost/a"));
+    EXPECT_TRUE(image_tag_matches("localhost/a:1", "localhost/a:1"));
+    EXPECT_FALSE(image_tag_matches("localhost/a:1", "localhost/a:2"));
+    EXPECT_FALSE(image_tag_matches("localhost/ab:1", "localhost/a"));
+    EXPECT_FALSE(image_tag_matches("localhost/a/b:1", "localhost/a"));
+    // Short names, as podman and docker resolve them locally.
+    EXPECT_TRUE(image_tag_matches("localhost/a:1", "a"));
+    EXPECT_TRUE(image_tag_matches("docker.io/library/a:1", "a:1"));
+    EXPECT_FALSE(image_tag_matches("quay.io/x/a:1", "a"));
+    // A registry with a port is not a tag.
+    EXPECT_TRUE(image_tag_matches("127.0.0.1:5000/x/a:v1", "127.0.0.1:5000/x/a"));
+    EXPECT_FALSE(image_tag_matches("127.0.0.1:5000/x/a:v1", "127.0.0.1:5000/x/a:v2"));
+    // An untagged image (podman lists "<none>:<none>") matches nothing.
+    EXPECT_FALSE(image_tag_matches("<none>:<none>", "<none>"));
+}
 
-    testing::TempDir dir_;
-    std::string engine_;
-    char* printed_ = nullptr;
-    size_t printed_size_ = 0;
-    std::FILE* out_ = ::open_memstream(&printed_, &printed_size_);
-};
-
-TEST_F(ImageCleanup, RemovesEveryTagOfEachImage) {
-    auto removed = remove_images({"localhost/a", "localhost/none"}, engine_, out_);
+TEST(ImageCleanup, UntagsEveryTagOfEachImageOnce) {
+    InMemoryEngine engine;
+    engine.set_images({"localhost/a:1", "localhost/a:2", "localhost/b:1", "localhost/c:1"});
+    auto removed = remove_images(engine, {"localhost/a", "b:1", "localhost/a:1", "localhost/x"});
     ASSERT_TRUE(removed.ok()) << removed.error().message;
-    EXPECT_EQ(*removed, 2);
-    EXPECT_EQ(log(),
-              "images --format=\"{{.Repository}}:{{.Tag}}\" localhost/a\n"
-              "rmi localhost/a:1 -f\n"
-              "rmi localhost/a:2 -f\n"
-              "images --format=\"{{.Repository}}:{{.Tag}}\" localhost/none\n");
-    EXPECT_EQ(printed(), "");
+    EXPECT_EQ(*removed, 3);
+    auto left = engine.list_images();
+    ASSERT_TRUE(left.ok());
+    ASSERT_EQ(left->size(), 1U);
+    EXPECT_EQ(left->front().tags, std::vector<std::string>{"localhost/c:1"});
+    // Untag only: nothing was force-removed.
+    for (const std::string& call : engine.calls()) {
+        EXPECT_NE(call.rfind("remove", 0), 0U) << call;
+    }
 }
 
-TEST_F(ImageCleanup, FailingCommandPrintsAnsibleRunnersBlock) {
-    auto removed = remove_images({"broken"}, engine_, out_);
-    ASSERT_FALSE(removed.ok());
-    const std::string command = engine_ + " images --format=\"{{.Repository}}:{{.Tag}}\" broken";
-    EXPECT_EQ(removed.error().message, "Error running command: " + command);
-    EXPECT_EQ(printed(),
-              "Error running command:\n" + command + "\nStdout:\nno such engine state\n\n");
+TEST(ImageCleanup, NothingToRemoveIsZero) {
+    InMemoryEngine engine;
+    engine.set_images({"localhost/c:1"});
+    auto removed = remove_images(engine, {"localhost/none"});
+    ASSERT_TRUE(removed.ok());
+    EXPECT_EQ(*removed, 0);
 }
 
-TEST_F(ImageCleanup, PruneSaysWhetherItReclaimedSomething) {
-    std::ofstream(dir_ / "prune") << "Total reclaimed space: 0B\n";
-    auto nothing = prune_images(engine_, out_);
-    ASSERT_TRUE(nothing.ok()) << nothing.error().message;
-    EXPECT_FALSE(*nothing);
-    std::ofstream(dir_ / "prune") << "deadbeef\nTotal reclaimed space: 12MB\n";
-    auto some = prune_images(engine_, out_);
-    ASSERT_TRUE(some.ok()) << some.error().message;
-    EXPECT_TRUE(*some);
-    EXPECT_NE(log().find("image prune -f\n"), std::string::npos);
+TEST(ImageCleanup, EngineErrorsNameTheCall) {
+    InMemoryEngine engine;
+    engine.set_images({"localhost/a:1"});
+    engine.fail_next("list_images", Error{"GET /images/json: 500: storage is broken"});
+    auto listed = remove_images(engine, {"localhost/a"});
+    ASSERT_FALSE(listed.ok());
+    EXPECT_EQ(listed.error().message, "GET /images/json: 500: storage is broken");
+    engine.fail_next("untag_image", Error{"POST /images/localhost/a:1/untag: 500: locked"});
+    auto untagged = remove_images(engine, {"localhost/a"});
+    ASSERT_FALSE(untagged.ok());
+    EXPECT_EQ(untagged.error().message,
+              "untagging image localhost/a:1: POST /images/localhost/a:1/untag: 500: locked");
+}
+
+TEST(ImageCleanup, PruneSaysWhetherItRemovedSomething) {
+    InMemoryEngine engine;
+    auto pruned = prune_images(engine);
+    ASSERT_TRUE(pruned.ok());
+    EXPECT_FALSE(*pruned);
+    engine.fail_next("prune_images", Error{"POST /images/prune: 500: busy"});
+    auto failed = prune_images(engine);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.error().message, "POST /images/prune: 500: busy");
 }
 
 }  // namespace

@@ -210,6 +210,7 @@ void EmbeddedPodman::keep(const fs::path& podman) {
     }
     const std::vector<std::string> env_entries = environment.to_envp();
     std::vector<const char*> envp;
+    envp.reserve(env_entries.size() + 1);
     for (const std::string& entry : env_entries) {
         envp.push_back(entry.c_str());
     }

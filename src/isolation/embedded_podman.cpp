@@ -69,6 +69,7 @@ std::string describe_wait_status(int status) {
         ::_exit(127);  // arunner died before the request took effect
     }
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    ::prctl(PR_SET_NAME, "arunner-reaper");  // what ps shows instead of arunner's own name
     ::setsid();  // a terminal's Ctrl-C is for arunner, which stops the service in order
     sigset_t handled;
     ::sigemptyset(&handled);

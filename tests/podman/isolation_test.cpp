@@ -50,10 +50,10 @@ class Isolation : public EngineSuite {
     /// and no container left.
     void expect_stopped_cleanly(const std::string& ident, int signal,
                                 const std::string& expected_status,
-                                std::vector<std::string> extra = {}) {
+                                const std::vector<std::string>& extra = {}) {
         TempDir dir;
         auto pdd = copy_fixture("sleeper", dir);
-        BackgroundCommand run(isolated(pdd, ident, std::move(extra)));
+        BackgroundCommand run(isolated(pdd, ident, extra));
         auto art = pdd / "artifacts" / ident;
         // The long task has started once its task event is there.
         bool sleeping = wait_until(

@@ -22,8 +22,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kImage = kEeImage;
-
 class Orphans : public EngineSuite {
   protected:
     static std::vector<std::string> isolated(const std::filesystem::path& pdd,

@@ -444,6 +444,12 @@ Result<ContainerSpec> make_worker_container_spec(const config::JobConfig& job) {
     spec.open_stdin = true;
     spec.stdin_once = true;
     spec.init = true;
+    // podman gives every container TERM=xterm, docker only one with a tty. The worker's ansible
+    // colours its output by TERM (as a local run does), so without it the same job's stdout
+    // differed on docker; a --container-option --env=TERM=… still wins.
+    if (c.engine == "docker") {
+        set_env(spec.env, "TERM", "xterm");
+    }
     ARUNNER_TRY(add_user_settings(c, spec));
     return spec;
 }

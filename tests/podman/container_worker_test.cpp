@@ -1,8 +1,9 @@
-// `arunner run --container-worker` end to end against a real podman service on a private socket
-// and the offline EE image (scripts/build-ee): the job is streamed into a container running a
-// worker (arunner's, or Debian's ansible-runner) and processed here. A user checks that the
-// artifacts and events equal a local run's, that events appear while the job runs, that cancel,
-// signals, timeouts, a killed worker and broken setups end cleanly with no container left.
+// `arunner run --container-worker` end to end against a real engine (a private podman service, or
+// the docker run's dockerd: podman_service.hpp) and the offline EE image (scripts/build-ee): the
+// job is streamed into a container running a worker (arunner's, or Debian's ansible-runner) and
+// processed here. A user checks that the artifacts and events equal a local run's, that events
+// appear while the job runs, that cancel, signals, timeouts, a killed worker and broken setups end
+// cleanly with no container left.
 //
 // What legitimately differs from a local run, and is not compared: event uuid / parent_uuid /
 // pid / created (a different process, clock and playbook uuid), the facts gathered (another
@@ -109,7 +110,7 @@ std::set<std::string> tree_of(const fs::path& dir) {
     return paths;
 }
 
-class ContainerWorker : public PodmanSuite {
+class ContainerWorker : public EngineSuite {
   protected:
     /// `arunner run PDD -p site.yml --container-worker …` through the private socket.
     static std::vector<std::string> worker_run(const fs::path& pdd, const std::string& ident,
@@ -378,6 +379,7 @@ TEST_F(ContainerWorker, ApiCallbacksSeeTheWorkersEventsAndStatuses) {
     options.container_worker = true;
     options.container_image = kImage;
     options.container_engine_socket = service_->socket().string();
+    options.process_isolation_executable = TestEngine::name();
     std::vector<Json> handled;
     std::vector<JobStatus> statuses;
     RunCallbacks callbacks;

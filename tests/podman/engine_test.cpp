@@ -1,11 +1,9 @@
-// src/engine/ against a real podman 4.3: this test starts `podman system service` on a private
-// socket, builds a tiny local image if it is missing (no registry here: host binaries and their
-// libraries, imported), and drives containers through RestContainerEngine: create, attach before
-// start, demultiplexed output, stdin with half-close, libpod wait, kill, remove, list by label,
-// and the service's CPU while a wait is held open.
-//
-// With ARUNNER_TEST_ENGINE=docker the same tests run against a private dockerd 20.10 instead
-// (started with MACHINE.md's quiet flags, its own data root, the image imported into it).
+// src/engine/ against a real engine: podman 4.3 (a private `podman system service`) or, in the
+// docker run, Debian's dockerd 20.10 (the `dockerd` ctest fixture; support/podman_service.hpp
+// chooses). The test builds a tiny local image if it is missing (no registry here: host binaries
+// and their libraries, imported), and drives containers through RestContainerEngine in the
+// engine's own dialect: create, attach before start, demultiplexed output, stdin with
+// half-close, wait, kill, remove, list by label, and the service's CPU while a wait is held open.
 //
 // Needs root, podman, runc and /etc/containers/containers.conf as MACHINE.md describes (and
 // docker.io for the docker run).
@@ -13,7 +11,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -23,6 +20,7 @@
 
 #include "engine/rest_container_engine.hpp"
 #include "support/command.hpp"
+#include "support/podman_service.hpp"
 #include "support/temp_dir.hpp"
 
 namespace arunner::engine {
@@ -41,11 +39,6 @@ done | sort -u)
 tar -C / -ch $files | $CLI import - localhost/arunner-test-tiny >/dev/null
 )";
 
-bool docker_run() {
-    const char* engine = ::getenv("ARUNNER_TEST_ENGINE");
-    return engine != nullptr && std::string(engine) == "docker";
-}
-
 /// User + system CPU time of `pid` so far.
 std::chrono::duration<double> cpu_time(pid_t pid) {
     std::string stat = testing::read_text("/proc/" + std::to_string(pid) + "/stat");
@@ -61,34 +54,15 @@ std::chrono::duration<double> cpu_time(pid_t pid) {
     return std::chrono::duration<double>(ticks / static_cast<double>(::sysconf(_SC_CLK_TCK)));
 }
 
-/// A podman service on a private socket for the whole suite, and the engine that talks to it.
-class PodmanEngine : public ::testing::Test {
+/// The engine under test for the whole suite, and the tiny image in it.
+class Engine : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        dir_ = new testing::TempDir();
-        const auto& root = dir_->path();
-        if (docker_run()) {
-            dialect_ = EngineDialect::docker;
-            socket_ = root / "docker.sock";
-            cli_ = "docker -H unix://" + socket_.string();
-            service_ = new testing::BackgroundCommand(
-                {"dockerd", "--host", "unix://" + socket_.string(), "--data-root", root / "data",
-                 "--exec-root", root / "exec", "--pidfile", root / "docker.pid", "--iptables=false",
-                 "--bridge=none"});
-        } else {
-            ASSERT_TRUE(std::filesystem::exists("/etc/containers/containers.conf"))
-                << "write /etc/containers/containers.conf as MACHINE.md says (runc, ulimits)";
-            socket_ = root / "podman.sock";
-            cli_ = "podman";
-            service_ = new testing::BackgroundCommand(
-                {"podman", "system", "service", "--time=0", "unix://" + socket_.string()});
-        }
-        ASSERT_GT(service_->pid(), 0) << "cannot start " << dialect_name(dialect_);
-        auto made = RestContainerEngine::create({socket_, dialect_});
-        ASSERT_TRUE(made.ok());
-        engine_ = made->release();
-        ASSERT_TRUE(testing::wait_until([] { return engine_->version().ok(); }, 15000ms))
-            << dialect_name(dialect_) << " did not come up: " << service_->current_output();
+        service_ = new testing::TestEngine();
+        ASSERT_TRUE(service_->ok()) << service_->error();
+        engine_ = &service_->engine();
+        socket_ = service_->socket();
+        cli_ = service_->cli();
         auto exists = engine_->image_exists(kImage);
         ASSERT_TRUE(exists.ok()) << exists.error().message;
         if (!*exists) {
@@ -99,17 +73,13 @@ class PodmanEngine : public ::testing::Test {
     }
 
     static void TearDownTestSuite() {
-        delete engine_;
-        if (service_ != nullptr && service_->pid() > 0) {
-            ::kill(service_->pid(), SIGTERM);
-            service_->finish();
-        }
+        engine_ = nullptr;
         delete service_;
-        if (dir_ != nullptr && dialect_ == EngineDialect::docker) {
-            // dockerd leaves this nsfs mount behind when it uses a bridge (MACHINE.md).
-            ::umount2((dir_->path() / "exec/netns/default").c_str(), MNT_DETACH);
-        }
-        delete dir_;
+        service_ = nullptr;
+    }
+
+    void SetUp() override {
+        ASSERT_NE(engine_, nullptr) << (service_ != nullptr ? service_->error() : "");
     }
 
     void TearDown() override {
@@ -165,27 +135,17 @@ class PodmanEngine : public ::testing::Test {
         }
     }
 
-    static testing::TempDir* dir_;
-    static EngineDialect dialect_;
-    static std::filesystem::path socket_;
-    static std::string cli_;
-    static testing::BackgroundCommand* service_;
-    static RestContainerEngine* engine_;
-    static std::string label_value_;
-    static int counter_;
+    static constexpr EngineDialect dialect_ = testing::TestEngine::dialect();
+    static inline testing::TestEngine* service_ = nullptr;
+    static inline RestContainerEngine* engine_ = nullptr;
+    static inline std::filesystem::path socket_;
+    static inline std::string cli_;
+    static inline std::string label_value_;
+    static inline int counter_ = 0;
     std::vector<std::string> created_;
 };
 
-testing::TempDir* PodmanEngine::dir_ = nullptr;
-EngineDialect PodmanEngine::dialect_ = EngineDialect::podman;
-std::filesystem::path PodmanEngine::socket_;
-std::string PodmanEngine::cli_;
-testing::BackgroundCommand* PodmanEngine::service_ = nullptr;
-RestContainerEngine* PodmanEngine::engine_ = nullptr;
-std::string PodmanEngine::label_value_;
-int PodmanEngine::counter_ = 0;
-
-TEST_F(PodmanEngine, VersionAndImages) {
+TEST_F(Engine, VersionAndImages) {
     auto version = engine_->version();
     ASSERT_TRUE(version.ok()) << version.error().message;
     EXPECT_EQ(version->is_podman, dialect_ == EngineDialect::podman);
@@ -225,7 +185,7 @@ TEST_F(PodmanEngine, VersionAndImages) {
     EXPECT_TRUE(*engine_->image_exists(kImage));  // the image and its other tag stay
 }
 
-TEST_F(PodmanEngine, MissingImageOnCreate) {
+TEST_F(Engine, MissingImageOnCreate) {
     ContainerSpec s = spec("true");
     s.image = "localhost/arunner-no-such-image";
     auto id = engine_->create(s);
@@ -237,7 +197,7 @@ TEST_F(PodmanEngine, MissingImageOnCreate) {
                                         "localhost/arunner-no-such-image:latest");
 }
 
-TEST_F(PodmanEngine, OutputDemuxedAndExitCode) {
+TEST_F(Engine, OutputDemuxedAndExitCode) {
     ContainerSpec s = spec("echo hello; echo oops >&2; echo again; exit 3");
     std::string id = create(s);
     ASSERT_FALSE(id.empty());
@@ -260,7 +220,7 @@ TEST_F(PodmanEngine, OutputDemuxedAndExitCode) {
     EXPECT_EQ(info->exit_code, 3);
 }
 
-TEST_F(PodmanEngine, StdinHalfCloseReachesCat) {
+TEST_F(Engine, StdinHalfCloseReachesCat) {
     ContainerSpec s = spec("cat; echo done >&2");
     s.open_stdin = true;
     s.stdin_once = true;
@@ -286,7 +246,7 @@ TEST_F(PodmanEngine, StdinHalfCloseReachesCat) {
     EXPECT_EQ(*engine_->wait(id), 0);
 }
 
-TEST_F(PodmanEngine, TtyIsRawAndCtrlDEndsStdin) {
+TEST_F(Engine, TtyIsRawAndCtrlDEndsStdin) {
     ContainerSpec s = spec("echo out; echo err >&2; cat");
     s.tty = true;
     s.open_stdin = true;
@@ -310,7 +270,7 @@ TEST_F(PodmanEngine, TtyIsRawAndCtrlDEndsStdin) {
     EXPECT_EQ(*code, 0);
 }
 
-TEST_F(PodmanEngine, KillStopAndRemove) {
+TEST_F(Engine, KillStopAndRemove) {
     std::string id = create(spec("exec sleep 100"));
     ASSERT_TRUE(engine_->start(id).ok());
     ASSERT_TRUE(engine_->inspect(id)->running);
@@ -343,22 +303,25 @@ TEST_F(PodmanEngine, KillStopAndRemove) {
     EXPECT_TRUE(engine_->remove(running, true).ok());  // force removes a running one
 }
 
-TEST_F(PodmanEngine, WaitKeepsTheServiceIdle) {
+TEST_F(Engine, WaitKeepsTheServiceIdle) {
     std::string id = create(spec("exec sleep 3"));
     ASSERT_TRUE(engine_->start(id).ok());
-    auto before = cpu_time(service_->pid());
+    auto before = cpu_time(service_->service_pid());
     auto started = std::chrono::steady_clock::now();
     auto code = engine_->wait(id);
     std::chrono::duration<double> wall = std::chrono::steady_clock::now() - started;
-    double cores = (cpu_time(service_->pid()) - before).count() / wall.count();
+    double cores = (cpu_time(service_->service_pid()) - before).count() / wall.count();
     ASSERT_TRUE(code.ok()) << code.error().message;
     EXPECT_EQ(*code, 0);
     std::printf("[ measure  ] %s service CPU during wait: %.3f cores over %.2f s\n",
                 dialect_name(dialect_), cores, wall.count());
-    EXPECT_LT(cores, 0.2);
+    // The fixture's dockerd also serves the docker tests running beside this one (ctest -j2), so
+    // only a wait that spins (a whole core, as podman's Docker-compatible wait does) is caught
+    // there; the private podman service serves this test alone.
+    EXPECT_LT(cores, dialect_ == EngineDialect::podman ? 0.2 : 0.8);
 }
 
-TEST_F(PodmanEngine, DockerCompatibleWaitIsCostly) {
+TEST_F(Engine, DockerCompatibleWaitIsCostly) {
     // For the record (MACHINE.md): the Docker-compatible wait, which RestContainerEngine never
     // holds open on podman. Measured, not asserted.
     if (dialect_ != EngineDialect::podman) {
@@ -368,7 +331,7 @@ TEST_F(PodmanEngine, DockerCompatibleWaitIsCostly) {
     ASSERT_TRUE(engine_->start(id).ok());
     auto client = HttpUnixClient::create({socket_});
     ASSERT_TRUE(client.ok());
-    auto before = cpu_time(service_->pid());
+    auto before = cpu_time(service_->service_pid());
     auto started = std::chrono::steady_clock::now();
     HttpRequest request{"POST", "/v1.41/containers/" + id + "/wait"};
     request.timeout = 0ms;
@@ -379,10 +342,10 @@ TEST_F(PodmanEngine, DockerCompatibleWaitIsCostly) {
     std::printf(
         "[ measure  ] podman service CPU during Docker-compatible wait: %.3f cores over "
         "%.2f s\n",
-        (cpu_time(service_->pid()) - before).count() / wall.count(), wall.count());
+        (cpu_time(service_->service_pid()) - before).count() / wall.count(), wall.count());
 }
 
-TEST_F(PodmanEngine, ZzNothingLeftWithTheLabel) {
+TEST_F(Engine, ZzNothingLeftWithTheLabel) {
     // Defined last, so it runs after the others (GoogleTest keeps definition order); every test
     // removed what it made, so after this one's own container goes nothing carries the label.
     std::string id = create(spec("true"));

@@ -1,4 +1,4 @@
-// Forged frames (tests/fixtures/frames) through --process-isolation on a private podman service:
+// Forged frames (tests/fixtures/frames) through --process-isolation on the engine under test:
 // inside the container the secret travels in ARUNNER_FRAME_SECRET, which the plugin removes
 // before any task runs. The run gives the local run's events and stdout, writes nothing outside
 // the private data dir, and records the secret in no artifact.
@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-constexpr const char* kImage = "localhost/arunner-ee";
+constexpr const char* kImage = kEeImage;
 
 /// Event and task names of the events that are not verbose lines.
 std::vector<std::string> sequence(const std::vector<Json>& events) {
@@ -49,7 +49,7 @@ bool holds_a_secret_frame(const std::string& text) {
 }
 
 TEST(FramesIsolation, ForgedFramesInAContainerArePlainOutput) {
-    PodmanService service;
+    TestEngine service;
     ASSERT_TRUE(service.ok()) << service.error();
     auto image = service.engine().image_exists(kImage);
     ASSERT_TRUE(image.ok()) << image.error().message;
@@ -60,9 +60,23 @@ TEST(FramesIsolation, ForgedFramesInAContainerArePlainOutput) {
     auto local = run_command(
         {ARUNNER_BINARY, "run", pdd.string(), "-p", "site.yml", "--ident", "local", "-q"});
     const std::string ident = "t" + std::to_string(::getpid()) + "_frames";
-    auto contained = run_command({ARUNNER_BINARY, "run", pdd.string(), "-p", "site.yml", "--ident",
-                                  ident, "-q", "--process-isolation", "--container-image", kImage,
-                                  "--container-engine-socket", service.socket().string()});
+    std::vector<std::string> argv = {ARUNNER_BINARY,
+                                     "run",
+                                     pdd.string(),
+                                     "-p",
+                                     "site.yml",
+                                     "--ident",
+                                     ident,
+                                     "-q",
+                                     "--process-isolation",
+                                     "--container-image",
+                                     kImage,
+                                     "--container-engine-socket",
+                                     service.socket().string()};
+    for (std::string& option : TestEngine::executable_options()) {
+        argv.push_back(std::move(option));
+    }
+    auto contained = run_command(argv);
     fs::path art = pdd / "artifacts" / ident;
     EXPECT_EQ(contained.exit_code, 0) << contained.err;
     EXPECT_EQ(local.exit_code, 0) << local.err;

@@ -1,7 +1,8 @@
-// `arunner run --process-isolation` end to end against a real podman service on a private socket
-// and the offline EE image (scripts/build-ee): the container run matches the local run, mounts
-// and options reach the container, cancel / timeout / SIGTERM / SIGINT leave no container
-// (checked through the API), and each broken setup is a clear error without a hang.
+// `arunner run --process-isolation` end to end against a real engine (a private podman service,
+// or the docker run's dockerd: podman_service.hpp) and the offline EE image (scripts/build-ee): the
+// container run matches the local run, mounts and options reach the container, cancel / timeout /
+// SIGTERM / SIGINT leave no container (checked through the API), and each broken setup is a clear
+// error without a hang.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include "support/command.hpp"
 #include "support/fixture.hpp"
@@ -28,7 +30,7 @@ using nlohmann::ordered_json;
 
 constexpr const char* kImage = kEeImage;
 
-class Isolation : public PodmanSuite {
+class Isolation : public EngineSuite {
   protected:
     /// `arunner run PDD -p site.yml --process-isolation …` through the private socket.
     static std::vector<std::string> isolated(const std::filesystem::path& pdd,
@@ -48,10 +50,10 @@ class Isolation : public PodmanSuite {
     /// and no container left.
     void expect_stopped_cleanly(const std::string& ident, int signal,
                                 const std::string& expected_status,
-                                std::vector<std::string> extra = {}) {
+                                const std::vector<std::string>& extra = {}) {
         TempDir dir;
         auto pdd = copy_fixture("sleeper", dir);
-        BackgroundCommand run(isolated(pdd, ident, std::move(extra)));
+        BackgroundCommand run(isolated(pdd, ident, extra));
         auto art = pdd / "artifacts" / ident;
         // The long task has started once its task event is there.
         bool sleeping = wait_until(
@@ -176,6 +178,74 @@ TEST_F(Isolation, MountsOptionsAndEnvironmentReachTheContainer) {
     EXPECT_EQ(containers_of(ident), 0u);
 }
 
+/// The MAC addresses of the host's own network devices (not loopback, not the veths and
+/// bridges of containers, which come and go while other tests run).
+std::set<std::string> host_macs() {
+    std::set<std::string> macs;
+    for (const auto& entry : std::filesystem::directory_iterator("/sys/class/net")) {
+        const std::string name = entry.path().filename().string();
+        if (name == "lo" || name.starts_with("veth") || name.starts_with("podman") ||
+            name.starts_with("cni") || name.starts_with("docker") || name.starts_with("br-")) {
+            continue;
+        }
+        std::string mac = read_text(entry.path() / "address");
+        if (!mac.empty() && mac.back() == '\n') {
+            mac.pop_back();
+        }
+        macs.insert(mac);
+    }
+    return macs;
+}
+
+// SPEC 7.1-7.2 on the engine under test: on docker the container runs as the controller's uid
+// (ansible-runner's --user=<uid>; the image's own USER would apply otherwise, as it does on
+// podman) and gets no ANSIBLE_UNSAFE_WRITES, which podman's gets; --network reaches the engine.
+TEST_F(Isolation, UserEnvironmentAndNetworkFollowTheEngine) {
+    // The EE image with a USER of its own, so that the engine's choice of user shows.
+    const std::string image = std::string(kImage) + "-user4321-" + std::to_string(::getpid());
+    const std::string cli = service_->cli();
+    auto made = run_command({"sh", "-c",
+                             "set -e; id=$(" + cli + " create " + kImage + " true); " + cli +
+                                 " commit --change 'USER 4321' $id " + image + " >/dev/null; " +
+                                 cli + " rm $id"});
+    ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+
+    TempDir dir;
+    auto pdd = dir / "pdd";
+    std::filesystem::create_directories(pdd / "project");
+    std::ofstream(pdd / "project" / "site.yml")
+        << "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+           "    - debug:\n        msg: \"uid={{ lookup('pipe', 'id -u') }} "
+           "unsafe={{ lookup('env', 'ANSIBLE_UNSAFE_WRITES') }} "
+           "macs={{ lookup('pipe', 'cat /sys/class/net/*/address') | replace('\\n', ',') }}\"\n";
+    const std::string ident = unique_ident("dialect");
+    auto argv = isolated(
+        pdd, ident, {"--container-option=--network=host", "--container-option=--env=HOME=/tmp"});
+    argv[9] = image;
+    auto result = run_command(argv);
+    run_command({"sh", "-c", cli + " rmi " + image});
+    auto art = pdd / "artifacts" / ident;
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    EXPECT_EQ(read_text(art / "status"), "successful");
+
+    const std::string uid = kOnDocker ? std::to_string(::getuid()) : "4321";
+    EXPECT_NE(result.out.find("uid=" + uid + " "), std::string::npos) << result.out;
+    const std::string unsafe = kOnDocker ? "unsafe= " : "unsafe=1 ";
+    EXPECT_NE(result.out.find(unsafe), std::string::npos) << result.out;
+    EXPECT_EQ(read_text(art / "env.list").find("ANSIBLE_UNSAFE_WRITES=1") != std::string::npos,
+              !kOnDocker)
+        << read_text(art / "env.list");
+    // With the host's network the container sees the host's own devices.
+    size_t at = result.out.find("macs=");
+    ASSERT_NE(at, std::string::npos) << result.out;
+    const std::string seen = result.out.substr(at, result.out.find('"', at) - at);
+    ASSERT_FALSE(host_macs().empty());
+    for (const std::string& mac : host_macs()) {
+        EXPECT_NE(seen.find(mac), std::string::npos) << mac << " not in " << seen;
+    }
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
 TEST_F(Isolation, FailingPlayIsFailedWithItsRc) {
     TempDir dir;
     auto pdd = copy_fixture("failing", dir);
@@ -264,7 +334,8 @@ TEST_F(Isolation, WorkerRunsAnIsolatedJobFromAnsibleRunnersTransmit) {
     auto pdd = copy_fixture("hello", dir);
     std::filesystem::create_directories(pdd / "env");
     std::ofstream(pdd / "env" / "settings")
-        << "process_isolation: true\ncontainer_image: " << kImage << "\n";
+        << "process_isolation: true\nprocess_isolation_executable: " << TestEngine::name()
+        << "\ncontainer_image: " << kImage << "\n";
     const std::string ident = unique_ident("worker");
     auto job = dir / "job", stream = dir / "stream";
     auto sent = run_command({"/bin/sh", "-c",
@@ -274,7 +345,7 @@ TEST_F(Isolation, WorkerRunsAnIsolatedJobFromAnsibleRunnersTransmit) {
     auto worked = run_command({"/bin/sh", "-c",
                                std::string("'") + ARUNNER_BINARY + "' worker < '" + job.string() +
                                    "' > '" + stream.string() + "'"},
-                              {{"CONTAINER_HOST", "unix://" + service_->socket().string()}});
+                              {service_->host_variable()});
     EXPECT_EQ(worked.exit_code, 0) << worked.err;
     EXPECT_EQ(worked.err, "");
     auto out = dir / "processed";
@@ -354,7 +425,10 @@ TEST_F(Isolation, EngineErrorOnCreateIsClearAndLeavesNothing) {
     auto result =
         run_command(isolated(pdd, ident, {"--container-option=--network=arunner-no-such-network"}));
     EXPECT_NE(result.exit_code, 0);
-    EXPECT_NE(result.err.find("containers/create"), std::string::npos) << result.err;
+    // podman refuses the network on create, dockerd only on start.
+    EXPECT_NE(result.err.find(kOnDocker ? "/start: 404 network" : "containers/create"),
+              std::string::npos)
+        << result.err;
     EXPECT_NE(result.err.find("arunner-no-such-network"), std::string::npos) << result.err;
     EXPECT_EQ(containers_of(ident), 0u);
 }

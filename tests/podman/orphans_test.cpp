@@ -1,4 +1,4 @@
-// No orphaned containers (issue 10, item 7), against a real podman service on a private socket:
+// No orphaned containers (issue 10, item 7), against a real engine (podman_service.hpp):
 // the container of a SIGKILLed arunner is swept by the next job (which then gets its name) or by
 // `arunner worker cleanup --containers`; the container of a live arunner is never swept, and a
 // job wanting its name gets a clear error; SIGHUP cancels like SIGTERM.
@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 
+#include "isolation/container_sweep.hpp"
 #include "support/command.hpp"
 #include "support/fixture.hpp"
 #include "support/job_events.hpp"
@@ -20,9 +22,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kImage = kEeImage;
-
-class Orphans : public PodmanSuite {
+class Orphans : public EngineSuite {
   protected:
     static std::vector<std::string> isolated(const std::filesystem::path& pdd,
                                              const std::string& ident) {
@@ -63,9 +63,13 @@ class Orphans : public PodmanSuite {
     }
 
     CommandResult cleanup_containers(const TempDir& dir) {
-        return run_command({ARUNNER_BINARY, "worker", "cleanup", "--containers", "--file-pattern",
-                            (dir / "no-such-dir-*").string()},
-                           {{"CONTAINER_HOST", "unix://" + service_->socket().string()}});
+        std::vector<std::string> argv = {ARUNNER_BINARY,   "worker",
+                                         "cleanup",        "--containers",
+                                         "--file-pattern", (dir / "no-such-dir-*").string()};
+        for (std::string& option : TestEngine::executable_options()) {
+            argv.push_back(std::move(option));
+        }
+        return run_command(argv, {service_->host_variable()});
     }
 };
 
@@ -105,6 +109,19 @@ TEST_F(Orphans, LiveControllersContainerIsNeverSweptAndItsNameIsAClearError) {
     auto pdd = copy_fixture("sleeper", dir);
     BackgroundCommand running(isolated(pdd, ident));
     wait_sleeping(pdd / "artifacts" / ident, running);
+    // The labels the sweep goes by, as the engine keeps them: the job's ident, and its
+    // controller, this arunner.
+    auto listed = service_->engine().list(std::string("arunner.ident=") + ident);
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    ASSERT_EQ(listed->size(), 1u);
+    std::optional<isolation::ControllerId> controller;
+    for (const auto& [key, value] : listed->front().labels) {
+        if (key == isolation::kControllerLabel) {
+            controller = isolation::parse_controller_label(value);
+        }
+    }
+    ASSERT_TRUE(controller.has_value()) << "no parsable " << isolation::kControllerLabel;
+    EXPECT_EQ(controller->pid, running.pid());
 
     CommandResult cleanup = cleanup_containers(dir);
     EXPECT_EQ(cleanup.exit_code, 0) << cleanup.out << cleanup.err;

@@ -163,6 +163,24 @@ TEST_F(JobContainerSpec, WorkerSpecStreamsOnStdinAndMountsNoDataDir) {
     EXPECT_NE(value_of(spec->labels, kControllerLabel), "<unset>");
 }
 
+// podman gives every container TERM=xterm, docker only one with a tty: a docker worker gets it
+// from the spec, so its ansible colours output as on podman; a user's --env still wins.
+TEST_F(JobContainerSpec, DockerWorkerSpecHasTheTermPodmanGivesEveryContainer) {
+    options_.process_isolation = false;
+    options_.container_worker = true;
+    options_.process_isolation_executable = "docker";
+    auto job = prepare();
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    auto spec = make_worker_container_spec(*job);
+    ASSERT_TRUE(spec.ok()) << spec.error().message;
+    EXPECT_EQ(spec->env, (std::vector<std::pair<std::string, std::string>>{{"TERM", "xterm"}}));
+    options_.container_options = {"--env=TERM=dumb"};
+    job = prepare();
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(make_worker_container_spec(*job)->env,
+              (std::vector<std::pair<std::string, std::string>>{{"TERM", "dumb"}}));
+}
+
 TEST(VolumeMounts, AnsibleRunnerRules) {
     testing::TempDir dir;
     std::filesystem::create_directories(dir / "data");

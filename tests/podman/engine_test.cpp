@@ -135,7 +135,7 @@ class Engine : public ::testing::Test {
         }
     }
 
-    static constexpr EngineDialect dialect_ = testing::TestEngine::dialect();
+    static inline const EngineDialect dialect_ = testing::TestEngine::dialect();
     static inline testing::TestEngine* service_ = nullptr;
     static inline RestContainerEngine* engine_ = nullptr;
     static inline std::filesystem::path socket_;

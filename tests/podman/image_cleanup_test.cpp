@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "support/command.hpp"
 #include "support/podman_service.hpp"
@@ -15,14 +18,28 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ImageCleanup : public PodmanSuite {};
+class ImageCleanup : public EngineSuite {
+  protected:
+    /// `arunner worker cleanup ARGS` on the engine under test, named by its variable only.
+    static CommandResult cleanup(std::vector<std::string> args) {
+        std::vector<std::string> argv = {ARUNNER_BINARY, "worker", "cleanup"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        for (std::string& option : TestEngine::executable_options()) {
+            argv.push_back(std::move(option));
+        }
+        auto host = service_->host_variable();
+        const std::string other = host.first == "DOCKER_HOST" ? "CONTAINER_HOST" : "DOCKER_HOST";
+        return run_command(argv, {{other, ""}, host});
+    }
+};
 
 TEST_F(ImageCleanup, UntagsNextToARunningContainerThatKeepsRunning) {
     auto& engine = service_->engine();
     const std::string repo = "localhost/arunner-cleanup-test-" + std::to_string(::getpid());
     // Two tags of the EE image; a container runs from the first.
     for (const char* tag : {":one", ":two"}) {
-        CommandResult tagged = run_command({"podman", "tag", kEeImage, repo + tag});
+        CommandResult tagged =
+            run_command({"/bin/sh", "-c", service_->cli() + " tag " + kEeImage + " " + repo + tag});
         ASSERT_EQ(tagged.exit_code, 0) << tagged.err;
     }
     engine::ContainerSpec spec;
@@ -34,9 +51,7 @@ TEST_F(ImageCleanup, UntagsNextToARunningContainerThatKeepsRunning) {
     ASSERT_TRUE(id.ok()) << id.error().message;
     ASSERT_TRUE(engine.start(*id).ok());
 
-    CommandResult r = run_command(
-        {ARUNNER_BINARY, "worker", "cleanup", "--remove-images", repo, "localhost/not-there:x"},
-        {{"CONTAINER_HOST", "unix://" + service_->socket().string()}, {"DOCKER_HOST", ""}});
+    CommandResult r = cleanup({"--remove-images", repo, "localhost/not-there:x"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "Removed 2 image(s)\n(changed: True)\n");
 
@@ -53,9 +68,7 @@ TEST_F(ImageCleanup, UntagsNextToARunningContainerThatKeepsRunning) {
     EXPECT_TRUE(*ee);
 
     // Again: nothing left to untag. A prune keeps every image a container uses.
-    CommandResult again = run_command(
-        {ARUNNER_BINARY, "worker", "cleanup", "--remove-images", repo, "--image-prune"},
-        {{"CONTAINER_HOST", "unix://" + service_->socket().string()}, {"DOCKER_HOST", ""}});
+    CommandResult again = cleanup({"--remove-images", repo, "--image-prune"});
     EXPECT_EQ(again.exit_code, 0) << again.err;
     EXPECT_EQ(again.out.find("Removed"), std::string::npos) << again.out;
     auto still = engine.inspect(*id);

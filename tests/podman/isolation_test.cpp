@@ -228,12 +228,12 @@ TEST_F(Isolation, UserEnvironmentAndNetworkFollowTheEngine) {
     EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
     EXPECT_EQ(read_text(art / "status"), "successful");
 
-    const std::string uid = kOnDocker ? std::to_string(::getuid()) : "4321";
+    const std::string uid = on_docker() ? std::to_string(::getuid()) : "4321";
     EXPECT_NE(result.out.find("uid=" + uid + " "), std::string::npos) << result.out;
-    const std::string unsafe = kOnDocker ? "unsafe= " : "unsafe=1 ";
+    const std::string unsafe = on_docker() ? "unsafe= " : "unsafe=1 ";
     EXPECT_NE(result.out.find(unsafe), std::string::npos) << result.out;
     EXPECT_EQ(read_text(art / "env.list").find("ANSIBLE_UNSAFE_WRITES=1") != std::string::npos,
-              !kOnDocker)
+              !on_docker())
         << read_text(art / "env.list");
     // With the host's network the container sees the host's own devices.
     size_t at = result.out.find("macs=");
@@ -426,7 +426,7 @@ TEST_F(Isolation, EngineErrorOnCreateIsClearAndLeavesNothing) {
         run_command(isolated(pdd, ident, {"--container-option=--network=arunner-no-such-network"}));
     EXPECT_NE(result.exit_code, 0);
     // podman refuses the network on create, dockerd only on start.
-    EXPECT_NE(result.err.find(kOnDocker ? "/start: 404 network" : "containers/create"),
+    EXPECT_NE(result.err.find(on_docker() ? "/start: 404 network" : "containers/create"),
               std::string::npos)
         << result.err;
     EXPECT_NE(result.err.find("arunner-no-such-network"), std::string::npos) << result.err;

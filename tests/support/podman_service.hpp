@@ -1,11 +1,12 @@
 #pragma once
-// The container engine the tests of tests/podman/ run against, chosen when they are compiled:
-// podman (arunner_podman_tests: PodmanService, a private `podman system service` per test
-// program) or Debian's dockerd (arunner_docker_tests, built with ARUNNER_TEST_ENGINE="docker":
-// one dockerd per ctest run, started by the `dockerd` ctest fixture, tests/support/dockerd-fixture,
-// on ARUNNER_DOCKER_SOCKET). TestEngine is that engine; EngineSuite the fixture of the tests that
-// run arunner's container jobs through it. See docs/engines-tests.md. Needs root, podman and
-// /etc/containers/containers.conf (scripts/setup-podman); docker.io for the docker run.
+// The container engine the tests of tests/podman/ run against, chosen at run time: podman
+// (ctest's podman.* tests: PodmanService, a private `podman system service` per test program) or
+// Debian's dockerd (ctest's docker.* tests: the same program with ARUNNER_TEST_ENGINE=docker in
+// its environment, against one dockerd per ctest run, started by the `dockerd` ctest fixture,
+// tests/support/dockerd-fixture, on ARUNNER_DOCKER_SOCKET). TestEngine is that engine;
+// EngineSuite the fixture of the tests that run arunner's container jobs through it. See
+// docs/engines-tests.md. Needs root, podman and /etc/containers/containers.conf
+// (scripts/setup-podman); docker.io for the docker run.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -24,9 +25,6 @@
 #include "support/command.hpp"
 #include "support/temp_dir.hpp"
 
-#ifndef ARUNNER_TEST_ENGINE
-#define ARUNNER_TEST_ENGINE "podman"
-#endif
 #ifndef ARUNNER_DOCKER_SOCKET
 #define ARUNNER_DOCKER_SOCKET ""
 #endif
@@ -85,8 +83,15 @@ class PodmanService {
 inline constexpr const char* kEeImage = "localhost/arunner-ee";
 
 /// "podman" or "docker": the engine these tests were compiled for.
-inline constexpr std::string_view kTestEngine = ARUNNER_TEST_ENGINE;
-inline constexpr bool kOnDocker = kTestEngine == "docker";
+/// True when the environment says ARUNNER_TEST_ENGINE=docker (ctest's docker.* registration of
+/// the same test program sets it).
+inline bool on_docker() {
+    static const bool docker = [] {
+        const char* engine = std::getenv("ARUNNER_TEST_ENGINE");
+        return engine != nullptr && std::string_view(engine) == "docker";
+    }();
+    return docker;
+}
 /// Debian's docker.io client (another `docker` may come first on PATH).
 inline constexpr const char* kDockerCli = "/usr/bin/docker";
 
@@ -95,7 +100,7 @@ class TestEngine {
   public:
     /// Podman: starts the private service. Docker: connects to the fixture's dockerd.
     TestEngine() {
-        if constexpr (kOnDocker) {
+        if (on_docker()) {
             socket_ = ARUNNER_DOCKER_SOCKET;
             std::error_code ec;
             if (!std::filesystem::exists(socket_, ec)) {
@@ -128,19 +133,19 @@ class TestEngine {
     const std::string& error() const { return error_; }
     const std::filesystem::path& socket() const { return socket_; }
     engine::RestContainerEngine& engine() { return podman_ ? podman_->engine() : *engine_; }
-    static constexpr engine::EngineDialect dialect() {
-        return kOnDocker ? engine::EngineDialect::docker : engine::EngineDialect::podman;
+    static engine::EngineDialect dialect() {
+        return on_docker() ? engine::EngineDialect::docker : engine::EngineDialect::podman;
     }
-    static constexpr const char* name() { return kOnDocker ? "docker" : "podman"; }
+    static const char* name() { return on_docker() ? "docker" : "podman"; }
 
     /// The engine's command line for this engine's storage, as one shell word list.
     std::string cli() const {
-        return kOnDocker ? std::string(kDockerCli) + " -H unix://" + socket_.string() : "podman";
+        return on_docker() ? std::string(kDockerCli) + " -H unix://" + socket_.string() : "podman";
     }
     /// The variable that names this socket to arunner when no --container-engine-socket is given
     /// (DOCKER_HOST is what the docker dialect reads first).
     std::pair<std::string, std::string> host_variable() const {
-        return {kOnDocker ? "DOCKER_HOST" : "CONTAINER_HOST", "unix://" + socket_.string()};
+        return {on_docker() ? "DOCKER_HOST" : "CONTAINER_HOST", "unix://" + socket_.string()};
     }
     /// The pid of the engine's service: the private podman service, or the fixture's dockerd.
     pid_t service_pid() const {
@@ -152,7 +157,7 @@ class TestEngine {
     }
     /// The arunner options that choose this engine (podman is arunner's default).
     static std::vector<std::string> executable_options() {
-        if constexpr (kOnDocker) {
+        if (on_docker()) {
             return {"--process-isolation-executable", "docker"};
         }
         return {};
@@ -178,9 +183,9 @@ class EngineSuite : public ::testing::Test {
         auto image = service_->engine().image_exists(kEeImage);
         ASSERT_TRUE(image.ok()) << image.error().message;
         ASSERT_TRUE(*image) << kEeImage << " is missing from " << TestEngine::name()
-                            << (kOnDocker ? ": the dockerd fixture loads it from podman; run "
-                                            "scripts/build-ee, then the tests through ctest"
-                                          : ": run scripts/build-ee");
+                            << (on_docker() ? ": the dockerd fixture loads it from podman; run "
+                                              "scripts/build-ee, then the tests through ctest"
+                                            : ": run scripts/build-ee");
     }
 
     /// `arunner run PDD -p site.yml --ident IDENT <mode> --container-image kEeImage

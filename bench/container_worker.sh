@@ -11,8 +11,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps="${1:-7}"
-arunner="${ARUNNER:-$PWD/build/arunner}"
-image=localhost/arunner-ee
 # shellcheck source=bench/podman_service.sh
 source bench/podman_service.sh
 cp -r bench/fixtures/ten-tasks "$work/pdd"

@@ -1,5 +1,8 @@
-# Sourced by the container benchmarks: a work dir, a private `podman system service` on a socket
-# in it (stopped and removed on exit), and the timing helpers. Sets: work, socket, service.
+# Sourced by the container benchmarks: the binary and image under test, a work dir, a private
+# `podman system service` on a socket in it (stopped and removed on exit), and the timing
+# helpers. Sets: arunner (ARUNNER overrides build/arunner), image, work, socket, service.
+arunner="${ARUNNER:-$PWD/build/arunner}"
+image=localhost/arunner-ee
 work=$(mktemp -d /tmp/arunner-bench-XXXXXX)
 socket="$work/podman.sock"
 podman system service --time=0 "unix://$socket" >"$work/service.log" 2>&1 &

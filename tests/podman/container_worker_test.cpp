@@ -128,18 +128,7 @@ class ContainerWorker : public EngineSuite {
     /// Waits until the sleeper fixture's long task has started (its task event is in
     /// ART/job_events); false if it never does.
     static bool wait_sleeping(const fs::path& art) {
-        return wait_until(
-            [&] {
-                for (const auto& event : load_job_events(art)) {
-                    if (event.value("event", "") == "playbook_on_task_start" &&
-                        event.value("event_data", ordered_json::object()).value("task", "") ==
-                            "sleep for a long time") {
-                        return true;
-                    }
-                }
-                return false;
-            },
-            180s);
+        return wait_for_task_start(art, "sleep for a long time", 180s);
     }
 
     /// A worker job stopped by `signal` to arunner while its long task sleeps ends as a local

@@ -20,8 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
-constexpr const char* kImage = kEeImage;
-
 /// Event and task names of the events that are not verbose lines.
 std::vector<std::string> sequence(const std::vector<Json>& events) {
     std::vector<std::string> out;
@@ -48,35 +46,15 @@ bool holds_a_secret_frame(const std::string& text) {
     return false;
 }
 
-TEST(FramesIsolation, ForgedFramesInAContainerArePlainOutput) {
-    TestEngine service;
-    ASSERT_TRUE(service.ok()) << service.error();
-    auto image = service.engine().image_exists(kImage);
-    ASSERT_TRUE(image.ok()) << image.error().message;
-    ASSERT_TRUE(*image) << kImage << " is missing: run scripts/build-ee";
+class FramesIsolation : public EngineSuite {};
 
+TEST_F(FramesIsolation, ForgedFramesInAContainerArePlainOutput) {
     TempDir tmp;
     fs::path pdd = copy_fixture("frames", tmp);
     auto local = run_command(
         {ARUNNER_BINARY, "run", pdd.string(), "-p", "site.yml", "--ident", "local", "-q"});
     const std::string ident = "t" + std::to_string(::getpid()) + "_frames";
-    std::vector<std::string> argv = {ARUNNER_BINARY,
-                                     "run",
-                                     pdd.string(),
-                                     "-p",
-                                     "site.yml",
-                                     "--ident",
-                                     ident,
-                                     "-q",
-                                     "--process-isolation",
-                                     "--container-image",
-                                     kImage,
-                                     "--container-engine-socket",
-                                     service.socket().string()};
-    for (std::string& option : TestEngine::executable_options()) {
-        argv.push_back(std::move(option));
-    }
-    auto contained = run_command(argv);
+    auto contained = run_command(container_run(pdd, ident, "--process-isolation", {"-q"}));
     fs::path art = pdd / "artifacts" / ident;
     EXPECT_EQ(contained.exit_code, 0) << contained.err;
     EXPECT_EQ(local.exit_code, 0) << local.err;

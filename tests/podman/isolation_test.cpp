@@ -56,17 +56,7 @@ class Isolation : public EngineSuite {
         BackgroundCommand run(isolated(pdd, ident, extra));
         auto art = pdd / "artifacts" / ident;
         // The long task has started once its task event is there.
-        bool sleeping = wait_until(
-            [&] {
-                for (const auto& event : load_job_events(art)) {
-                    if (event.value("event", "") == "playbook_on_task_start" &&
-                        event["event_data"].value("task", "") == "sleep for a long time") {
-                        return true;
-                    }
-                }
-                return false;
-            },
-            120s);
+        bool sleeping = wait_for_task_start(art, "sleep for a long time", 120s);
         ASSERT_TRUE(sleeping) << run.current_output();
         EXPECT_EQ(containers_of(ident), 1u);
         auto started = std::chrono::steady_clock::now();

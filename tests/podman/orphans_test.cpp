@@ -37,17 +37,7 @@ class Orphans : public EngineSuite {
 
     /// Waits until the job's long task runs in its container.
     void wait_sleeping(const std::filesystem::path& art, BackgroundCommand& run) {
-        bool sleeping = wait_until(
-            [&] {
-                for (const auto& event : load_job_events(art)) {
-                    if (event.value("event", "") == "playbook_on_task_start" &&
-                        event["event_data"].value("task", "") == "sleep for a long time") {
-                        return true;
-                    }
-                }
-                return false;
-            },
-            120s);
+        bool sleeping = wait_for_task_start(art, "sleep for a long time", 120s);
         ASSERT_TRUE(sleeping) << run.current_output();
     }
 

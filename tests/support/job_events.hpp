@@ -3,6 +3,7 @@
 // counter.
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -59,6 +60,24 @@ inline std::vector<std::string> keys_of(const nlohmann::ordered_json& object) {
         }
     }
     return keys;
+}
+
+/// Waits (up to `limit`) until a `playbook_on_task_start` event of the task `task` is in
+/// `art`/job_events: the job is running that task. False if it never comes.
+inline bool wait_for_task_start(const std::filesystem::path& art, const std::string& task,
+                                std::chrono::milliseconds limit) {
+    return wait_until(
+        [&] {
+            for (const auto& event : load_job_events(art)) {
+                if (event.value("event", "") == "playbook_on_task_start" &&
+                    event.value("event_data", nlohmann::ordered_json::object()).value("task", "") ==
+                        task) {
+                    return true;
+                }
+            }
+            return false;
+        },
+        limit);
 }
 
 }  // namespace arunner::testing

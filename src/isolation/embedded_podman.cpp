@@ -314,12 +314,20 @@ Status EmbeddedPodman::wait_until_answering() {
 }
 
 std::string EmbeddedPodman::log_tail() const {
-    constexpr size_t kTail = 2048;
-    auto text = util::read_file(log_);
-    if (!text || util::trim(*text).empty()) {
+    // Only the end is read: the service may have written any amount.
+    constexpr off_t kTail = 2048;
+    util::UniqueFd fd(::open(log_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    std::string tail;
+    if (fd.valid()) {
+        const off_t size = ::lseek(fd.get(), 0, SEEK_END);
+        const off_t from = size > kTail ? size - kTail : 0;
+        tail.resize(static_cast<size_t>(kTail));
+        const ssize_t got = ::pread(fd.get(), tail.data(), tail.size(), from);
+        tail.resize(got > 0 ? static_cast<size_t>(got) : 0);
+    }
+    if (util::trim(tail).empty()) {
         return "it printed nothing";
     }
-    std::string tail = text->size() > kTail ? text->substr(text->size() - kTail) : *text;
     return "it printed: " + std::string(util::trim(tail));
 }
 

@@ -107,6 +107,21 @@ TEST_F(EmbeddedPodmanTest, AServiceThatFailsAtOnceIsAnErrorQuotingIt) {
     EXPECT_TRUE(tmp_is_empty());
 }
 
+TEST_F(EmbeddedPodmanTest, AFloodOfServiceOutputIsQuotedOnlyByItsEnd) {
+    fs::path podman = script("podman",
+                             "#!/bin/sh\n"
+                             "head -c 8000000 /dev/zero | tr '\\0' x >&2\n"
+                             "echo >&2\n"
+                             "echo 'Error: the last word' >&2\n"
+                             "exit 125\n");
+    auto service = EmbeddedPodman::acquire(podman);
+    ASSERT_FALSE(service.ok());
+    const std::string& message = service.error().message;
+    EXPECT_LT(message.size(), 4096U);
+    EXPECT_NE(message.find("Error: the last word"), std::string::npos);
+    EXPECT_TRUE(tmp_is_empty());
+}
+
 TEST_F(EmbeddedPodmanTest, AProgramThatCannotRunIsAnError) {
     fs::path podman = dir_ / "not-executable";
     std::ofstream(podman) << "text\n";

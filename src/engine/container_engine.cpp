@@ -60,6 +60,20 @@ const char* dialect_name(EngineDialect dialect) {
     return dialect == EngineDialect::podman ? "podman" : "docker";
 }
 
+const char* pull_policy_name(PullPolicy policy) {
+    switch (policy) {
+        case PullPolicy::missing:
+            return "missing";
+        case PullPolicy::always:
+            return "always";
+        case PullPolicy::never:
+            return "never";
+        case PullPolicy::newer:
+            return "newer";
+    }
+    return "missing";
+}
+
 Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec) {
     using json = nlohmann::ordered_json;
     if (spec.image.empty()) {

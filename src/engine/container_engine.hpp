@@ -50,6 +50,18 @@ struct Ulimit {
     int64_t hard = 0;
 };
 
+/// When to pull a container's image from its registry before creating the container: the
+/// values of `podman run --pull` (docker's CLI knows all but `newer`).
+enum class PullPolicy {
+    missing,  ///< only when it is not present locally (the engines' default)
+    always,   ///< every time
+    never,    ///< never; a missing image is an error
+    newer,    ///< when the registry's image differs from the local one (podman only)
+};
+
+/// "missing", "always", "never" or "newer".
+const char* pull_policy_name(PullPolicy policy);
+
 /// Everything arunner sets on a container it creates. Empty fields are left to the image or
 /// the engine.
 struct ContainerSpec {
@@ -73,6 +85,10 @@ struct ContainerSpec {
     /// Run a tiny init as PID 1 (HostConfig.Init) so that stop's SIGTERM reaches the command
     /// and zombies are reaped.
     bool init = false;
+    /// Not part of the create body: whether the image is pulled before create (--pull).
+    PullPolicy pull_policy = PullPolicy::missing;
+    /// "os/arch[/variant]" (--platform): the image pulled for it and the create's `platform`.
+    std::string platform;
 };
 
 /// The body of `POST /containers/create` for `spec` (the name goes in the query). Mounts become

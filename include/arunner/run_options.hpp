@@ -18,6 +18,19 @@ enum class RunnerMode {
     subprocess,  ///< separate stdout and stderr pipes
 };
 
+/// Credentials for the registry a container image is pulled from (ansible-runner's
+/// `container_auth_data`). They are sent only to that registry, and only as the engine's
+/// registry-auth header: never written to disk, never on an argv, never in an artifact, log,
+/// event or message.
+struct ContainerAuthData {
+    std::string host;  ///< the registry, as the image names it: "quay.io", "127.0.0.1:5000"
+    std::string username;
+    std::string password;
+    /// false: podman skips TLS verification for this registry (dockerd decides that itself,
+    /// through its insecure-registries).
+    bool verify_ssl = true;
+};
+
 /// Options of one run. Paths may be relative to the current directory.
 struct RunOptions {
     std::filesystem::path private_data_dir;  ///< required; must be an existing directory
@@ -74,8 +87,9 @@ struct RunOptions {
     bool process_isolation = false;
     /// The engine's dialect: "podman" or "docker" (ansible-runner's engine executable).
     std::string process_isolation_executable = "podman";
-    /// The execution-environment image (ansible-runner's default); arunner never pulls, so it
-    /// must exist locally: scripts/build-ee builds localhost/arunner-ee.
+    /// The execution-environment image (ansible-runner's default); pulled from its registry when
+    /// it is not present locally (see the --pull container option); scripts/build-ee builds
+    /// localhost/arunner-ee offline.
     std::string container_image = "quay.io/ansible/ansible-runner:devel";
     /// "SRC:DST[:LABELS]" bind mounts (ansible-runner's container_volume_mounts).
     std::vector<std::string> container_volume_mounts;
@@ -83,6 +97,10 @@ struct RunOptions {
     /// REST API expresses as fields are translated, any other is refused by name.
     std::vector<std::string> container_options;
     std::optional<std::string> container_workdir;  ///< default /runner/project
+    /// Registry credentials for pulling container_image (env/settings container_auth_data wins).
+    /// Whether to pull at all is the `--pull=always|missing|never|newer` container option
+    /// (default missing, as `podman run`).
+    std::optional<ContainerAuthData> container_auth_data;
     /// The engine's socket (a path or unix://path); empty: CONTAINER_HOST, DOCKER_HOST, then
     /// the rootful default sockets.
     std::string container_engine_socket;

@@ -149,6 +149,36 @@ Status setting_words(const nlohmann::ordered_json& settings, const char* key,
     return {};
 }
 
+}  // namespace
+
+/// ansible-runner's container_auth_data: a mapping with `host`, `username`, `password` and an
+/// optional `verify_ssl` (only a false value turns verification off, as ansible-runner's `is
+/// False`). `where` names the source for the errors; no error quotes a value.
+Result<ContainerAuthData> parse_container_auth(const nlohmann::ordered_json& value,
+                                               const std::string& where) {
+    if (!value.is_object()) {
+        return Error{where +
+                     ": container_auth_data must be a mapping with host, username and "
+                     "password"};
+    }
+    ContainerAuthData auth;
+    for (auto [key, out] : {std::pair<const char*, std::string*>{"host", &auth.host},
+                            {"username", &auth.username},
+                            {"password", &auth.password}}) {
+        auto it = value.find(key);
+        if (it == value.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+            return Error{where + ": container_auth_data needs a non-empty string '" + key + "'"};
+        }
+        *out = it->get<std::string>();
+    }
+    if (auto it = value.find("verify_ssl"); it != value.end()) {
+        auth.verify_ssl = !(it->is_boolean() && !it->get<bool>());
+    }
+    return auth;
+}
+
+namespace {
+
 /// The container keys of env/settings over the options (ansible-runner reads these), checked:
 /// a container engine and an image. `purpose` says what needs them, for the errors.
 Result<ContainerJobConfig> container_config(const RunOptions& options,
@@ -163,6 +193,10 @@ Result<ContainerJobConfig> container_config(const RunOptions& options,
     ARUNNER_TRY(setting_text(settings, "container_image", c.image));
     ARUNNER_TRY(setting_words(settings, "container_volume_mounts", c.volume_mounts));
     ARUNNER_TRY(setting_words(settings, "container_options", c.options));
+    c.auth = options.container_auth_data;
+    if (auto it = settings.find("container_auth_data"); it != settings.end() && !it->is_null()) {
+        ARUNNER_ASSIGN_OR_RETURN(c.auth, parse_container_auth(*it, "env/settings"));
+    }
     // ansible-runner's `containerized`: isolation with a container engine. Any other executable
     // is its bwrap sandbox, which arunner does not offer.
     if (c.engine != "podman" && c.engine != "docker") {

@@ -28,6 +28,7 @@ struct ContainerJobConfig {
     std::string image;
     std::vector<std::string> volume_mounts;   ///< "SRC:DST[:LABELS]" as given
     std::vector<std::string> options;         ///< engine CLI words as given
+    std::optional<ContainerAuthData> auth;    ///< registry credentials (container_auth_data)
     std::string workdir;                      ///< inside the container
     std::filesystem::path host_callback_dir;  ///< mounted at kContainerCallbackDir
     std::string name;                         ///< ansible_runner_<sanitized ident>
@@ -66,5 +67,11 @@ struct JobConfig {
 /// Errors name the option or file at fault. Writes env/cmdline from the cmdline option when that
 /// file does not exist yet (ansible-runner's dump_artifacts), unless suppress_env_files is set.
 Result<JobConfig> prepare_job(const RunOptions& options);
+
+/// ansible-runner's container_auth_data mapping (host, username, password, optional verify_ssl),
+/// from env/settings or job kwargs; `where` names the source in the errors, which never quote a
+/// value.
+Result<ContainerAuthData> parse_container_auth(const nlohmann::ordered_json& value,
+                                               const std::string& where);
 
 }  // namespace arunner::config

@@ -116,6 +116,31 @@ struct PruneReport {
     int64_t space_reclaimed = 0;       ///< bytes
 };
 
+/// Credentials for one registry. They reach the engine only as the `X-Registry-Auth` header of
+/// a pull: never a file, an argv word or a message.
+struct RegistryAuth {
+    std::string server;  ///< the registry as the image names it, e.g. "quay.io", "127.0.0.1:5000"
+    std::string username;
+    std::string password;
+};
+
+/// One pull of an image from its registry.
+struct PullRequest {
+    std::string image;     ///< as the job names it, e.g. "quay.io/ansible/awx-ee:latest"
+    std::string platform;  ///< "os/arch[/variant]"; empty: the engine's own
+    /// Pull only when the registry's image differs from the local one (podman's policy=newer);
+    /// false pulls the image's current version whatever is local.
+    bool only_if_newer = false;
+    std::optional<RegistryAuth> auth;  ///< sent only when set
+    bool tls_verify = true;  ///< false: podman skips TLS verification (dockerd decides alone)
+    /// Asked while the pull runs; false cancels it.
+    std::function<bool()> keep_going;
+};
+
+/// One step of a pull as the engine reports it (engine/pull_progress.hpp); false stops the pull.
+struct PullLine;
+using PullObserver = std::function<bool(const PullLine& line)>;
+
 /// A container as `inspect()` reports it.
 struct ContainerInfo {
     std::string id;
@@ -166,6 +191,10 @@ class ContainerEngine {
     virtual Status untag_image(const std::string& reference) = 0;
     /// Removes dangling (untagged, unused) images.
     virtual Result<PruneReport> prune_images() = 0;
+    /// Pulls `request.image` from its registry, reporting each step to `observer` (may be
+    /// empty). A failure is an Error with the engine's words (unauthorized, manifest unknown,
+    /// x509 …); the caller names the registry.
+    virtual Status pull_image(const PullRequest& request, const PullObserver& observer) = 0;
 
     /// Creates a container (not started) and returns its id.
     virtual Result<std::string> create(const ContainerSpec& spec) = 0;

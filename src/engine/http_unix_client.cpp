@@ -121,6 +121,10 @@ struct HttpUnixClient::Handle {
     HttpResponse response;
     bool body_too_large = false;
     long head_status = 0;  ///< from the last status line, before libcurl reports it
+    /// The current request's streaming receiver (HttpRequest::on_body); empty: collect.
+    const std::function<bool(std::string_view)>* body_receiver = nullptr;
+    bool receiver_stopped = false;  ///< the receiver returned false
+    bool canceled = false;          ///< keep_going returned false
 
     ~Handle() {
         if (multi) {
@@ -158,7 +162,7 @@ struct HttpUnixClient::Handle {
 
     /// Runs the prepared transfer to its end, waiting only through `clock`: libcurl's result,
     /// or CURLE_OPERATION_TIMEDOUT when `timeout` (zero: no limit) passes first.
-    CURLcode perform(std::chrono::milliseconds timeout) {
+    CURLcode perform(std::chrono::milliseconds timeout, const std::function<bool()>& keep_going) {
         if (CURLMcode added = lib->multi_add_handle(multi, curl); added != CURLM_OK) {
             std::snprintf(error_buffer, sizeof(error_buffer), "%s", lib->multi_strerror(added));
             return CURLE_FAILED_INIT;
@@ -168,8 +172,17 @@ struct HttpUnixClient::Handle {
         int running = 0;
         CURLMcode state = lib->multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
         while (state == CURLM_OK && running > 0) {
+            if (keep_going && !keep_going()) {
+                canceled = true;
+                result = CURLE_ABORTED_BY_CALLBACK;
+                break;
+            }
             long wait = -1;  // libcurl's own timers (its connect timeout); -1: none
             lib->multi_timeout(multi, &wait);
+            if (keep_going) {
+                const long every = kKeepGoingInterval.count();
+                wait = wait < 0 ? every : std::min(wait, every);
+            }
             if (timeout.count() > 0) {
                 const long left =
                     std::chrono::ceil<std::chrono::milliseconds>(deadline - clock->now()).count();
@@ -232,6 +245,13 @@ struct HttpUnixClient::Handle {
         auto* self = static_cast<Handle*>(self_ptr);
         size_t bytes = size * count;
         const bool error_answer = self->head_status < 200 || self->head_status >= 300;
+        if (!error_answer && self->body_receiver != nullptr) {
+            if (!(*self->body_receiver)(std::string_view(data, bytes))) {
+                self->receiver_stopped = true;
+                return 0;  // aborts the transfer
+            }
+            return bytes;
+        }
         if (error_answer && self->response.body.size() + bytes > kMaxErrorBodyBytes) {
             // Only the start of an error body is worth showing: keep it and stop reading.
             self->response.body.append(data, kMaxErrorBodyBytes - self->response.body.size());
@@ -305,10 +325,14 @@ struct HttpUnixClient::Handle {
             case CURLE_UNSUPPORTED_PROTOCOL:
                 what = socket + " did not answer as an HTTP container engine: " + detail;
                 break;
+            case CURLE_ABORTED_BY_CALLBACK:
+                what = std::string(kCanceledRequest);
+                break;
             case CURLE_WRITE_ERROR:
-                what = body_too_large ? "the answer from " + socket + " exceeds " +
-                                            std::to_string(kMaxBodyBytes >> 20) + " MiB"
-                                      : "request to " + socket + " failed: " + detail;
+                what = receiver_stopped ? std::string("stopped by its reader")
+                       : body_too_large ? "the answer from " + socket + " exceeds " +
+                                              std::to_string(kMaxBodyBytes >> 20) + " MiB"
+                                        : "request to " + socket + " failed: " + detail;
                 break;
             default:
                 what = "request to the container engine socket " + socket + " failed: " + detail;
@@ -368,6 +392,9 @@ Result<HttpResponse> HttpUnixClient::send(const HttpRequest& request) {
     h.body_too_large = false;
     h.head_status = 0;
     h.error_buffer[0] = '\0';
+    h.body_receiver = request.on_body ? &request.on_body : nullptr;
+    h.receiver_stopped = false;
+    h.canceled = false;
 
     // The host part is ignored over a unix socket; only the target reaches the engine.
     std::string url = "http://localhost" + request.target;
@@ -387,10 +414,40 @@ Result<HttpResponse> HttpUnixClient::send(const HttpRequest& request) {
                            static_cast<curl_off_t>(payload.size()));
         h.lib->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
-    h.lib->easy_setopt(curl, CURLOPT_HTTPHEADER, request.body ? h.json_headers : h.bare_headers);
-    CURLcode code = h.perform(request.timeout.value_or(h.options.request_timeout));
+    curl_slist* headers = request.body ? h.json_headers : h.bare_headers;
+    // The request's own headers go on a list of this call (libcurl copies nothing).
+    curl_slist* extra = nullptr;
+    for (const auto& [name, value] : request.headers) {
+        if (name.find_first_of(":\r\n") != std::string::npos ||
+            value.find_first_of("\r\n") != std::string::npos) {
+            h.lib->slist_free_all(extra);
+            return Error{request.method + " " + std::string(endpoint_of(request.target)) +
+                         ": header " + name + " is not a single line"};
+        }
+        // NOLINTNEXTLINE(performance-inefficient-string-concatenation): one header line
+        curl_slist* appended = h.lib->slist_append(extra, (name + ": " + value).c_str());
+        if (appended == nullptr) {
+            h.lib->slist_free_all(extra);
+            return Error{"out of memory preparing a request to " + h.options.socket.string()};
+        }
+        extra = appended;
+    }
+    if (extra != nullptr) {
+        for (const curl_slist* base = headers; base != nullptr; base = base->next) {
+            if (curl_slist* appended = h.lib->slist_append(extra, base->data)) {
+                extra = appended;
+            }
+        }
+        headers = extra;
+    }
+    h.lib->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    CURLcode code =
+        h.perform(request.timeout.value_or(h.options.request_timeout), request.keep_going);
     // Nothing may keep pointing at this call's locals.
     h.lib->easy_setopt(curl, CURLOPT_POSTFIELDS, nullptr);
+    h.lib->easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+    h.lib->slist_free_all(extra);
+    h.body_receiver = nullptr;
     if (code == CURLE_WRITE_ERROR && h.response.body_truncated) {
         h.response.status = h.head_status;  // an error answer, cut: the caller reports it
         return std::move(h.response);

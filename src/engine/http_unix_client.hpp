@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,7 +43,23 @@ struct HttpRequest {
     std::optional<nlohmann::ordered_json> body;
     /// Overrides HttpClientOptions::request_timeout; zero means no limit (e.g. a long wait).
     std::optional<std::chrono::milliseconds> timeout;
+    /// Extra headers ("X-Registry-Auth", value). Values may be secrets: no error or log names
+    /// them.
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// When set, a 2xx answer's body is handed over chunk by chunk as it arrives instead of
+    /// being collected (a long pull's progress); false stops the transfer (an Error that says
+    /// the caller stopped it).
+    std::function<bool(std::string_view chunk)> on_body;
+    /// When set, asked at least every kKeepGoingInterval while the request runs; false stops it
+    /// (an Error that says it was canceled).
+    std::function<bool()> keep_going;
 };
+
+/// How often HttpRequest::keep_going is asked.
+inline constexpr std::chrono::milliseconds kKeepGoingInterval{200};
+
+/// The text of a stopped request's Error: "… canceled" (keep_going) or "… stopped" (on_body).
+inline constexpr std::string_view kCanceledRequest = "canceled";
 
 /// An engine's answer, whatever its status.
 struct HttpResponse {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/pull_progress.hpp"
+#include "util/base64.hpp"
 #include "util/strings.hpp"
 
 namespace arunner::engine {
@@ -233,6 +235,115 @@ Result<PruneReport> RestContainerEngine::prune_images() {
     }
     report.space_reclaimed = int_field(answer, "SpaceReclaimed");
     return report;
+}
+
+namespace {
+
+/// An image reference split as the Docker API's images/create wants it: the name, and the tag or
+/// digest ("latest" when it names neither; without a tag dockerd would pull every tag).
+std::pair<std::string, std::string> name_and_tag(const std::string& image) {
+    if (size_t at = image.find('@'); at != std::string::npos) {
+        return {image.substr(0, at), image.substr(at + 1)};
+    }
+    size_t colon = image.rfind(':');
+    size_t slash = image.rfind('/');
+    if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+        return {image.substr(0, colon), image.substr(colon + 1)};
+    }
+    return {image, "latest"};
+}
+
+/// The X-Registry-Auth value: base64url of {"username", "password", "serveraddress"}.
+std::string registry_auth_header(const RegistryAuth& auth) {
+    json value = json::object();
+    value["username"] = auth.username;
+    value["password"] = auth.password;
+    value["serveraddress"] = auth.server;
+    return util::base64_encode(value.dump(-1, ' ', false, json::error_handler_t::replace), true);
+}
+
+}  // namespace
+
+Status RestContainerEngine::pull_image(const PullRequest& pull, const PullObserver& observer) {
+    HttpRequest request{"POST", ""};
+    const bool podman = options_.dialect == EngineDialect::podman || engine_is_podman_.load();
+    if (podman && (!pull.tls_verify || pull.only_if_newer)) {
+        request.target = std::string(kLibpod) + "/images/pull?reference=" + url_encode(pull.image) +
+                         "&policy=" + (pull.only_if_newer ? "newer" : "always");
+        if (!pull.tls_verify) {
+            request.target += "&tlsVerify=false";
+        }
+        if (!pull.platform.empty()) {
+            // libpod takes the platform's parts: os/arch[/variant].
+            const char* keys[] = {"os", "arch", "variant"};
+            size_t start = 0;
+            for (const char* key : keys) {
+                size_t slash = pull.platform.find('/', start);
+                std::string part = pull.platform.substr(start, slash - start);
+                if (!part.empty()) {
+                    request.target += std::string("&") + key + "=" + url_encode(part);
+                }
+                if (slash == std::string::npos) {
+                    break;
+                }
+                start = slash + 1;
+            }
+        }
+    } else {
+        auto [name, tag] = name_and_tag(pull.image);
+        request.target = std::string(kApi) + "/images/create?fromImage=" + url_encode(name) +
+                         "&tag=" + url_encode(tag);
+        if (!pull.platform.empty()) {
+            request.target += "&platform=" + url_encode(pull.platform);
+        }
+    }
+    if (pull.auth) {
+        request.headers.emplace_back("X-Registry-Auth", registry_auth_header(*pull.auth));
+    }
+    request.timeout = std::chrono::milliseconds(0);  // a pull takes as long as it takes
+    request.keep_going = pull.keep_going;
+    PullLineSplitter splitter;
+    std::optional<Error> failed;
+    auto on_line = [&](std::string_view text) -> Status {
+        ARUNNER_ASSIGN_OR_RETURN(auto line, parse_pull_line(text));
+        if (line.kind == PullLine::Kind::error) {
+            failed = Error{line.message};
+            return Error{line.message};
+        }
+        if (observer && !observer(line)) {
+            return Error{std::string(kCanceledRequest)};
+        }
+        return {};
+    };
+    std::optional<Error> read_error;
+    request.on_body = [&](std::string_view chunk) {
+        auto fed = splitter.feed(chunk, on_line);
+        if (!fed) {
+            read_error = fed.error();
+            return false;
+        }
+        return true;
+    };
+    auto response = send_alone(request);
+    if (failed) {
+        return *failed;  // the engine's own words, without our request around them
+    }
+    if (read_error) {
+        return *read_error;
+    }
+    if (!response) {
+        return response.error();
+    }
+    if (!response->ok()) {
+        return http_status_error(request.method, request.target, *response);
+    }
+    if (std::string rest = splitter.take_rest(); !rest.empty()) {
+        ARUNNER_TRY(on_line(rest));
+        if (failed) {
+            return *failed;
+        }
+    }
+    return {};
 }
 
 Result<std::string> RestContainerEngine::create(const ContainerSpec& spec) {

@@ -43,6 +43,10 @@ class RestContainerEngine final : public ContainerEngine {
     Result<std::vector<ImageInfo>> list_images() override;
     Status untag_image(const std::string& reference) override;
     Result<PruneReport> prune_images() override;
+    /// The Docker API's `images/create` (it reports bytes per layer); on podman, libpod's
+    /// `images/pull` when TLS verification is off or only a newer image is wanted (the Docker
+    /// API has neither switch). On a connection of its own, with no time limit.
+    Status pull_image(const PullRequest& request, const PullObserver& observer) override;
     Result<std::string> create(const ContainerSpec& spec) override;
     Result<AttachStream> attach(const std::string& id) override;
     Status start(const std::string& id) override;

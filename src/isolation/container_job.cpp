@@ -9,9 +9,9 @@
 namespace arunner::isolation {
 namespace {
 
-/// Finds and probes the engine of `c` and checks that its image is there.
+/// Finds and probes the engine of `c` and makes its image present (pulled by its policy).
 Result<PreparedContainer> prepare(const config::ContainerJobConfig& c, engine::ContainerSpec spec,
-                                  const std::string& purpose) {
+                                  const std::string& purpose, const PullContext& pull) {
     const engine::EngineDialect dialect = dialect_of(c.engine);
     ARUNNER_ASSIGN_OR_RETURN(
         auto connection,
@@ -26,33 +26,28 @@ Result<PreparedContainer> prepare(const config::ContainerJobConfig& c, engine::C
         return Error{"the " + c.engine + " engine at " + prepared.socket.string() +
                      " cannot be used: " + ping.error().message};
     }
-    ARUNNER_ASSIGN_OR_RETURN(auto exists, prepared.engine->image_exists(c.image));
-    if (!exists) {
-        return Error{"container image '" + c.image + "' is not present in the " + c.engine +
-                     " engine at " + prepared.socket.string() +
-                     "; arunner never pulls images: load it (`" + c.engine +
-                     " load -i FILE`), or name a local image with --container-image "
-                     "(scripts/build-ee builds localhost/arunner-ee)"};
-    }
+    ARUNNER_TRY(
+        ensure_image(*prepared.engine, c.engine, prepared.socket, prepared.spec, c.auth, pull));
     return prepared;
 }
 
 }  // namespace
 
-Result<PreparedContainer> prepare_container(const config::JobConfig& job) {
+Result<PreparedContainer> prepare_container(const config::JobConfig& job, const PullContext& pull) {
     if (!job.container) {
         return Error{"internal: prepare_container on a job that is not containerized"};
     }
     ARUNNER_ASSIGN_OR_RETURN(auto spec, make_container_spec(job));
-    return prepare(*job.container, std::move(spec), "process isolation");
+    return prepare(*job.container, std::move(spec), "process isolation", pull);
 }
 
-Result<PreparedContainer> prepare_worker_container(const config::JobConfig& job) {
+Result<PreparedContainer> prepare_worker_container(const config::JobConfig& job,
+                                                   const PullContext& pull) {
     if (!job.worker_container) {
         return Error{"internal: prepare_worker_container on a job without a worker container"};
     }
     ARUNNER_ASSIGN_OR_RETURN(auto spec, make_worker_container_spec(job));
-    return prepare(*job.worker_container, std::move(spec), "a worker container");
+    return prepare(*job.worker_container, std::move(spec), "a worker container", pull);
 }
 
 Result<exec::Supervision> run_container(PreparedContainer& prepared,

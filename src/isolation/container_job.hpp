@@ -1,8 +1,8 @@
 #pragma once
 // Runs a process-isolated job's container through the engine's REST socket, and never leaves it
-// behind: preflight (socket, engine, image — never pulled), create, the container id written to
-// ART/container_id before start, attach before start, start, the job supervisor's loop over the
-// attach stream (demultiplexed by the container's Tty), and removal on every path. Cancel,
+// behind: preflight (socket, engine, image — pulled by the pull policy), create, the container id
+// written to ART/container_id before start, attach before start, start, the job supervisor's loop
+// over the attach stream (demultiplexed by the container's Tty), and removal on every path. Cancel,
 // timeouts and SIGTERM/SIGINT stop the container (SIGTERM through its init, SIGKILL after a
 // grace period) before it is removed.
 
@@ -16,6 +16,7 @@
 #include "engine/container_engine.hpp"
 #include "exec/supervisor.hpp"
 #include "isolation/embedded_podman.hpp"
+#include "isolation/image_pull.hpp"
 
 namespace arunner::isolation {
 
@@ -32,13 +33,16 @@ struct PreparedContainer {
     engine::ContainerSpec spec;
 };
 
-/// Builds the spec, finds and probes the engine, and checks that the image is there. Each
-/// failure is an Error that says what is wrong (no socket, not an engine, image missing and how
-/// to get it).
-Result<PreparedContainer> prepare_container(const config::JobConfig& job);
+/// Builds the spec, finds and probes the engine, and makes the image present by the job's pull
+/// policy (image_pull.hpp), pulling through the engine while `pull` allows. Each failure is an
+/// Error that says what is wrong (no socket, not an engine, image missing and how to get it, the
+/// registry's answer).
+Result<PreparedContainer> prepare_container(const config::JobConfig& job,
+                                            const PullContext& pull = {});
 
 /// The same for the container of a worker (job.worker_container must be set).
-Result<PreparedContainer> prepare_worker_container(const config::JobConfig& job);
+Result<PreparedContainer> prepare_worker_container(const config::JobConfig& job,
+                                                   const PullContext& pull = {});
 
 /// Runs the prepared container to its end, handing its output to `sink`. The exit code is in
 /// the result's wait_status as waitpid would give it. The container is removed before this

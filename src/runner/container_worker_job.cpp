@@ -121,7 +121,8 @@ std::optional<int> worker_rc(const std::filesystem::path& artifact_dir, JobStatu
 Result<JobOutcome> run_worker_container_job(const RunOptions& options, const config::JobConfig& job,
                                             const JobHooks& hooks) {
     // Everything that can be checked is checked before anything is written or created.
-    ARUNNER_ASSIGN_OR_RETURN(auto prepared, isolation::prepare_worker_container(job));
+    ARUNNER_ASSIGN_OR_RETURN(auto prepared,
+                             isolation::prepare_worker_container(job, pull_context(job, hooks)));
     return run_worker_container(prepared, options, job, hooks, util::steady_clock());
 }
 

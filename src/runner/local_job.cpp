@@ -39,6 +39,14 @@ Result<JobOutcome> finish_job(const JobHooks& hooks, artifacts::ArtifactDir& dir
 
 }  // namespace
 
+isolation::PullContext pull_context(const config::JobConfig& job, const JobHooks& hooks) {
+    isolation::PullContext context;
+    context.console_fd = job.suppress_ansible_output ? -1 : hooks.console_fd;
+    context.cancel_fds = hooks.cancel_fds;
+    context.should_cancel = hooks.should_cancel;
+    return context;
+}
+
 Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) {
     JobOutcome outcome;
     outcome.artifact_dir = job.artifact_dir;
@@ -53,7 +61,8 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     // A container job checks its engine and image before anything is written.
     std::optional<isolation::PreparedContainer> container;
     if (job.container) {
-        ARUNNER_ASSIGN_OR_RETURN(container, isolation::prepare_container(job));
+        ARUNNER_ASSIGN_OR_RETURN(container,
+                                 isolation::prepare_container(job, pull_context(job, hooks)));
     }
     ARUNNER_ASSIGN_OR_RETURN(auto dir, artifacts::ArtifactDir::create(job.artifact_dir));
     ARUNNER_TRY(dir.write_command(job.command, job.cwd.string(), job.env));

@@ -13,6 +13,7 @@
 #include "arunner/runner.hpp"
 #include "config/job_config.hpp"
 #include "exec/supervisor.hpp"
+#include "isolation/image_pull.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -54,5 +55,9 @@ struct JobOutcome {
 /// Runs `job` to the end. An Error means the run could not be set up or its artifacts could not
 /// be written; the child is never left running.
 Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks);
+
+/// What the pull of a container job's image may use: the job's console (progress, unless the
+/// job is quiet) and its cancel fds and check.
+isolation::PullContext pull_context(const config::JobConfig& job, const JobHooks& hooks);
 
 }  // namespace arunner::runner

@@ -7,23 +7,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/base64.hpp"
 #include "util/files.hpp"
 
 namespace arunner::stream {
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr const char* kAlphabet = util::kBase64Alphabet;
 constexpr unsigned char kInvalid = 0xFF;
-
-// Two output characters for every 12-bit group: two table loads per three input bytes.
-constexpr std::array<char, 8192> make_pair_table() {
-    std::array<char, 8192> table{};
-    for (size_t i = 0; i < 4096; ++i) {
-        table[2 * i] = kAlphabet[i >> 6];
-        table[2 * i + 1] = kAlphabet[i & 63];
-    }
-    return table;
-}
 
 constexpr std::array<unsigned char, 256> make_decode_table() {
     std::array<unsigned char, 256> table{};
@@ -36,34 +27,11 @@ constexpr std::array<unsigned char, 256> make_decode_table() {
     return table;
 }
 
-constexpr std::array<char, 8192> kPairs = make_pair_table();
 constexpr std::array<unsigned char, 256> kDecode = make_decode_table();
 
 constexpr size_t kEncodeInput = size_t{3} * 256 * 1024;  // bytes read per chunk
 constexpr size_t kEncodeOutput = kEncodeInput / 3 * 4;   // characters written per chunk
 constexpr size_t kDecodeOutput = size_t{21845} * 3;      // bytes per sink call (< 64 KiB)
-
-// Encodes `n` bytes (a multiple of 3) to 4*n/3 characters.
-void encode_full_groups(const unsigned char* in, size_t n, char* out) {
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-        std::memcpy(out, &kPairs[size_t{2} * (v >> 12)], 2);
-        std::memcpy(out + 2, &kPairs[size_t{2} * (v & 0xFFF)], 2);
-        out += 4;
-    }
-}
-
-// Encodes the final 1 or 2 bytes of a payload with `=` padding.
-void encode_tail(const unsigned char* in, size_t n, char* out) {
-    uint32_t v = uint32_t{in[0]} << 16;
-    if (n == 2) {
-        v |= uint32_t{in[1]} << 8;
-    }
-    out[0] = kAlphabet[(v >> 18) & 63];
-    out[1] = kAlphabet[(v >> 12) & 63];
-    out[2] = n == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out[3] = '=';
-}
 
 Error fd_error(const char* what, int fd, int err) {
     return Error{std::string("base64: cannot ") + what + " fd " + std::to_string(fd) + ": " +
@@ -106,7 +74,7 @@ Status base64_encode_fd(int in_fd, int out_fd, std::string& scratch) {
         }
         held += static_cast<size_t>(n);
         size_t whole = held - held % 3;
-        encode_full_groups(in, whole, out);
+        util::base64_encode_groups(in, whole, out);
         if (!util::write_all(out_fd, std::string_view(out, whole / 3 * 4))) {
             return fd_error("write", out_fd, errno);
         }
@@ -114,7 +82,7 @@ Status base64_encode_fd(int in_fd, int out_fd, std::string& scratch) {
         held -= whole;
     }
     if (held > 0) {
-        encode_tail(in, held, out);
+        util::base64_encode_tail(in, held, out);
         if (!util::write_all(out_fd, std::string_view(out, 4))) {
             return fd_error("write", out_fd, errno);
         }

@@ -3,6 +3,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "config/job_config.hpp"
 #include "config/runner_settings.hpp"
 
 #include "util/files.hpp"
@@ -170,6 +171,14 @@ Json to_kwargs(const RunOptions& o) {
     if (o.settings.is_object() && !o.settings.empty()) {
         k["settings"] = o.settings;
     }
+    // ansible-runner's run() kwarg, sent as given: a remote worker pulls with it.
+    if (o.container_auth_data) {
+        const ContainerAuthData& auth = *o.container_auth_data;
+        k["container_auth_data"] = Json{{"host", auth.host},
+                                        {"username", auth.username},
+                                        {"password", auth.password},
+                                        {"verify_ssl", auth.verify_ssl}};
+    }
     if (o.tags) {
         k["tags"] = *o.tags;
     }
@@ -290,6 +299,13 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
     }
     r.words("container_volume_mounts", o.container_volume_mounts);
     r.words("container_options", o.container_options);
+    if (const Json* auth = r.get("container_auth_data"); auth && !auth->is_null()) {
+        auto parsed = config::parse_container_auth(*auth, "kwargs");
+        if (!parsed) {
+            return parsed.error();
+        }
+        o.container_auth_data = std::move(*parsed);
+    }
     if (!r.error) {
         return r.error.error();
     }

@@ -48,6 +48,7 @@
 #include "arunner/error.hpp"
 #include "engine/attach_stream.hpp"
 #include "engine/container_engine.hpp"
+#include "engine/pull_progress.hpp"
 #include "util/unique_fd.hpp"
 
 namespace arunner::testing {
@@ -178,7 +179,23 @@ class InMemoryEngine final : public engine::ContainerEngine {
         locked([&] { images_ = std::move(images); });
     }
 
+    /// What a pull from a registry finds: the images the registry has (a pull of any other one
+    /// fails with "manifest unknown"), the lines it reports, and the credentials it wants
+    /// (none: anyone may pull). A pull adds the image to set_images()'s set.
+    void set_registry(std::set<std::string> images, std::vector<engine::PullLine> lines = {},
+                      std::optional<engine::RegistryAuth> wanted = std::nullopt) {
+        locked([&] {
+            registry_ = std::move(images);
+            pull_lines_ = std::move(lines);
+            wanted_auth_ = std::move(wanted);
+        });
+    }
+
     // ---- observers ----
+    /// Every pull asked for, in order (keep_going cleared).
+    std::vector<engine::PullRequest> pulls() const {
+        return locked([&] { return pulls_; });
+    }
     /// Ids of the containers created and not removed, in creation order.
     std::vector<std::string> containers_left() const {
         return locked([&] {
@@ -265,6 +282,44 @@ class InMemoryEngine final : public engine::ContainerEngine {
     Result<engine::PruneReport> prune_images() override {
         return call<engine::PruneReport>("prune_images",
                                          [](auto&) { return engine::PruneReport{}; });
+    }
+
+    Status pull_image(const engine::PullRequest& request,
+                      const engine::PullObserver& observer) override {
+        std::vector<engine::PullLine> lines;
+        auto asked = call<void>("pull_image", [&](auto&) -> Status {
+            pulls_.push_back(request);
+            pulls_.back().keep_going = nullptr;
+            if (wanted_auth_ &&
+                (!request.auth || request.auth->username != wanted_auth_->username ||
+                 request.auth->password != wanted_auth_->password)) {
+                return Error{"initializing source docker://" + request.image +
+                             ": reading manifest: unauthorized: authentication required"};
+            }
+            if (!registry_.contains(request.image)) {
+                return Error{"initializing source docker://" + request.image +
+                             ": reading manifest latest: manifest unknown: manifest unknown"};
+            }
+            lines = pull_lines_;
+            return {};
+        });
+        if (!asked.ok()) {
+            return asked;
+        }
+        for (const auto& line : lines) {  // outside the lock: the observer may call back
+            if (request.keep_going && !request.keep_going()) {
+                return Error{"POST /images/create: canceled"};
+            }
+            if (observer && !observer(line)) {
+                return Error{"POST /images/create: canceled"};
+            }
+        }
+        locked([&] {
+            if (images_) {
+                images_->insert(request.image);
+            }
+        });
+        return {};
     }
 
     Result<std::string> create(const engine::ContainerSpec& spec) override {
@@ -527,6 +582,10 @@ class InMemoryEngine final : public engine::ContainerEngine {
     std::vector<std::string> calls_;
     std::map<std::string, std::pair<Error, int>> failures_;  // method: error, times (-1: always)
     std::optional<std::set<std::string>> images_;
+    std::set<std::string> registry_;
+    std::vector<engine::PullLine> pull_lines_;
+    std::optional<engine::RegistryAuth> wanted_auth_;
+    std::vector<engine::PullRequest> pulls_;
     ContainerProgram default_program_;
     std::map<std::string, ContainerProgram> image_programs_;
 };

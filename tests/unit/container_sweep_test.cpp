@@ -51,6 +51,9 @@ class FakeEngine final : public engine::ContainerEngine {
     Result<std::vector<engine::ImageInfo>> list_images() override { return Error{"unused"}; }
     Status untag_image(const std::string&) override { return Error{"unused"}; }
     Result<engine::PruneReport> prune_images() override { return Error{"unused"}; }
+    Status pull_image(const engine::PullRequest&, const engine::PullObserver&) override {
+        return Error{"unused"};
+    }
     Result<std::string> create(const engine::ContainerSpec&) override { return Error{"unused"}; }
     Result<engine::AttachStream> attach(const std::string&) override { return Error{"unused"}; }
     Status start(const std::string&) override { return Error{"unused"}; }

@@ -338,6 +338,41 @@ TEST(JobConfigWorkerContainer, FlagOrSettingTurnsItOnAndTheOptionWins) {
     EXPECT_FALSE(job->worker_container);
 }
 
+// container_auth_data: env/settings wins over the option; verify_ssl is off only when false.
+TEST(JobConfigContainerAuth, SettingsOverTheOptionAndCheckedWithoutQuotingValues) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    RunOptions options = playbook_options(pdd.path());
+    options.process_isolation = true;
+    options.container_image = "quay.io/org/ee";
+    options.container_auth_data = ContainerAuthData{"quay.io", "api-user", "api-pass", true};
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    ASSERT_TRUE(job->container && job->container->auth);
+    EXPECT_EQ(job->container->auth->username, "api-user");
+
+    write(pdd / "env/settings",
+          "container_auth_data:\n  host: 127.0.0.1:5000\n  username: file-user\n"
+          "  password: file-pass\n  verify_ssl: false\n");
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(job->container->auth->host, "127.0.0.1:5000");
+    EXPECT_EQ(job->container->auth->password, "file-pass");
+    EXPECT_FALSE(job->container->auth->verify_ssl);
+
+    // Any other verify_ssl value keeps verification on (ansible-runner's `is False`).
+    write(pdd / "env/settings",
+          "container_auth_data: {host: h, username: u, password: p, verify_ssl: 0}\n");
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_TRUE(job->container->auth->verify_ssl);
+
+    write(pdd / "env/settings",
+          "container_auth_data: {host: h, username: u, password: [not-a-string-secret]}\n");
+    std::string message = prepare_error(options);
+    EXPECT_EQ(message, "env/settings: container_auth_data needs a non-empty string 'password'");
+}
+
 TEST(JobConfigWorkerContainer, BadCombinationsAreErrorsThatNameThem) {
     testing::TempDir pdd;
     write(pdd / "project/site.yml", "- hosts: all\n");

@@ -41,5 +41,33 @@ TEST(JobKwargs, ExtravarsTravelAsAMapping) {
     EXPECT_EQ(back->extravars, (Json{{"a", 1}}));
 }
 
+// ansible-runner's run(container_auth_data=...) travels to a remote worker, which pulls with it.
+TEST(JobKwargs, ContainerAuthDataTravelsAndIsChecked) {
+    RunOptions options;
+    options.private_data_dir = "/pdd";
+    options.ident = "x";
+    options.container_auth_data = ContainerAuthData{"quay.io", "robot", "s3cret", false};
+    Json kwargs = to_kwargs(options);
+    EXPECT_EQ(kwargs["container_auth_data"], (Json{{"host", "quay.io"},
+                                                   {"username", "robot"},
+                                                   {"password", "s3cret"},
+                                                   {"verify_ssl", false}}));
+    testing::TempDir pdd;
+    auto back = from_kwargs(kwargs, pdd.path());
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    ASSERT_TRUE(back->container_auth_data);
+    EXPECT_EQ(back->container_auth_data->password, "s3cret");
+    EXPECT_FALSE(back->container_auth_data->verify_ssl);
+
+    std::string message = kwargs_error(Json{
+        {"container_auth_data", {{"host", "quay.io"}, {"username", "robot"}, {"password", 5}}}});
+    EXPECT_EQ(message, "kwargs: container_auth_data needs a non-empty string 'password'");
+    EXPECT_NE(kwargs_error(Json{{"container_auth_data", "robot:s3cret"}}).find("must be a mapping"),
+              std::string::npos);
+    // Without the key nothing is sent.
+    options.container_auth_data.reset();
+    EXPECT_FALSE(to_kwargs(options).contains("container_auth_data"));
+}
+
 }  // namespace
 }  // namespace arunner::stream

@@ -296,6 +296,11 @@ Result<std::string> RestContainerEngine::create(const ContainerSpec& spec) {
         return Error{who +
                      ": --memory-swap=-1 (unlimited) is not possible through podman's "
                      "Docker-compatible API; give a size"};
+    } else if (spec.init && !spec.pid_mode.empty() && spec.pid_mode != "private") {
+        // podman runs an init only as PID 1 (its create would say "PID namespace isn't private").
+        return Error{who + ": --pid=" + spec.pid_mode +
+                     ": podman cannot run the container's init (which passes a stop's signal to "
+                     "the job) outside a private PID namespace; docker can"};
     }
     HttpRequest request{"POST", std::string(kApi) + "/containers/create"};
     std::string query;

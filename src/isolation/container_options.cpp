@@ -351,6 +351,7 @@ Result<std::vector<std::pair<std::string, std::string>>> read_env_file(const std
             return Error{where + ": no variable name before '='"};
         }
         if (name.find_first_of(" \t\v\f") != std::string::npos) {
+            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
             return Error{where + ": variable name '" + name + "' contains whitespace"};
         }
         add_env_word(line, env);

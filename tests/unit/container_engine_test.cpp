@@ -116,7 +116,7 @@ TEST(ContainerEngineSpec, PathWithColonBecomesAMountEntry) {
 }
 
 TEST(ContainerEngineSpec, RefusalsNameTheField) {
-    auto refused = [](ContainerSpec spec) {
+    auto refused = [](const ContainerSpec& spec) {
         auto body = make_create_body(spec);
         return body.ok() ? std::string("accepted") : body.error().message;
     };

@@ -29,6 +29,7 @@ std::string value_of(const std::vector<std::pair<std::string, std::string>>& pai
 
 std::vector<std::string> names_of(const std::vector<std::pair<std::string, std::string>>& pairs) {
     std::vector<std::string> names;
+    names.reserve(pairs.size());
     for (const auto& entry : pairs) {
         names.push_back(entry.first);
     }

@@ -54,6 +54,135 @@ std::string socket_path_of(const std::string& value) {
     return {};
 }
 
+const char* mount_type_name(MountType type) {
+    switch (type) {
+        case MountType::bind:
+            return "bind";
+        case MountType::volume:
+            return "volume";
+        case MountType::tmpfs:
+            return "tmpfs";
+    }
+    return "volume";
+}
+
+/// A `--mount` as a HostConfig.Mounts entry.
+Result<nlohmann::ordered_json> typed_mount_json(const ContainerSpec& spec, const TypedMount& m) {
+    using json = nlohmann::ordered_json;
+    const char* type = mount_type_name(m.type);
+    if (!m.target.starts_with("/")) {
+        return spec_error(
+            spec, std::string(type) + " mount target '" + m.target + "' is not an absolute path");
+    }
+    json entry = {{"Type", type}};
+    if (m.type == MountType::bind && !m.source.starts_with("/")) {
+        return spec_error(spec, "bind mount source '" + m.source + "' is not an absolute path");
+    }
+    if (!m.source.empty()) {
+        entry["Source"] = m.source;
+    }
+    entry["Target"] = m.target;
+    entry["ReadOnly"] = m.read_only;
+    if (m.type == MountType::bind && !m.bind_propagation.empty()) {
+        entry["BindOptions"] = json{{"Propagation", m.bind_propagation}};
+    }
+    if (m.type == MountType::volume && m.volume_nocopy) {
+        entry["VolumeOptions"] = json{{"NoCopy", true}};
+    }
+    if (m.type == MountType::tmpfs) {
+        json options = json::object();
+        if (m.tmpfs_size) {
+            options["SizeBytes"] = *m.tmpfs_size;
+        }
+        options["Mode"] = m.tmpfs_mode.value_or(01777);
+        entry["TmpfsOptions"] = std::move(options);
+    }
+    return entry;
+}
+
+nlohmann::ordered_json pairs_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : pairs) {
+        object[key] = value;
+    }
+    return object;
+}
+
+/// The HostConfig fields of the `podman run` options past the basic ones.
+Status add_host_options(const ContainerSpec& spec, nlohmann::ordered_json& host) {
+    using json = nlohmann::ordered_json;
+    if (spec.privileged) {
+        host["Privileged"] = true;
+    }
+    if (spec.read_only) {
+        host["ReadonlyRootfs"] = true;
+    }
+    auto list = [&](const char* key, const std::vector<std::string>& values) {
+        if (!values.empty()) {
+            host[key] = values;
+        }
+    };
+    auto text = [&](const char* key, const std::string& value) {
+        if (!value.empty()) {
+            host[key] = value;
+        }
+    };
+    list("CapAdd", spec.cap_add);
+    list("CapDrop", spec.cap_drop);
+    if (!spec.devices.empty()) {
+        json devices = json::array();
+        for (const Device& device : spec.devices) {
+            if (!device.host_path.starts_with("/") || !device.container_path.starts_with("/")) {
+                return spec_error(spec, "device " + device.host_path + ":" + device.container_path +
+                                            ": paths must be absolute");
+            }
+            devices.push_back(json{{"PathOnHost", device.host_path},
+                                   {"PathInContainer", device.container_path},
+                                   {"CgroupPermissions", device.permissions}});
+        }
+        host["Devices"] = std::move(devices);
+    }
+    list("GroupAdd", spec.group_add);
+    text("UsernsMode", spec.userns_mode);
+    text("IpcMode", spec.ipc_mode);
+    text("PidMode", spec.pid_mode);
+    list("ExtraHosts", spec.extra_hosts);
+    list("Dns", spec.dns);
+    list("DnsSearch", spec.dns_search);
+    list("DnsOptions", spec.dns_options);
+    if (!spec.tmpfs.empty()) {
+        host["Tmpfs"] = pairs_object(spec.tmpfs);
+    }
+    if (!spec.sysctls.empty()) {
+        host["Sysctls"] = pairs_object(spec.sysctls);
+    }
+    if (spec.pids_limit) {
+        host["PidsLimit"] = *spec.pids_limit;
+    }
+    auto positive = [&](const char* key, const std::optional<int64_t>& value,
+                        const char* what) -> Status {
+        if (value) {
+            if (*value <= 0) {
+                return spec_error(spec, std::string(what) + " must be positive");
+            }
+            host[key] = *value;
+        }
+        return {};
+    };
+    ARUNNER_TRY(positive("ShmSize", spec.shm_size, "shm size"));
+    if (spec.memory_swap) {
+        if (*spec.memory_swap <= 0 && *spec.memory_swap != -1) {
+            return spec_error(spec, "memory+swap limit must be positive or -1 (unlimited)");
+        }
+        host["MemorySwap"] = *spec.memory_swap;
+    }
+    ARUNNER_TRY(positive("MemoryReservation", spec.memory_reservation, "memory reservation"));
+    ARUNNER_TRY(positive("CpuShares", spec.cpu_shares, "cpu shares"));
+    text("CpusetCpus", spec.cpuset_cpus);
+    text("CpusetMems", spec.cpuset_mems);
+    return {};
+}
+
 }  // namespace
 
 const char* dialect_name(EngineDialect dialect) {
@@ -104,6 +233,12 @@ Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec) {
     if (!spec.user.empty()) {
         body["User"] = spec.user;
     }
+    if (!spec.hostname.empty()) {
+        body["Hostname"] = spec.hostname;
+    }
+    if (!spec.stop_signal.empty()) {
+        body["StopSignal"] = spec.stop_signal;
+    }
     if (!spec.labels.empty()) {
         json labels = json::object();
         for (const auto& [key, value] : spec.labels) {
@@ -145,6 +280,10 @@ Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec) {
                               {"Target", mount.target},
                               {"ReadOnly", mount.read_only}});
     }
+    for (const TypedMount& typed : spec.typed_mounts) {
+        ARUNNER_ASSIGN_OR_RETURN(auto entry, typed_mount_json(spec, typed));
+        mounts.push_back(std::move(entry));
+    }
     if (!binds.empty()) {
         host["Binds"] = std::move(binds);
     }
@@ -185,6 +324,7 @@ Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec) {
     if (spec.init) {
         host["Init"] = true;
     }
+    ARUNNER_TRY(add_host_options(spec, host));
     if (!host.empty()) {
         body["HostConfig"] = std::move(host);
     }

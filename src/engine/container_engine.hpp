@@ -50,6 +50,30 @@ struct Ulimit {
     int64_t hard = 0;
 };
 
+/// A host device node made available in the container (`--device SRC[:DST][:PERMS]`).
+struct Device {
+    std::string host_path;
+    std::string container_path;
+    std::string permissions = "rwm";  ///< the device cgroup's r(ead), w(rite), m(knod)
+};
+
+/// What kind of `--mount` a TypedMount is.
+enum class MountType { bind, volume, tmpfs };
+
+/// One `--mount type=...` (a HostConfig.Mounts entry).
+struct TypedMount {
+    MountType type = MountType::volume;
+    std::string source;  ///< bind: host path; volume: its name (empty: anonymous); tmpfs: empty
+    std::string target;
+    bool read_only = false;
+    std::string bind_propagation;       ///< bind only, e.g. "rprivate"; empty: the engine's
+    bool volume_nocopy = false;         ///< volume only
+    std::optional<int64_t> tmpfs_size;  ///< tmpfs only, bytes
+    /// tmpfs only; unset sends 01777, docker's default, which podman's compat API would
+    /// otherwise make 0000.
+    std::optional<uint32_t> tmpfs_mode;
+};
+
 /// When to pull a container's image from its registry before creating the container: the
 /// values of `podman run --pull` (docker's CLI knows all but `newer`).
 enum class PullPolicy {
@@ -85,6 +109,31 @@ struct ContainerSpec {
     /// Run a tiny init as PID 1 (HostConfig.Init) so that stop's SIGTERM reaches the command
     /// and zombies are reaped.
     bool init = false;
+    std::string hostname;               ///< Config.Hostname; empty: the engine's (the container id)
+    std::string stop_signal;            ///< Config.StopSignal, e.g. "SIGUSR1"; empty: SIGTERM
+    bool privileged = false;            ///< HostConfig.Privileged
+    bool read_only = false;             ///< HostConfig.ReadonlyRootfs
+    std::vector<std::string> cap_add;   ///< e.g. "NET_ADMIN", "ALL"
+    std::vector<std::string> cap_drop;  ///< e.g. "CHOWN"
+    std::vector<Device> devices;
+    std::vector<std::string> group_add;    ///< supplementary groups, names or gids
+    std::string userns_mode;               ///< HostConfig.UsernsMode, e.g. "host"
+    std::string ipc_mode;                  ///< HostConfig.IpcMode, e.g. "host", "none"
+    std::string pid_mode;                  ///< HostConfig.PidMode, e.g. "host"
+    std::vector<std::string> extra_hosts;  ///< "name:ip" lines for /etc/hosts
+    std::vector<std::string> dns;          ///< nameservers
+    std::vector<std::string> dns_search;
+    std::vector<std::string> dns_options;                      ///< e.g. "ndots:2"
+    std::vector<std::pair<std::string, std::string>> tmpfs;    ///< path -> mount options
+    std::vector<TypedMount> typed_mounts;                      ///< --mount
+    std::vector<std::pair<std::string, std::string>> sysctls;  ///< in order
+    std::optional<int64_t> pids_limit;          ///< HostConfig.PidsLimit; -1 or 0: unlimited
+    std::optional<int64_t> shm_size;            ///< bytes of /dev/shm
+    std::optional<int64_t> memory_swap;         ///< memory plus swap, bytes; -1: unlimited
+    std::optional<int64_t> memory_reservation;  ///< soft limit, bytes
+    std::optional<int64_t> cpu_shares;          ///< relative weight (1024: the default)
+    std::string cpuset_cpus;                    ///< e.g. "0-2,4"
+    std::string cpuset_mems;
     /// Not part of the create body: whether the image is pulled before create (--pull).
     PullPolicy pull_policy = PullPolicy::missing;
     /// "os/arch[/variant]" (--platform): the image pulled for it and the create's `platform`.
@@ -94,6 +143,8 @@ struct ContainerSpec {
 /// The body of `POST /containers/create` for `spec` (the name goes in the query). Mounts become
 /// `HostConfig.Binds` ("src:dst:ro,Z"); a mount whose path holds ':' or ',' becomes a
 /// `HostConfig.Mounts` entry instead, which cannot relabel, so that combination is an Error.
+/// The typed mounts follow as `HostConfig.Mounts` entries. Empty and unset fields are left
+/// out, so the engine's defaults apply.
 Result<nlohmann::ordered_json> make_create_body(const ContainerSpec& spec);
 
 /// What `version()` reports.

@@ -91,6 +91,44 @@ std::string image_path(const std::string& image) {
     return url_encode(image, "/:@");
 }
 
+/// "linux/amd64[/variant]" in the engines' spelling (docker normalises these too).
+std::string normal_platform(std::string platform) {
+    platform = util::to_lower(platform);
+    for (const auto& [alias, name] : {std::pair<const char*, const char*>{"/x86_64", "/amd64"},
+                                      {"/x86-64", "/amd64"},
+                                      {"/aarch64", "/arm64"}}) {
+        if (size_t at = platform.find(alias); at != std::string::npos) {
+            platform.replace(at, std::string_view(alias).size(), name);
+        }
+    }
+    return platform;
+}
+
+/// Whether the local image (as inspected, when it could be) is of `platform`; a variant is
+/// compared only when both name one. An image that cannot be inspected is left to create.
+Status check_image_platform(const std::string& image, const std::string& platform,
+                            const Result<json>& inspected) {
+    if (!inspected.ok()) {
+        return {};
+    }
+    std::string wanted = normal_platform(platform);
+    std::string actual =
+        text_field(*inspected, "Os") + "/" + text_field(*inspected, "Architecture");
+    const std::string variant = text_field(*inspected, "Variant");
+    const size_t variant_at = wanted.find('/', wanted.find('/') + 1);
+    if (variant_at != std::string::npos) {
+        if (variant.empty()) {
+            wanted.erase(variant_at);  // an image without a variant: os/arch decide
+        } else {
+            actual += "/" + variant;
+        }
+    }
+    if (normal_platform(actual) != wanted) {
+        return Error{"image " + image + " is " + actual + ", not the --platform " + platform};
+    }
+    return {};
+}
+
 Error unexpected_answer(const HttpRequest& request, const std::string& what) {
     return Error{request.method + " " + request.target + ": unexpected answer: " + what};
 }
@@ -348,9 +386,51 @@ Status RestContainerEngine::pull_image(const PullRequest& pull, const PullObserv
 
 Result<std::string> RestContainerEngine::create(const ContainerSpec& spec) {
     ARUNNER_ASSIGN_OR_RETURN(auto body, make_create_body(spec));
+    const std::string who = spec.name.empty() ? "container" : "container " + spec.name;
+    // Fields one engine would take and then ignore, or take wrongly, are refused here
+    // (docs/containers.md, "How container options are translated").
+    if (options_.dialect == EngineDialect::docker) {
+        // dockerd stores any --userns or --pid value and runs the container as if none was given.
+        if (!spec.userns_mode.empty() && spec.userns_mode != "host" &&
+            spec.userns_mode != "private") {
+            return Error{who + ": --userns=" + spec.userns_mode +
+                         ": docker knows only host and private (keep-id, auto, nomap and ns: are "
+                         "podman's)"};
+        }
+        if (!spec.pid_mode.empty() && spec.pid_mode != "host" && spec.pid_mode != "private" &&
+            !spec.pid_mode.starts_with("container:")) {
+            return Error{who + ": --pid=" + spec.pid_mode +
+                         ": docker knows only host, private and container:NAME"};
+        }
+    } else if (spec.memory_swap == -1) {
+        // podman's compat API reads -1 as unset and limits memory+swap to twice --memory.
+        return Error{who +
+                     ": --memory-swap=-1 (unlimited) is not possible through podman's "
+                     "Docker-compatible API; give a size"};
+    } else if (spec.init && !spec.pid_mode.empty() && spec.pid_mode != "private") {
+        // podman runs an init only as PID 1 (its create would say "PID namespace isn't private").
+        return Error{who + ": --pid=" + spec.pid_mode +
+                     ": podman cannot run the container's init (which passes a stop's signal to "
+                     "the job) outside a private PID namespace; docker can"};
+    }
     HttpRequest request{"POST", std::string(kApi) + "/containers/create"};
+    std::string query;
     if (!spec.name.empty()) {
-        request.target += "?name=" + url_encode(spec.name);
+        query += "&name=" + url_encode(spec.name);
+    }
+    if (!spec.platform.empty()) {
+        query += "&platform=" + url_encode(spec.platform, "/");
+        if (options_.dialect == EngineDialect::podman) {
+            // podman 4.3's compat create ignores `platform`; dockerd refuses an image of
+            // another platform, and so does arunner on podman.
+            ARUNNER_TRY(check_image_platform(
+                spec.image, spec.platform,
+                send_json(
+                    {"GET", std::string(kApi) + "/images/" + image_path(spec.image) + "/json"})));
+        }
+    }
+    if (!query.empty()) {
+        request.target += "?" + query.substr(1);
     }
     request.body = std::move(body);
     ARUNNER_ASSIGN_OR_RETURN(auto answer, send_json(request));

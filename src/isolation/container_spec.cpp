@@ -75,18 +75,6 @@ bool is_regular_file(const std::string& path) {
     return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/// ansible-runner's _ensure_path_safe_to_mount.
-Status ensure_safe_to_mount(std::string path) {
-    if (is_regular_file(path)) {
-        path = fs::path(path).parent_path().string();
-    }
-    std::string dir = trim_slashes(path);
-    if (dir == "/" || dir == "/home" || dir == "/usr") {
-        return Error{"When using containerized execution, cannot mount '/' or '/home' or '/usr'"};
-    }
-    return {};
-}
-
 Status apply_labels(const std::string& labels, const std::string& mapping, Mount& mount) {
     size_t start = 0;
     while (start <= labels.size()) {
@@ -119,7 +107,19 @@ bool same_mount(const Mount& a, const Mount& b) {
            a.relabel == b.relabel;
 }
 
-/// Sets `name` in an ordered environment, keeping its first place.
+}  // namespace
+
+Status ensure_safe_to_mount(std::string path) {
+    if (is_regular_file(path)) {
+        path = fs::path(path).parent_path().string();
+    }
+    std::string dir = trim_slashes(path);
+    if (dir == "/" || dir == "/home" || dir == "/usr") {
+        return Error{"When using containerized execution, cannot mount '/' or '/home' or '/usr'"};
+    }
+    return {};
+}
+
 void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::string& name,
              const std::string& value) {
     for (auto& entry : env) {
@@ -130,93 +130,6 @@ void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::s
     }
     env.emplace_back(name, value);
 }
-
-/// `text` without leading whitespace, which strtod and strtoll (the engine CLIs' readers) skip.
-std::string_view skip_space(std::string_view text) {
-    size_t start = text.find_first_not_of(" \t\n\v\f\r");
-    return start == std::string_view::npos ? std::string_view() : text.substr(start);
-}
-
-/// A whole decimal integer as strtoll reads one: leading whitespace, an optional sign.
-std::optional<long long> parse_integer(std::string_view text) {
-    text = skip_space(text);
-    if (text.starts_with('+') && !text.substr(1).starts_with('-')) {
-        text.remove_prefix(1);
-    }
-    return util::parse_int<long long>(text);
-}
-
-/// A whole decimal number as strtod reads one, whatever the locale; leading whitespace skipped.
-std::optional<double> parse_number(std::string_view text) {
-    return util::parse_double(skip_space(text));
-}
-
-/// "512m", "1g", "1048576": bytes, as the engine CLIs read --memory.
-std::optional<int64_t> parse_bytes(const std::string& text) {
-    // The number is the longest start of the text that reads as one; the unit follows it.
-    const std::string_view whole = skip_space(text);
-    double number = 0;
-    size_t used = whole.size();
-    for (; used > 0; --used) {
-        if (auto parsed = util::parse_double(whole.substr(0, used))) {
-            number = *parsed;
-            break;
-        }
-    }
-    if (used == 0) {
-        return std::nullopt;
-    }
-    std::string unit = util::to_lower(whole.substr(used));
-    if (unit.size() == 2 && unit[1] == 'b') {
-        unit.pop_back();
-    }
-    double scale = 1;
-    if (unit == "" || unit == "b") {
-        scale = 1;
-    } else if (unit == "k") {
-        scale = 1024.0;
-    } else if (unit == "m") {
-        scale = 1024.0 * 1024;
-    } else if (unit == "g") {
-        scale = 1024.0 * 1024 * 1024;
-    } else if (unit == "t") {
-        scale = 1024.0 * 1024 * 1024 * 1024;
-    } else {
-        return std::nullopt;
-    }
-    if (!(number > 0) || !std::isfinite(number)) {
-        return std::nullopt;
-    }
-    return static_cast<int64_t>(number * scale);
-}
-
-/// "nofile=1024[:2048]".
-std::optional<engine::Ulimit> parse_ulimit(const std::string& text) {
-    size_t eq = text.find('=');
-    if (eq == std::string::npos || eq == 0) {
-        return std::nullopt;
-    }
-    engine::Ulimit limit;
-    limit.name = text.substr(0, eq);
-    std::string values = text.substr(eq + 1);
-    size_t colon = values.find(':');
-    std::optional<long long> soft = parse_integer(std::string_view(values).substr(0, colon));
-    if (!soft) {
-        return std::nullopt;
-    }
-    limit.soft = *soft;
-    limit.hard = limit.soft;
-    if (colon != std::string::npos) {
-        std::optional<long long> hard = parse_integer(std::string_view(values).substr(colon + 1));
-        if (!hard) {
-            return std::nullopt;
-        }
-        limit.hard = *hard;
-    }
-    return limit;
-}
-
-}  // namespace
 
 Status add_volume_mount(const std::string& mapping, const std::string& workdir,
                         std::vector<Mount>& mounts) {
@@ -264,107 +177,6 @@ Status add_volume_mount(const std::string& mapping, const std::string& workdir,
                                [&](const Mount& m) { return same_mount(m, mount); });
     if (!present) {
         mounts.push_back(std::move(mount));
-    }
-    return {};
-}
-
-Status apply_container_options(const std::vector<std::string>& words, ContainerSpec& spec) {
-    for (size_t i = 0; i < words.size(); ++i) {
-        const std::string& word = words[i];
-        std::string name = word;
-        std::optional<std::string> inline_value;
-        if (word.starts_with("--")) {
-            if (size_t eq = word.find('='); eq != std::string::npos) {
-                name = word.substr(0, eq);
-                inline_value = word.substr(eq + 1);
-            }
-        } else if (word.size() > 2 && word[0] == '-' && word[1] != '-') {
-            name = word.substr(0, 2);  // "-eFOO=bar"
-            inline_value = word.substr(word[2] == '=' ? 3 : 2);
-        }
-        auto value = [&]() -> Result<std::string> {
-            if (inline_value) {
-                return *inline_value;
-            }
-            if (i + 1 >= words.size()) {
-                return Error{"container option " + name + " needs a value"};
-            }
-            return words[++i];
-        };
-        auto bad = [&](const std::string& v, const std::string& what) {
-            // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, built once
-            return Error{"container option " + name + " " + v + ": " + what};
-        };
-        if (name == "--rm" || name == "-i" || name == "--interactive" || name == "-t" ||
-            name == "--tty" || name == "--quiet" || name == "-q") {
-            if (inline_value) {
-                return Error{"container option " + word + " takes no value here"};
-            }
-            continue;  // the container is always removed; tty and stdin follow the runner mode
-        }
-        if (name == "--init") {
-            spec.init = true;
-            continue;
-        }
-        static const char* const kTakesValue[] = {
-            "-e",     "--env",          "-v",        "--volume", "-u",     "--user",
-            "-w",     "--workdir",      "--network", "--net",    "-m",     "--memory",
-            "--cpus", "--security-opt", "--ulimit",  "-l",       "--label"};
-        bool takes_value = std::any_of(std::begin(kTakesValue), std::end(kTakesValue),
-                                       [&](const char* known) { return name == known; });
-        if (!takes_value) {
-            return Error{"container option '" + name +
-                         "' cannot be passed through the engine's REST API; arunner translates "
-                         "--env, --volume, --user, --workdir, --network, --memory, --cpus, "
-                         "--security-opt, --ulimit, --label and --init"};
-        }
-        ARUNNER_ASSIGN_OR_RETURN(auto v, value());
-        if (name == "-e" || name == "--env") {
-            size_t eq = v.find('=');
-            if (eq == std::string::npos) {
-                const char* host = std::getenv(v.c_str());  // "-e NAME": the host's value
-                if (host != nullptr) {
-                    set_env(spec.env, v, host);
-                }
-            } else {
-                set_env(spec.env, v.substr(0, eq), v.substr(eq + 1));
-            }
-        } else if (name == "-v" || name == "--volume") {
-            ARUNNER_TRY(add_volume_mount(v, spec.workdir, spec.mounts));
-        } else if (name == "-u" || name == "--user") {
-            spec.user = v;
-        } else if (name == "-w" || name == "--workdir") {
-            if (!v.starts_with("/")) {
-                return bad(v, "the working directory must be an absolute path");
-            }
-            spec.workdir = v;
-        } else if (name == "--network" || name == "--net") {
-            spec.network_mode = v;
-        } else if (name == "-m" || name == "--memory") {
-            auto bytes = parse_bytes(v);
-            if (!bytes) {
-                return bad(v, "not a size (e.g. 512m, 2g)");
-            }
-            spec.memory_bytes = *bytes;
-        } else if (name == "--cpus") {
-            const double cpus = parse_number(v).value_or(0);
-            if (!(cpus > 0) || !std::isfinite(cpus)) {
-                return bad(v, "not a positive number of CPUs");
-            }
-            spec.nano_cpus = static_cast<int64_t>(std::llround(cpus * 1e9));
-        } else if (name == "--security-opt") {
-            spec.security_opts.push_back(v);
-        } else if (name == "--ulimit") {
-            auto limit = parse_ulimit(v);
-            if (!limit) {
-                return bad(v, "not NAME=SOFT[:HARD]");
-            }
-            spec.ulimits.push_back(*limit);
-        } else {  // -l, --label
-            size_t eq = v.find('=');
-            spec.labels.emplace_back(v.substr(0, eq),
-                                     eq == std::string::npos ? "" : v.substr(eq + 1));
-        }
     }
     return {};
 }

@@ -7,11 +7,13 @@
 // mount sources.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arunner/error.hpp"
 #include "config/job_config.hpp"
 #include "engine/container_engine.hpp"
+#include "isolation/container_options.hpp"
 
 namespace arunner::isolation {
 
@@ -26,12 +28,17 @@ inline constexpr const char* kIdentLabel = "arunner.ident";
 Status add_volume_mount(const std::string& mapping, const std::string& workdir,
                         std::vector<engine::Mount>& mounts);
 
-/// Applies engine CLI words (ansible-runner's container_options, e.g. "--network=host" or
-/// "--network", "host") to `spec`. Translated: --env/-e, --volume/-v, --user/-u, --workdir/-w,
-/// --network/--net, --memory/-m, --cpus, --security-opt, --ulimit, --label/-l, --init; --rm,
-/// --interactive/-i, --tty/-t and --quiet are accepted and change nothing. Any other option is
-/// an Error that names it.
-Status apply_container_options(const std::vector<std::string>& words, engine::ContainerSpec& spec);
+/// ansible-runner's _ensure_path_safe_to_mount: '/', '/home' and '/usr' (or a file directly in
+/// one of them) are refused with ansible-runner's message.
+Status ensure_safe_to_mount(std::string path);
+
+/// Sets `name` in an ordered environment, keeping its first place.
+void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::string& name,
+             const std::string& value);
+
+// apply_container_options(), the translation of the user's container options (every
+// `podman run` / `docker run` option with a field in the create API), is in
+// isolation/container_options.hpp.
 
 /// The environment variable that carries the run's frame secret into the container (an
 /// inherited fd cannot cross the REST API). The plugin removes it from its environment when it

@@ -427,10 +427,10 @@ TEST_F(Isolation, EngineErrorOnCreateIsClearAndLeavesNothing) {
 TEST_F(Isolation, UntranslatableOptionIsRefusedByName) {
     TempDir dir;
     auto pdd = copy_fixture("hello", dir);
-    const std::string ident = unique_ident("privileged");
-    auto result = run_command(isolated(pdd, ident, {"--container-option=--privileged"}));
+    const std::string ident = unique_ident("cidfile");
+    auto result = run_command(isolated(pdd, ident, {"--container-option=--cidfile=/tmp/cid"}));
     EXPECT_NE(result.exit_code, 0);
-    EXPECT_NE(result.err.find("'--privileged'"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("'--cidfile'"), std::string::npos) << result.err;
     EXPECT_EQ(containers_of(ident), 0u);
 }
 

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -19,6 +20,16 @@ namespace {
 using arunner::testing::TempDir;
 
 using json = nlohmann::ordered_json;
+
+TypedMount typed(MountType type, const std::string& source, const std::string& target,
+                 bool read_only = false) {
+    TypedMount mount;
+    mount.type = type;
+    mount.source = source;
+    mount.target = target;
+    mount.read_only = read_only;
+    return mount;
+}
 
 ContainerSpec full_spec() {
     ContainerSpec spec;
@@ -105,7 +116,7 @@ TEST(ContainerEngineSpec, PathWithColonBecomesAMountEntry) {
 }
 
 TEST(ContainerEngineSpec, RefusalsNameTheField) {
-    auto refused = [](ContainerSpec spec) {
+    auto refused = [](const ContainerSpec& spec) {
         auto body = make_create_body(spec);
         return body.ok() ? std::string("accepted") : body.error().message;
     };
@@ -142,6 +153,122 @@ TEST(ContainerEngineSpec, RefusalsNameTheField) {
     spec = full_spec();
     spec.memory_bytes = 0;
     EXPECT_EQ(refused(spec), "container ansible_runner_abc: memory limit must be positive");
+}
+
+TEST(ContainerEngineSpec, ContainerOptionFields) {
+    ContainerSpec spec;
+    spec.image = "localhost/x";
+    spec.hostname = "box";
+    spec.stop_signal = "SIGUSR1";
+    spec.privileged = true;
+    spec.read_only = true;
+    spec.cap_add = {"NET_ADMIN"};
+    spec.cap_drop = {"CHOWN"};
+    spec.devices = {{"/dev/null", "/dev/mynull", "r"}};
+    spec.group_add = {"1234"};
+    spec.userns_mode = "host";
+    spec.ipc_mode = "none";
+    spec.pid_mode = "host";
+    spec.extra_hosts = {"db:10.1.2.3"};
+    spec.dns = {"10.0.0.53"};
+    spec.dns_search = {"example.test"};
+    spec.dns_options = {"ndots:3"};
+    spec.tmpfs = {{"/scratch", "size=64k"}, {"/run", ""}};
+    TypedMount bind = typed(MountType::bind, "/srv", "/data", true);
+    bind.bind_propagation = "rslave";
+    TypedMount volume = typed(MountType::volume, "", "/v");
+    volume.volume_nocopy = true;
+    TypedMount tmpfs = typed(MountType::tmpfs, "", "/t");
+    tmpfs.tmpfs_size = 1048576;
+    TypedMount tmpfs_mode = typed(MountType::tmpfs, "", "/u");
+    tmpfs_mode.tmpfs_mode = 0700;
+    spec.typed_mounts = {bind, volume, tmpfs, tmpfs_mode};
+    spec.sysctls = {{"kernel.msgmax", "4321"}};
+    spec.pids_limit = 77;
+    spec.shm_size = 8388608;
+    spec.memory_swap = -1;
+    spec.memory_reservation = 33554432;
+    spec.cpu_shares = 512;
+    spec.cpuset_cpus = "0-1";
+    spec.cpuset_mems = "0";
+    // Not in the body: the lead's pull reads these; the platform is create's query.
+    spec.pull_policy = PullPolicy::always;
+    spec.platform = "linux/amd64";
+    auto body = make_create_body(spec);
+    ASSERT_TRUE(body.ok()) << body.error().message;
+    const json expected = json::parse(R"({
+        "Image": "localhost/x",
+        "Hostname": "box",
+        "StopSignal": "SIGUSR1",
+        "Tty": false, "OpenStdin": false, "StdinOnce": false,
+        "AttachStdin": false, "AttachStdout": true, "AttachStderr": true,
+        "HostConfig": {
+            "Mounts": [
+                {"Type": "bind", "Source": "/srv", "Target": "/data", "ReadOnly": true,
+                 "BindOptions": {"Propagation": "rslave"}},
+                {"Type": "volume", "Target": "/v", "ReadOnly": false,
+                 "VolumeOptions": {"NoCopy": true}},
+                {"Type": "tmpfs", "Target": "/t", "ReadOnly": false,
+                 "TmpfsOptions": {"SizeBytes": 1048576, "Mode": 1023}},
+                {"Type": "tmpfs", "Target": "/u", "ReadOnly": false,
+                 "TmpfsOptions": {"Mode": 448}}
+            ],
+            "Privileged": true,
+            "ReadonlyRootfs": true,
+            "CapAdd": ["NET_ADMIN"],
+            "CapDrop": ["CHOWN"],
+            "Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull",
+                         "CgroupPermissions": "r"}],
+            "GroupAdd": ["1234"],
+            "UsernsMode": "host",
+            "IpcMode": "none",
+            "PidMode": "host",
+            "ExtraHosts": ["db:10.1.2.3"],
+            "Dns": ["10.0.0.53"],
+            "DnsSearch": ["example.test"],
+            "DnsOptions": ["ndots:3"],
+            "Tmpfs": {"/scratch": "size=64k", "/run": ""},
+            "Sysctls": {"kernel.msgmax": "4321"},
+            "PidsLimit": 77,
+            "ShmSize": 8388608,
+            "MemorySwap": -1,
+            "MemoryReservation": 33554432,
+            "CpuShares": 512,
+            "CpusetCpus": "0-1",
+            "CpusetMems": "0"
+        }
+    })");
+    EXPECT_EQ(body->dump(2), expected.dump(2));
+}
+
+TEST(ContainerEngineSpec, ContainerOptionRefusalsNameTheField) {
+    auto refused = [](const std::function<void(ContainerSpec&)>& change) {
+        ContainerSpec spec;
+        spec.image = "localhost/x";
+        spec.name = "c";
+        change(spec);
+        auto body = make_create_body(spec);
+        return body.ok() ? std::string("accepted") : body.error().message;
+    };
+    EXPECT_EQ(refused([](ContainerSpec& s) {
+                  s.devices = {{"dev/null", "/x"}};
+              }),
+              "container c: device dev/null:/x: paths must be absolute");
+    EXPECT_EQ(
+        refused([](ContainerSpec& s) { s.typed_mounts = {typed(MountType::tmpfs, "", "t")}; }),
+        "container c: tmpfs mount target 't' is not an absolute path");
+    EXPECT_EQ(
+        refused([](ContainerSpec& s) { s.typed_mounts = {typed(MountType::bind, "x", "/t")}; }),
+        "container c: bind mount source 'x' is not an absolute path");
+    EXPECT_EQ(refused([](ContainerSpec& s) { s.shm_size = 0; }),
+              "container c: shm size must be positive");
+    EXPECT_EQ(refused([](ContainerSpec& s) { s.memory_reservation = -5; }),
+              "container c: memory reservation must be positive");
+    EXPECT_EQ(refused([](ContainerSpec& s) { s.cpu_shares = 0; }),
+              "container c: cpu shares must be positive");
+    EXPECT_EQ(refused([](ContainerSpec& s) { s.memory_swap = -2; }),
+              "container c: memory+swap limit must be positive or -1 (unlimited)");
+    EXPECT_EQ(refused([](ContainerSpec& s) { s.pids_limit = -1; }), "accepted");
 }
 
 TEST(ContainerEngineSpec, InvalidUtf8DoesNotThrow) {

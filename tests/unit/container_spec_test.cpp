@@ -29,6 +29,7 @@ std::string value_of(const std::vector<std::pair<std::string, std::string>>& pai
 
 std::vector<std::string> names_of(const std::vector<std::pair<std::string, std::string>>& pairs) {
     std::vector<std::string> names;
+    names.reserve(pairs.size());
     for (const auto& entry : pairs) {
         names.push_back(entry.first);
     }
@@ -222,49 +223,6 @@ TEST(VolumeMounts, AnsibleRunnerRules) {
     ASSERT_FALSE(bad_label.ok());
     EXPECT_NE(bad_label.error().message.find("option 'shared' is not supported"),
               std::string::npos);
-}
-
-TEST(ContainerOptions, TranslatedToFields) {
-    ContainerSpec spec;
-    spec.workdir = "/runner/project";
-    spec.env = {{"A", "1"}};
-    ::setenv("ARUNNER_TEST_PASSED_ENV", "from-host", 1);
-    auto applied = apply_container_options(
-        {"--network=host", "-e", "A=2", "--env=B=3", "-e", "ARUNNER_TEST_PASSED_ENV", "--user",
-         "1000:1000", "--memory=512m", "--cpus", "1.5", "--security-opt", "label=disable",
-         "--ulimit=nofile=1024:2048", "--label", "team=ops", "--rm", "-i", "--workdir=/tmp"},
-        spec);
-    ASSERT_TRUE(applied.ok()) << applied.error().message;
-    ::unsetenv("ARUNNER_TEST_PASSED_ENV");
-    EXPECT_EQ(spec.network_mode, "host");
-    EXPECT_EQ(spec.env, (std::vector<std::pair<std::string, std::string>>{
-                            {"A", "2"}, {"B", "3"}, {"ARUNNER_TEST_PASSED_ENV", "from-host"}}));
-    EXPECT_EQ(spec.user, "1000:1000");
-    EXPECT_EQ(spec.memory_bytes, 512LL * 1024 * 1024);
-    EXPECT_EQ(spec.nano_cpus, 1500000000LL);
-    EXPECT_EQ(spec.security_opts, std::vector<std::string>{"label=disable"});
-    ASSERT_EQ(spec.ulimits.size(), 1u);
-    EXPECT_EQ(spec.ulimits[0].soft, 1024);
-    EXPECT_EQ(spec.ulimits[0].hard, 2048);
-    EXPECT_EQ(value_of(spec.labels, "team"), "ops");
-    EXPECT_EQ(spec.workdir, "/tmp");
-}
-
-TEST(ContainerOptions, UntranslatableOrMalformedAreRefusedByName) {
-    ContainerSpec spec;
-    auto privileged = apply_container_options({"--privileged"}, spec);
-    ASSERT_FALSE(privileged.ok());
-    EXPECT_NE(privileged.error().message.find("'--privileged' cannot be passed"),
-              std::string::npos);
-    auto cap = apply_container_options({"--cap-add=NET_ADMIN"}, spec);
-    ASSERT_FALSE(cap.ok());
-    EXPECT_NE(cap.error().message.find("'--cap-add'"), std::string::npos);
-    auto missing = apply_container_options({"--network"}, spec);
-    ASSERT_FALSE(missing.ok());
-    EXPECT_EQ(missing.error().message, "container option --network needs a value");
-    auto memory = apply_container_options({"--memory", "lots"}, spec);
-    ASSERT_FALSE(memory.ok());
-    EXPECT_NE(memory.error().message.find("--memory lots"), std::string::npos);
 }
 
 }  // namespace

@@ -231,7 +231,7 @@ class ContainerEngine {
     /// learns whether it is podman; returns that.
     virtual Result<bool> ping() = 0;
 
-    /// Whether `image` is present locally. Never pulls.
+    /// Whether `image` is present locally (asking does not pull).
     virtual Result<bool> image_exists(const std::string& image) = 0;
     /// Inspects a local image; a missing image is an Error with the engine's message.
     virtual Result<ImageInfo> inspect_image(const std::string& image) = 0;

@@ -71,6 +71,9 @@ RunOptions transmitted_options(const RunOptions& options, const config::JobConfi
     sent.artifact_dir.reset();
     sent.container_worker = false;
     sent.container_worker_command.clear();
+    // The registry credentials pulled the worker's image here; the worker in the container pulls
+    // nothing, so they do not go into it.
+    sent.container_auth_data.reset();
     return sent;
 }
 

@@ -131,6 +131,21 @@ TEST_F(ContainerWorkerJob, EofEndsTheJobWithTheWorkersStatusAndEvents) {
     expect_removed();
 }
 
+// The registry credentials pull the worker's image on the controller; they never enter the
+// container (its job cannot use them).
+TEST_F(ContainerWorkerJob, RegistryCredentialsStayOnTheController) {
+    options.container_auth_data = ContainerAuthData{"quay.io", "robot", "s3cret-of-the-controller"};
+    engine->set_program(worker_answering(status_line("successful") + "{\"eof\": true}\n"));
+    auto outcome = run();
+    ASSERT_TRUE(outcome.ok()) << outcome.error().message;
+    const auto ids = engine->removed_ids();
+    ASSERT_EQ(ids.size(), 1u);
+    const std::string in = engine->stdin_received(ids[0]);
+    EXPECT_TRUE(in.starts_with("{\"kwargs\": {")) << in.substr(0, 80);
+    EXPECT_EQ(in.find("s3cret-of-the-controller"), std::string::npos);
+    EXPECT_EQ(in.find("container_auth_data"), std::string::npos);
+}
+
 TEST_F(ContainerWorkerJob, FailedEngineCallsAreErrorsAndLeaveNoContainer) {
     for (const char* method : {"create", "attach", "start"}) {
         SCOPED_TRACE(method);

@@ -32,7 +32,8 @@ theirs() { # ident policy
   /usr/bin/ansible-runner run "$work/pdd" -p site.yml -q --ident "$1" --process-isolation \
     --process-isolation-executable podman --container-image "$pulled" --container-option="--pull=$2"
 }
-untag() { podman untag "$pulled" >/dev/null 2>&1 || true; }
+# Only this name: `podman untag IMAGE` alone would remove every name of the image.
+untag() { podman untag "$pulled" "$pulled" >/dev/null 2>&1 || true; }
 time_into() { # file command...
   local file=$1 s e
   shift

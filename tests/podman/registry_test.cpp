@@ -205,6 +205,34 @@ TEST_F(Registry, RightCredentialsPullAndRunAndThePasswordIsNowhere) {
     EXPECT_TRUE(argvs.empty()) << argvs.front();
     EXPECT_EQ(result.out.find(registry_.password), std::string::npos);
     EXPECT_EQ(result.err.find(registry_.password), std::string::npos) << result.err;
+    // Not a terminal: no progress line.
+    EXPECT_EQ(result.out.find("Pulling "), std::string::npos) << result.out;
+}
+
+// On a terminal the pull shows one line, rewritten, and erased before the job's output.
+TEST_F(Registry, ProgressLineOnATerminalOnly) {
+    const std::string image = push_ee("tty");
+    TempDir dir;
+    auto pdd = marker_project(dir);
+    write_auth_settings(pdd, registry_.password, verify_off());
+    const std::string ident = unique_ident("pull_tty");
+    std::string command;
+    for (const std::string& word : run_of(pdd, ident, image)) {
+        std::string quoted = "'";
+        for (char c : word) {
+            quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        }
+        command += quoted + "' ";
+    }
+    // script(1) runs it on a pseudo-terminal and copies what it printed.
+    auto result = run_command({"script", "-qefc", command, "/dev/null"});
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    const size_t shown = result.out.find("\r\033[KPulling " + image + ": ");
+    ASSERT_NE(shown, std::string::npos) << result.out;
+    const size_t erased = result.out.find("\r\033[K", shown + 1);
+    ASSERT_NE(erased, std::string::npos) << result.out;
+    EXPECT_LT(erased, result.out.find("PLAY [localhost]")) << result.out;
+    EXPECT_EQ(read_text(pdd / "artifacts" / ident / "stdout").find("Pulling"), std::string::npos);
 }
 
 // Through the C++ API: no file under the private data dir at all.

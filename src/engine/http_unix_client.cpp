@@ -163,6 +163,10 @@ struct HttpUnixClient::Handle {
     /// Runs the prepared transfer to its end, waiting only through `clock`: libcurl's result,
     /// or CURLE_OPERATION_TIMEDOUT when `timeout` (zero: no limit) passes first.
     CURLcode perform(std::chrono::milliseconds timeout, const std::function<bool()>& keep_going) {
+        if (keep_going && !keep_going()) {  // stopped before it started
+            canceled = true;
+            return CURLE_ABORTED_BY_CALLBACK;
+        }
         if (CURLMcode added = lib->multi_add_handle(multi, curl); added != CURLM_OK) {
             std::snprintf(error_buffer, sizeof(error_buffer), "%s", lib->multi_strerror(added));
             return CURLE_FAILED_INIT;

@@ -83,9 +83,9 @@ bool cancel_requested(const PullContext& context) {
     return context.should_cancel && context.should_cancel();
 }
 
-std::string megabytes(int64_t bytes) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / 1e6);
+std::string megabytes(double bytes) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.1f MB", bytes / 1e6);
     return text;
 }
 
@@ -187,12 +187,13 @@ void PullProgress::update(const engine::PullLine& line) {
 }
 
 std::string PullProgress::line(size_t width) const {
-    int64_t current = 0;
-    int64_t total = 0;
+    // Sums in double: an engine may report any int64 per layer, and the sum must not overflow.
+    double current = 0;
+    double total = 0;
     size_t done = 0;
     for (const auto& [id, layer] : layers_) {
-        current += layer.current;
-        total += layer.total;
+        current += static_cast<double>(layer.current);
+        total += static_cast<double>(layer.total);
         done += layer.done ? 1 : 0;
     }
     const size_t count = layers_.size() + extra_layers_;
@@ -206,8 +207,11 @@ std::string PullProgress::line(size_t width) const {
     } else {
         text += last_status_.empty() ? std::string("starting") : last_status_;
     }
+    // The image and the engine's words may be anything: valid UTF-8 first, then cut at a whole
+    // character (cutting first and repairing after could make the line longer again).
+    text = util::valid_utf8(text);
     if (text.size() > width) {
-        text = util::valid_utf8(text.substr(0, width));
+        text.resize(util::valid_utf8_prefix(std::string_view(text).substr(0, width)));
     }
     return text;
 }

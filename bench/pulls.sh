@@ -16,9 +16,11 @@ reps="${1:-5}"
 source bench/podman_service.sh
 registry="$work/registry"
 tests/support/registry-fixture start "$registry" >/dev/null
-trap 'tests/support/registry-fixture stop "$registry" >/dev/null 2>&1; kill $service 2>/dev/null; wait $service 2>/dev/null; rm -rf "$work"' EXIT
+trap 'untag; tests/support/registry-fixture stop "$registry" >/dev/null 2>&1; kill $service 2>/dev/null; wait $service 2>/dev/null; rm -rf "$work"' EXIT
 address=$(cat "$registry/address")
 pulled="$address/arunner/ee:latest"
+# Only this name: `podman untag IMAGE` alone would remove every name of the image.
+untag() { podman untag "$pulled" "$pulled" >/dev/null 2>&1 || true; }
 cp -r bench/fixtures/ten-tasks "$work/pdd"
 mkdir -p "$work/pdd/env"
 printf 'container_auth_data:\n  host: %s\n  username: arunner\n  password: %s\n  verify_ssl: false\n' \
@@ -32,8 +34,6 @@ theirs() { # ident policy
   /usr/bin/ansible-runner run "$work/pdd" -p site.yml -q --ident "$1" --process-isolation \
     --process-isolation-executable podman --container-image "$pulled" --container-option="--pull=$2"
 }
-# Only this name: `podman untag IMAGE` alone would remove every name of the image.
-untag() { podman untag "$pulled" "$pulled" >/dev/null 2>&1 || true; }
 time_into() { # file command...
   local file=$1 s e
   shift

@@ -62,6 +62,11 @@ struct RunOptions {
     nlohmann::ordered_json extravars = nlohmann::ordered_json::object();
     /// Environment for the child, applied before env/envvars (the file wins).
     std::vector<std::pair<std::string, std::string>> envvars;
+    /// Answers to the job's prompts: a Python regular expression (MULTILINE) matched against the
+    /// tail of the output -> the answer, sent with a newline on the job's terminal (pexpect mode
+    /// only). env/passwords is merged over these (the file wins). Never written to disk by
+    /// arunner, never echoed, never in an artifact (docs/passwords.md).
+    std::vector<std::pair<std::string, std::string>> passwords;
     /// Runner settings, merged under env/settings (the file wins).
     nlohmann::ordered_json settings = nlohmann::ordered_json::object();
 

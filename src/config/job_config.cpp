@@ -9,6 +9,7 @@
 #include "config/callback_dir.hpp"
 #include "config/child_environment.hpp"
 #include "config/env_file.hpp"
+#include "config/passwords.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
 #include "util/python_truth.hpp"
@@ -393,6 +394,7 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     env_inputs.omit_event_data = options.omit_event_data;
     env_inputs.only_failed_event_data = options.only_failed_event_data;
     job.env = build_child_environment(env_inputs);
+    ARUNNER_ASSIGN_OR_RETURN(job.passwords, load_password_answers(pdd, options.passwords));
 
     if (job.container) {
         job.cwd = job.container->workdir;

@@ -54,6 +54,8 @@ struct JobConfig {
     bool suppress_ansible_output = false;  ///< no console echo
     bool suppress_output_file = false;     ///< no ART/stdout, ART/stderr
     bool json_mode = false;
+    /// Prompt pattern -> answer: the passwords option with env/passwords over it.
+    std::vector<std::pair<std::string, std::string>> passwords;
     int rotate_artifacts = 0;
     /// Set for a process-isolated run.
     std::optional<ContainerJobConfig> container;

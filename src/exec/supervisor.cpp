@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <utility>
 #include <vector>
 
 namespace arunner::exec {
@@ -56,6 +58,62 @@ bool read_available(int fd, OutputStream stream, OutputSink& sink, std::span<cha
 // NFS mount, is given up on after this; SIGKILL has been sent).
 constexpr auto kKilledExitLimit = std::chrono::seconds(60);
 
+/// Hands output on to the job's sink, and watches it for prompts: answers due are queued for the
+/// loop to write, and the last line is kept for the idle-timeout message.
+class PromptWatchingSink final : public OutputSink {
+  public:
+    PromptWatchingSink(OutputSink& inner, PromptResponder* prompts)
+        : inner_(inner), prompts_(prompts) {}
+    void on_output(OutputStream stream, std::string_view bytes) override {
+        inner_.on_output(stream, bytes);
+        if (stream != OutputStream::out) {
+            return;
+        }
+        last_line_.feed(bytes);
+        if (prompts_ != nullptr) {
+            if (auto answer = prompts_->on_output(bytes)) {
+                answers_.push_back(std::move(*answer));
+            }
+        }
+    }
+    std::optional<int> exit_status() const override { return inner_.exit_status(); }
+    std::vector<std::string> take_answers() { return std::exchange(answers_, {}); }
+    std::string pending_line() const { return last_line_.pending(); }
+
+  private:
+    OutputSink& inner_;
+    PromptResponder* prompts_;
+    LastLine last_line_;
+    std::vector<std::string> answers_;
+};
+
+// How long an answer may wait for room in the terminal's input queue.
+constexpr auto kInputWriteLimit = std::chrono::seconds(5);
+
+/// Writes all of `bytes` to a non-blocking fd, waiting for room at most kInputWriteLimit.
+Status write_all(int fd, std::string_view bytes) {
+    const auto deadline = std::chrono::steady_clock::now() + kInputWriteLimit;
+    while (!bytes.empty()) {
+        ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            std::chrono::steady_clock::now() < deadline) {
+            pollfd p{fd, POLLOUT, 0};
+            (void)::poll(&p, 1, 100);
+            continue;
+        }
+        return Error{std::string("cannot write to the job's terminal: ") +
+                     (n < 0 ? std::strerror(errno) : "no room")};
+    }
+    return {};
+}
+
 /// A local child: its pty or pipes, its pidfd, and SIGKILL to every process of the job.
 class SupervisedProcess final : public SupervisedJob {
   public:
@@ -82,6 +140,12 @@ class SupervisedProcess final : public SupervisedJob {
         }
     }
     void close_output() override { child_.close_output(); }
+    Status write_input(std::string_view bytes) override {
+        if (child_.input_fd() < 0) {
+            return SupervisedJob::write_input(bytes);
+        }
+        return write_all(child_.input_fd(), bytes);
+    }
 
   private:
     ChildProcess& child_;
@@ -89,6 +153,10 @@ class SupervisedProcess final : public SupervisedJob {
 };
 
 }  // namespace
+
+Status SupervisedJob::write_input(std::string_view) {
+    return Error{"this job has no terminal to answer a prompt on"};
+}
 
 std::optional<int> Supervision::exit_code() const {
     if (WIFEXITED(wait_status)) {
@@ -103,9 +171,10 @@ Supervision supervise(ChildProcess& child, OutputSink& sink, const SupervisionLi
     return supervise(job, sink, limits, cancel_fds, should_cancel);
 }
 
-Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionLimits& limits,
+Supervision supervise(SupervisedJob& child, OutputSink& job_sink, const SupervisionLimits& limits,
                       std::span<const int> cancel_fds, const CancelCheck& should_cancel) {
     Supervision result;
+    PromptWatchingSink sink(job_sink, limits.prompts);
     std::vector<char> buffer(kReadSize);
     Clock& clock = *limits.clock;
     const auto started = clock.now();
@@ -222,6 +291,12 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
         if (got_data) {
             last_output = after;
         }
+        if (!exited_at && !killed) {
+            // A failed write leaves the prompt unanswered: the idle timeout then says so.
+            for (const std::string& answer : sink.take_answers()) {
+                (void)child.write_input(answer);
+            }
+        }
         for (size_t slot = first_cancel_slot; slot < end_cancel_slots; ++slot) {
             if (readable(slot) && !exited_at && !killed) {
                 result.canceled = true;
@@ -249,6 +324,9 @@ Supervision supervise(SupervisedJob& child, OutputSink& sink, const SupervisionL
             limits.idle_timeout && after - last_output >= to_duration(*limits.idle_timeout);
         if (job_expired || idle_expired) {
             result.timed_out = true;
+            if (idle_expired && !job_expired) {
+                result.waiting_prompt = sink.pending_line();
+            }
             kill_group();
         }
     }

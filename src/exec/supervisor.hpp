@@ -9,7 +9,9 @@
 #include <span>
 #include <string_view>
 
+#include "arunner/error.hpp"
 #include "exec/child_process.hpp"
+#include "exec/prompt_responder.hpp"
 #include "util/clock.hpp"
 #include "util/output_stream.hpp"
 
@@ -52,6 +54,8 @@ class SupervisedJob {
     virtual void kill() = 0;
     /// Releases the output streams.
     virtual void close_output() = 0;
+    /// Writes `bytes` to the job's terminal (a prompt's answer); jobs without one refuse.
+    virtual Status write_input(std::string_view bytes);
 };
 
 /// Limits and polling cadence for one child.
@@ -67,6 +71,9 @@ struct SupervisionLimits {
     /// Every time read and wait of the loop goes through it (tests pass a fake clock). Not
     /// owned; must outlive the supervise() call.
     util::Clock* clock = &util::steady_clock();
+    /// Answers password prompts on the job's terminal (env/passwords); null: none. Not owned.
+    /// An answer sent counts as activity for the idle timeout, as in ansible-runner.
+    PromptResponder* prompts = nullptr;
 };
 
 /// What happened to the child.
@@ -74,6 +81,9 @@ struct Supervision {
     int wait_status = 0;     ///< as from waitpid
     bool timed_out = false;  ///< killed by the job or idle timeout
     bool canceled = false;   ///< killed because cancellation was requested
+    /// On an idle timeout: the unterminated last line the output ended with (a prompt nobody
+    /// answered, say "BECOME password:"); empty otherwise.
+    std::string waiting_prompt;
     /// The exit code when the child exited by itself; empty when a signal ended it.
     std::optional<int> exit_code() const;
 };

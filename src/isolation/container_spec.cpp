@@ -219,6 +219,12 @@ Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
     // A pty when ansible-runner would use pexpect: the stream is then raw, stdout and stderr
     // merged, as a local run's pty.
     spec.tty = job.runner_mode == RunnerMode::pexpect;
+    if (spec.tty && !job.passwords.empty()) {
+        // Prompts are answered on the container's stdin. Its pty echoes by default, unlike the
+        // one a local job gets: echo off first, so an answer never reaches the output.
+        spec.open_stdin = true;
+        spec.cmd[2] = std::string("stty -echo 2>/dev/null; ") + kExitFrameScript;
+    }
     spec.init = true;
     if (c.engine == "docker") {
         spec.user = std::to_string(::getuid());  // ansible-runner's --user=<uid> on docker

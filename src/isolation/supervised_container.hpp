@@ -60,6 +60,8 @@ class SupervisedContainer final : public exec::SupervisedJob {
     int wait() override;
     void kill() override;
     void close_output() override { stream_open_ = false; }
+    /// Into the container's stdin (its tty when it has one): a prompt's answer.
+    Status write_input(std::string_view bytes) override { return stream_.write_stdin(bytes); }
 
   private:
     SupervisedContainer(engine::ContainerEngine& engine, std::string id,

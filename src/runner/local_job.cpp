@@ -2,10 +2,12 @@
 
 #include "artifacts/artifact_dir.hpp"
 #include "exec/child_process.hpp"
+#include "exec/prompt_responder.hpp"
 #include "isolation/container_job.hpp"
 #include "isolation/container_spec.hpp"
 #include "runner/job_output.hpp"
 #include "util/files.hpp"
+#include "util/python_json.hpp"
 
 namespace arunner::runner {
 namespace {
@@ -37,6 +39,25 @@ Result<JobOutcome> finish_job(const JobHooks& hooks, artifacts::ArtifactDir& dir
     return outcome;
 }
 
+Result<exec::PromptResponder> compile_prompts(const config::JobConfig& job) {
+    std::vector<exec::PromptAnswer> prompts;
+    prompts.reserve(job.passwords.size());
+    for (const auto& [pattern, answer] : job.passwords) {
+        prompts.push_back(exec::PromptAnswer{pattern, answer});
+    }
+    return exec::PromptResponder::compile(std::move(prompts), "passwords (env/passwords)");
+}
+
+/// Why a job ended by idle_timeout while its output ended with an unanswered prompt.
+std::string waiting_prompt_message(const config::JobConfig& job, const std::string& prompt) {
+    std::string text = "\narunner: idle_timeout (" +
+                       util::python_str(nlohmann::ordered_json(*job.idle_timeout)) +
+                       " s) ended the job while a prompt waited for input: \"" + prompt + "\"; ";
+    text += job.passwords.empty() ? "there is no env/passwords to answer it"
+                                  : "no pattern of env/passwords matched it";
+    return text + "\n";
+}
+
 }  // namespace
 
 isolation::PullContext pull_context(const config::JobConfig& job, const JobHooks& hooks) {
@@ -56,6 +77,13 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
             hooks.on_status(status);
         }
     };
+
+    // Prompts are answered on a terminal only (ansible-runner: pexpect mode only). A pattern that
+    // does not compile fails the job before anything is written.
+    std::optional<exec::PromptResponder> prompts;
+    if (job.runner_mode == RunnerMode::pexpect && !job.passwords.empty()) {
+        ARUNNER_ASSIGN_OR_RETURN(prompts, compile_prompts(job));
+    }
 
     set_status(JobStatus::starting);
     // A container job checks its engine and image before anything is written.
@@ -88,12 +116,16 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
         limits.idle_timeout = exec::SupervisionLimits::Seconds(*job.idle_timeout);
     }
     limits.poll_interval = exec::SupervisionLimits::Seconds(job.pexpect_timeout);
+    limits.prompts = prompts ? &*prompts : nullptr;
     auto conclude = [&](const exec::Supervision& result) {
         outcome.canceled = result.canceled;
         outcome.timed_out = result.timed_out;
         outcome.rc = (result.canceled || result.timed_out)
                          ? std::optional<int>(kRcCanceledOrTimeout)
                          : result.exit_code();
+        if (!result.waiting_prompt.empty()) {
+            sink.inject(waiting_prompt_message(job, result.waiting_prompt));
+        }
     };
 
     if (container) {

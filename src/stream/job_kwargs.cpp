@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "config/job_config.hpp"
+#include "config/passwords.hpp"
 #include "config/runner_settings.hpp"
 
 #include "util/files.hpp"
@@ -179,6 +180,14 @@ Json to_kwargs(const RunOptions& o) {
                                         {"password", auth.password},
                                         {"verify_ssl", auth.verify_ssl}};
     }
+    // ansible-runner's run() kwarg, sent as given: the worker answers the prompts.
+    if (!o.passwords.empty()) {
+        Json answers = Json::object();
+        for (const auto& [pattern, answer] : o.passwords) {
+            answers[pattern] = answer;
+        }
+        k["passwords"] = std::move(answers);
+    }
     if (o.tags) {
         k["tags"] = *o.tags;
     }
@@ -305,6 +314,10 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
             return parsed.error();
         }
         o.container_auth_data = std::move(*parsed);
+    }
+    if (const Json* passwords = r.get("passwords")) {
+        ARUNNER_ASSIGN_OR_RETURN(
+            o.passwords, config::password_answers_from_json(*passwords, "kwargs: passwords"));
     }
     if (!r.error) {
         return r.error.error();

@@ -276,6 +276,45 @@ TEST(Supervisor, IdleTimeoutFiresOnlyWithoutOutput) {
     EXPECT_EQ(job.kill_times.front() - clock.start(), 1000ms);  // 0.4 s after the last tick
 }
 
+TEST(Supervisor, AnswersAPromptOnThePtyWithoutEchoingIt) {
+    auto child = spawn_shell("printf 'Vault password: '; read -r p; echo \"got ${#p} ${p}\"");
+    auto responder = PromptResponder::compile({{"Vault password:\\s*?$", "s3cret"}}, "test");
+    ASSERT_TRUE(responder) << responder.error().message;
+    CollectingSink sink;
+    SupervisionLimits limits;
+    limits.prompts = &*responder;
+    Supervision result = supervise(child, sink, limits, {}, {});
+    EXPECT_EQ(result.exit_code(), 0);
+    // The shell saw the answer; the output shows only what the job printed itself.
+    EXPECT_EQ(sink.out, "Vault password: got 6 s3cret\r\n");
+}
+
+TEST(Supervisor, AnIdleTimeoutNamesThePromptThatWaited) {
+    ScriptedClock clock;
+    FakeJob job(clock);
+    clock.at(100ms, [&] { job.write("PLAY [all]\r\nBECOME password: "); });
+    CollectingSink sink;
+    SupervisionLimits limits;
+    limits.idle_timeout = SupervisionLimits::Seconds(0.4);
+    limits.clock = &clock;
+    Supervision result = supervise(job, sink, limits, {}, {});
+    EXPECT_TRUE(result.timed_out);
+    EXPECT_EQ(result.waiting_prompt, "BECOME password:");
+}
+
+TEST(Supervisor, AnIdleTimeoutAfterACompleteLineNamesNoPrompt) {
+    ScriptedClock clock;
+    FakeJob job(clock);
+    clock.at(100ms, [&] { job.write("TASK [sleep]\r\n"); });
+    CollectingSink sink;
+    SupervisionLimits limits;
+    limits.idle_timeout = SupervisionLimits::Seconds(0.4);
+    limits.clock = &clock;
+    Supervision result = supervise(job, sink, limits, {}, {});
+    EXPECT_TRUE(result.timed_out);
+    EXPECT_EQ(result.waiting_prompt, "");
+}
+
 TEST(Supervisor, CancelFdKillsTheChild) {
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);

@@ -1,5 +1,8 @@
 #include "runner/local_job.hpp"
 
+#include <array>
+#include <charconv>
+
 #include "artifacts/artifact_dir.hpp"
 #include "exec/child_process.hpp"
 #include "exec/prompt_responder.hpp"
@@ -7,7 +10,6 @@
 #include "isolation/container_spec.hpp"
 #include "runner/job_output.hpp"
 #include "util/files.hpp"
-#include "util/python_json.hpp"
 
 namespace arunner::runner {
 namespace {
@@ -50,8 +52,9 @@ Result<exec::PromptResponder> compile_prompts(const config::JobConfig& job) {
 
 /// Why a job ended by idle_timeout while its output ended with an unanswered prompt.
 std::string waiting_prompt_message(const config::JobConfig& job, const std::string& prompt) {
-    std::string text = "\narunner: idle_timeout (" +
-                       util::python_str(nlohmann::ordered_json(*job.idle_timeout)) +
+    std::array<char, 32> seconds{};
+    auto end = std::to_chars(seconds.data(), seconds.data() + seconds.size(), *job.idle_timeout);
+    std::string text = "\narunner: idle_timeout (" + std::string(seconds.data(), end.ptr) +
                        " s) ended the job while a prompt waited for input: \"" + prompt + "\"; ";
     text += job.passwords.empty() ? "there is no env/passwords to answer it"
                                   : "no pattern of env/passwords matched it";

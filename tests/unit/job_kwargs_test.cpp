@@ -69,5 +69,25 @@ TEST(JobKwargs, ContainerAuthDataTravelsAndIsChecked) {
     EXPECT_FALSE(to_kwargs(options).contains("container_auth_data"));
 }
 
+// run(passwords=...) travels to the worker, which answers the prompts; order is kept.
+TEST(JobKwargs, PasswordsTravelInOrderAndAreChecked) {
+    RunOptions options;
+    options.private_data_dir = "/pdd";
+    options.ident = "x";
+    options.passwords = {{"Vault password:", "v"}, {"BECOME password:", "b"}};
+    Json kwargs = to_kwargs(options);
+    EXPECT_EQ(kwargs["passwords"].dump(), R"({"Vault password:":"v","BECOME password:":"b"})");
+    testing::TempDir pdd;
+    auto back = from_kwargs(kwargs, pdd.path());
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->passwords, options.passwords);
+    EXPECT_EQ(kwargs_error(Json{{"passwords", {{"p:", nullptr}}}}),
+              "kwargs: passwords: the answer for 'p:' must be a string, not null");
+    EXPECT_EQ(kwargs_error(Json{{"passwords", "p"}}),
+              "kwargs: passwords must be a mapping of prompt pattern to answer");
+    options.passwords.clear();
+    EXPECT_FALSE(to_kwargs(options).contains("passwords"));
+}
+
 }  // namespace
 }  // namespace arunner::stream

@@ -62,3 +62,21 @@ awk -v b="$b" -v o="$o" -v t="$t" -v n="$reps" -v size="$size" 'BEGIN {
   printf "P6 ~%.0f MB of -v output, wall ms (median of %d): bare %d, arunner %d, ansible-runner %d\n", size / 1e6, n, b, o, t
   printf "P6 vs bare ansible-playbook -v: arunner %.2fx (target <= 1.1x), ansible-runner %.2fx\n", o / b, t / b
 }'
+
+# P6 with prompts to watch (issue 15): env/passwords holds patterns that never match, so every
+# byte of the ~27 MB passes the responder; prompt matching looks only at the output's tail.
+cp -r "$work/big" "$work/bigpw"
+mkdir -p "$work/bigpw/env"
+printf '{"^Vault password:\\\\s*?$": "x", "^BECOME password:\\\\s*?$": "y", "(?i)passphrase.*:\\\\s*?$": "z"}' \
+  >"$work/bigpw/env/passwords"
+: >"$work/p6po"; : >"$work/p6pt"
+for ((i = 0; i < reps; i++)); do
+  rm -rf "$work/bigpw/artifacts"
+  wall_ms ours "$work/bigpw" ours -v >>"$work/p6po"
+  wall_ms theirs "$work/bigpw" theirs -v >>"$work/p6pt"
+done
+po=$(median <"$work/p6po"); pt=$(median <"$work/p6pt")
+awk -v b="$b" -v o="$o" -v po="$po" -v pt="$pt" -v n="$reps" 'BEGIN {
+  printf "P6 with 3 env/passwords patterns, wall ms (median of %d): arunner %d, ansible-runner %d\n", n, po, pt
+  printf "P6 passwords: arunner with/without %.2fx (target ~1.0), vs bare %.2fx; ratio arunner/ansible-runner = %.3f\n", po / o, po / b, po / pt
+}'

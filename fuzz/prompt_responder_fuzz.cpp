@@ -17,13 +17,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view output(reinterpret_cast<const char*>(data), size);
     arunner::fuzz::Choices choices(size);
-    auto compiled = arunner::exec::PromptResponder::compile(
-        {{"^BECOME password:\\s*?$", "b"},
-         {"^Vault password:\\s*?$", "v"},
-         {"Enter passphrase for .*:\\s*?$", "p"},
-         {"(?i)(?P<w>pass\\w*)\\s*:(?=\\s*$)", "i"},
-         {"(\\w+\\s?)+\\?$", "r"}},
-        "fuzz");
+    auto compiled =
+        arunner::exec::PromptResponder::compile({{"^BECOME password:\\s*?$", "b"},
+                                                 {"^Vault password:\\s*?$", "v"},
+                                                 {"Enter passphrase for .*:\\s*?$", "p"},
+                                                 {"(?i)(?P<w>pass\\w*)\\s*:(?=\\s*$)", "i"},
+                                                 {"(\\w+\\s?)+\\?$", "r"}},
+                                                "fuzz");
     FUZZ_CHECK(compiled.ok(), "the fuzz patterns compile");
     arunner::exec::PromptResponder& responder = *compiled;
     arunner::exec::LastLine last;

@@ -27,9 +27,9 @@ TEST(Passwords, VaultAndBecomePromptsAreAnsweredFromEnvPasswords) {
     TempDir tmp;
     fs::path pdd = vault_pdd(tmp);
     write_file_text(pdd / "env/cmdline", "--ask-vault-pass --ask-become-pass");
-    write_file_text(pdd / "env/passwords", std::string("{\"^Vault password:\\\\s*?$\": \"") + kVaultPassword +
-                                     "\", \"^BECOME password:\\\\s*?$\": \"" + kBecomePassword +
-                                     "\"}");
+    write_file_text(pdd / "env/passwords",
+                    std::string("{\"^Vault password:\\\\s*?$\": \"") + kVaultPassword +
+                        "\", \"^BECOME password:\\\\s*?$\": \"" + kBecomePassword + "\"}");
     CommandResult r = run_command(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "pw1"}));
     fs::path art = pdd / "artifacts/pw1";
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -71,8 +71,7 @@ TEST(Passwords, AWrongAnswerFailsAsAnsibleSaysAndIsNotRepeated) {
     CommandResult r = run_command(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "pw3"}));
     EXPECT_NE(r.exit_code, 0);
     EXPECT_EQ(read_text(pdd / "artifacts/pw3/status"), "failed");
-    EXPECT_NE(read_text(pdd / "artifacts/pw3/stdout").find("Decryption failed"),
-              std::string::npos);
+    EXPECT_NE(read_text(pdd / "artifacts/pw3/stdout").find("Decryption failed"), std::string::npos);
 }
 
 TEST(Passwords, AnUnansweredPromptEndsByIdleTimeoutAndSaysWhichPrompt) {
@@ -111,10 +110,42 @@ TEST(Passwords, AnAnswerThatIsNotAStringIsAnErrorNamingThePattern) {
     write_file_text(pdd / "env/passwords", "{\"Vault password:\": [\"a\"]}");
     CommandResult r = run_command(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "pw6"}));
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-    EXPECT_NE((r.out + r.err).find("env/passwords: the answer for 'Vault password:' must be a "
-                                   "string, not array"),
+    EXPECT_NE((r.out + r.err)
+                  .find("env/passwords: the answer for 'Vault password:' must be a "
+                        "string, not array"),
               std::string::npos)
         << r.out << r.err;
+}
+
+// A transmitted job's prompts are answered by the worker, whoever transmitted it: env/passwords
+// travels in the private data dir of ansible-runner's stream as of arunner's.
+TEST(Passwords, TheWorkerAnswersATransmittedJobsPrompts) {
+    for (const char* transmitter : {ARUNNER_BINARY, "/usr/bin/ansible-runner"}) {
+        SCOPED_TRACE(transmitter);
+        TempDir tmp;
+        fs::path pdd = vault_pdd(tmp);
+        write_file_text(pdd / "env/cmdline", "--ask-vault-pass");
+        write_file_text(pdd / "env/passwords",
+                        std::string("{\"Vault password:\": \"") + kVaultPassword + "\"}");
+        fs::path stream = tmp.path() / "result.stream";
+        fs::path out = tmp.path() / "processed";
+        std::string pipeline = "'" + std::string(transmitter) + "' transmit '" + pdd.string() +
+                               "' -p site.yml --ident w1 | '" + ARUNNER_BINARY + "' worker > '" +
+                               stream.string() + "'";
+        CommandResult worked = run_command({"/bin/sh", "-c", pipeline});
+        EXPECT_EQ(worked.exit_code, 0) << worked.out << worked.err;
+        CommandResult processed =
+            run_command({"/bin/sh", "-c",
+                         "'" + std::string(ARUNNER_BINARY) + "' process '" + out.string() +
+                             "' --ident w1 < '" + stream.string() + "'"});
+        EXPECT_EQ(processed.exit_code, 0) << processed.err;
+        fs::path art = out / "artifacts/w1";
+        EXPECT_EQ(read_text(art / "status"), "successful");
+        EXPECT_NE(read_text(art / "stdout").find("value=the-decrypted-value-42"),
+                  std::string::npos);
+        EXPECT_EQ(read_text(stream).find(kVaultPassword), std::string::npos);
+        expect_secret_nowhere(art, processed.out, kVaultPassword);
+    }
 }
 
 }  // namespace

@@ -53,5 +53,22 @@ TEST_F(ContainerPasswords, AnUnansweredPromptInTheContainerEndsByIdleTimeout) {
     EXPECT_TRUE(left->empty());
 }
 
+// A worker container answers the prompts of the job streamed into it: env/passwords travels in
+// the private data dir, the passwords option in the kwargs.
+TEST_F(ContainerPasswords, AWorkerContainerAnswersThePrompts) {
+    TempDir tmp;
+    fs::path pdd = vault_pdd(tmp);
+    write_file_text(pdd / "env/cmdline", "--ask-vault-pass");
+    write_file_text(pdd / "env/passwords",
+                    std::string("{\"Vault password:\": \"") + kVaultPassword + "\"}");
+    const std::string ident = "t" + std::to_string(::getpid()) + "_pwworker";
+    CommandResult r = run_command(container_run(pdd, ident, "--container-worker"));
+    fs::path art = pdd / "artifacts" / ident;
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(read_text(art / "status"), "successful");
+    EXPECT_NE(read_text(art / "stdout").find("value=the-decrypted-value-42"), std::string::npos);
+    expect_secret_nowhere(art, r.out + r.err, kVaultPassword);
+}
+
 }  // namespace
 }  // namespace arunner::testing

@@ -29,25 +29,26 @@ inline void write_file_text(const fs::path& path, const std::string& text) {
 /// A private data dir whose play reads a vault-encrypted vars file and becomes root.
 inline fs::path vault_pdd(const TempDir& tmp) {
     fs::path pdd = tmp.path() / "pdd";
-    write_file_text(pdd / "inventory", "localhost ansible_connection=local ansible_python_interpreter=" +
-                                 std::string("/usr/bin/python3\n"));
+    write_file_text(pdd / "inventory",
+                    "localhost ansible_connection=local ansible_python_interpreter=" +
+                        std::string("/usr/bin/python3\n"));
     write_file_text(pdd / "project/secret.yml", "secret_value: the-decrypted-value-42\n");
     write_file_text(tmp.path() / "vault-pass", kVaultPassword);
-    CommandResult enc = run_command({"ansible-vault", "encrypt", "--vault-password-file",
-                                     (tmp.path() / "vault-pass").string(),
-                                     (pdd / "project/secret.yml").string()});
+    CommandResult enc =
+        run_command({"ansible-vault", "encrypt", "--vault-password-file",
+                     (tmp.path() / "vault-pass").string(), (pdd / "project/secret.yml").string()});
     EXPECT_EQ(enc.exit_code, 0) << enc.out << enc.err;
     write_file_text(pdd / "project/site.yml",
-          "- hosts: all\n"
-          "  gather_facts: false\n"
-          "  vars_files: [secret.yml]\n"
-          "  tasks:\n"
-          "    - debug: {msg: \"value={{ secret_value }}\"}\n"
-          "    - command: id -u\n"
-          "      become: true\n"
-          "      become_method: su\n"
-          "      register: who\n"
-          "    - debug: {msg: \"uid={{ who.stdout }}\"}\n");
+                    "- hosts: all\n"
+                    "  gather_facts: false\n"
+                    "  vars_files: [secret.yml]\n"
+                    "  tasks:\n"
+                    "    - debug: {msg: \"value={{ secret_value }}\"}\n"
+                    "    - command: id -u\n"
+                    "      become: true\n"
+                    "      become_method: su\n"
+                    "      register: who\n"
+                    "    - debug: {msg: \"uid={{ who.stdout }}\"}\n");
     // A prompt that is not answered must not hang the test.
     write_file_text(pdd / "env/settings", "{\"idle_timeout\": 120}");
     return pdd;
@@ -65,7 +66,7 @@ inline std::vector<std::pair<fs::path, std::string>> all_files(const fs::path& d
 }
 
 inline void expect_secret_nowhere(const fs::path& art, const std::string& console,
-                           const std::string& secret) {
+                                  const std::string& secret) {
     EXPECT_EQ(console.find(secret), std::string::npos);
     size_t count = 0;
     for (const auto& [path, text] : all_files(art)) {

@@ -39,13 +39,13 @@ Result<PasswordAnswers> load_password_answers(const std::filesystem::path& priva
         return answers;
     }
     ARUNNER_ASSIGN_OR_RETURN(auto from_file, password_answers_from_json(*file, "env/passwords"));
-    for (auto& [pattern, answer] : from_file) {
+    for (auto& entry : from_file) {
         auto same = std::find_if(answers.begin(), answers.end(),
-                                 [&](const auto& entry) { return entry.first == pattern; });
+                                 [&](const auto& known) { return known.first == entry.first; });
         if (same != answers.end()) {
-            same->second = std::move(answer);
+            same->second = std::move(entry.second);
         } else {
-            answers.emplace_back(pattern, std::move(answer));
+            answers.push_back(std::move(entry));
         }
     }
     return answers;

@@ -112,6 +112,26 @@ TEST(Daemon, StartIsAliveStopIsAliveStop) {
               "arunner stop: no daemon to stop: " + (pdd / "pid").string() + " does not exist\n");
 }
 
+TEST(Daemon, StopRightAfterStartCancelsTheJob) {
+    // start returns once the daemon has its pid file: a stop at once finds it, and the SIGTERM
+    // that reaches it before its job has started cancels the job all the same.
+    TempDir tmp;
+    fs::path marker = tmp / "marker";
+    fs::path pdd = long_job(tmp, marker);
+    fs::path art = pdd / "artifacts/quick";
+    CommandResult start =
+        run_command(arunner({"start", pdd.string(), "-p", "site.yml", "-i", "quick"}));
+    ASSERT_EQ(start.exit_code, 0) << start.err;
+    const int daemon = daemon_pid(pdd);
+    CommandResult stop = run_command(arunner({"stop", pdd.string()}));
+    EXPECT_EQ(stop.exit_code, 0) << stop.err;
+    EXPECT_FALSE(alive(daemon));
+    EXPECT_EQ(read_text(art / "status"), "canceled") << read_text(pdd / "daemon.log");
+    EXPECT_EQ(read_text(art / "rc"), "254");
+    EXPECT_EQ(job_processes(art), std::vector<int>{});
+    EXPECT_FALSE(fs::exists(pdd / "pid"));
+}
+
 TEST(Daemon, SecondStartFailsAndLeavesTheFirstJobRunning) {
     TempDir tmp;
     fs::path marker = tmp / "marker";

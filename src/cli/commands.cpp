@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "arunner/version.hpp"
+#include "cli/daemon_commands.hpp"
 #include "cli/run_command.hpp"
 #include "cli/run_flags.hpp"
 #include "cli/stream_commands.hpp"
@@ -13,7 +14,7 @@
 namespace arunner::cli {
 namespace {
 
-/// A command: its name, its help in `arunner --help`, and what runs it (none: not yet).
+/// A command: its name, its help in `arunner --help`, and what runs it.
 struct Command {
     const char* name;
     const char* help;
@@ -23,10 +24,10 @@ struct Command {
 const std::vector<Command>& commands() {
     static const std::vector<Command> kCommands = {
         {"run", "Run ansible-runner in the foreground", run_command},
-        {"start", "Start an ansible-runner process in the background", nullptr},
-        {"stop", "Stop an ansible-runner process that's running in the background", nullptr},
+        {"start", "Start an ansible-runner process in the background", start_command},
+        {"stop", "Stop an ansible-runner process that's running in the background", stop_command},
         {"is-alive", "Check if a an ansible-runner process in the background is still running.",
-         nullptr},
+         is_alive_command},
         {"transmit", "Send a job to a remote ansible-runner process", transmit_command},
         {"worker", "Execute work streamed from a controlling instance", worker_command},
         {"process", "Receive the output of remote ansible-runner work and distribute the results",
@@ -117,10 +118,6 @@ int main_command(const std::vector<std::string>& args) {
     for (const Command& command : commands()) {
         if (name != command.name) {
             continue;
-        }
-        if (!command.run) {
-            std::fprintf(stderr, "arunner: '%s' is not implemented yet\n", name.c_str());
-            return 1;
         }
         return command.run(rest);
     }

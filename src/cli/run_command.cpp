@@ -3,19 +3,12 @@
 #include <cstdio>
 #include <variant>
 
-#include "arunner/runner.hpp"
-#include "cli/debug_log.hpp"
-#include "cli/run_flags.hpp"
-
 namespace arunner::cli {
 
-int run_command(const std::vector<std::string>& args) {
-    auto parsed = parse_run_arguments(args, "arunner run", true);
-    if (auto* exit_code = std::get_if<int>(&parsed)) {
-        return *exit_code;
-    }
-    auto& [options, debug, logfile] = std::get<ParsedRun>(parsed);
-    DebugLog log(debug, logfile);
+std::variant<PreparedRun, int> prepare_run(const ParsedRun& parsed) {
+    PreparedRun prepared;
+    prepared.log = std::make_unique<DebugLog>(parsed.debug, parsed.logfile);
+    DebugLog& log = *prepared.log;
     log.line("starting debug logging");
     RunCallbacks callbacks;
     if (log.enabled()) {
@@ -32,18 +25,35 @@ int run_command(const std::vector<std::string>& args) {
         };
     }
     // No cancel_callback: the library cancels the job on SIGINT and SIGTERM, as ansible-runner.
-    auto runner = Runner::create(options, std::move(callbacks));
+    auto runner = Runner::create(parsed.options, std::move(callbacks));
     if (!runner) {
         std::fprintf(stderr, "arunner: %s\n", runner.error().message.c_str());
         return 1;
     }
-    (*runner)->run();
-    if ((*runner)->errored()) {
-        std::fprintf(stderr, "arunner: %s\n", (*runner)->error_message().c_str());
+    prepared.runner = std::move(*runner);
+    return prepared;
+}
+
+int run_prepared(Runner& runner) {
+    runner.run();
+    if (runner.errored()) {
+        std::fprintf(stderr, "arunner: %s\n", runner.error_message().c_str());
         return 1;
     }
     // A job rc of None (the child died of a signal) exits 0, as ansible-runner's sys.exit(None).
-    return (*runner)->rc().value_or(0);
+    return runner.rc().value_or(0);
+}
+
+int run_command(const std::vector<std::string>& args) {
+    auto parsed = parse_run_arguments(args, "arunner run", true);
+    if (auto* exit_code = std::get_if<int>(&parsed)) {
+        return *exit_code;
+    }
+    auto prepared = prepare_run(std::get<ParsedRun>(parsed));
+    if (auto* exit_code = std::get_if<int>(&prepared)) {
+        return *exit_code;
+    }
+    return run_prepared(*std::get<PreparedRun>(prepared).runner);
 }
 
 }  // namespace arunner::cli

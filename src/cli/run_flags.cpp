@@ -250,18 +250,10 @@ std::optional<std::string> non_empty(const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<std::string>(s);
 }
 
-}  // namespace
-
-std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>& args,
-                                                 const char* prog, bool accept_isolation) {
-    RunFlags f;
-    f.playbook = env_or_empty("RUNNER_PLAYBOOK");
-    f.module = env_or_empty("RUNNER_MODULE");
-    f.role = env_or_empty("RUNNER_ROLE");
-    f.runner.binary = env_or_empty("RUNNER_BINARY");
-    f.roles_path = env_or_empty("ANSIBLE_ROLES_PATH");
-    CommandLine line(prog);
-    add_flags(line, f, accept_isolation);
+/// Parses `args` into `f`: the exit code to leave with (help, version, usage error, no or more
+/// than one private data dir), or nullopt.
+std::optional<int> parse_flags(CommandLine& line, RunFlags& f,
+                               const std::vector<std::string>& args) {
     if (auto exit_code = line.parse(args, true)) {
         return *exit_code;
     }
@@ -278,6 +270,39 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
             extra += " " + f.positionals[i];
         }
         return line.usage_error("unrecognized arguments:" + extra);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<ParsedRun, int> parse_control_arguments(const std::vector<std::string>& args,
+                                                     const char* prog) {
+    RunFlags f;
+    CommandLine line(prog);
+    add_flags(line, f, false);
+    if (auto exit_code = parse_flags(line, f, args)) {
+        return *exit_code;
+    }
+    ParsedRun parsed;
+    parsed.options.private_data_dir = util::absolute_path(f.positionals[0]);
+    parsed.debug = f.common.debug;
+    parsed.logfile = f.common.logfile;
+    return parsed;
+}
+
+std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>& args,
+                                                 const char* prog, bool accept_isolation) {
+    RunFlags f;
+    f.playbook = env_or_empty("RUNNER_PLAYBOOK");
+    f.module = env_or_empty("RUNNER_MODULE");
+    f.role = env_or_empty("RUNNER_ROLE");
+    f.runner.binary = env_or_empty("RUNNER_BINARY");
+    f.roles_path = env_or_empty("ANSIBLE_ROLES_PATH");
+    CommandLine line(prog);
+    add_flags(line, f, accept_isolation);
+    if (auto exit_code = parse_flags(line, f, args)) {
+        return *exit_code;
     }
 
     // ansible-runner's pre-run checks, in its order and with its messages (docs/cli.md).

@@ -49,6 +49,12 @@ struct ParsedRun {
 std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>& args,
                                                  const char* prog, bool accept_isolation);
 
+/// Parses `args` for stop and is-alive (`prog`, "arunner stop"): they take the flags of transmit
+/// and use none of them (no pre-run checks), as ansible-runner. Only the private data dir (made
+/// absolute), debug and logfile are set; or the exit code, as parse_run_arguments.
+std::variant<ParsedRun, int> parse_control_arguments(const std::vector<std::string>& args,
+                                                     const char* prog);
+
 /// The --help text of `prog` ("arunner run" with the isolation flags, "arunner transmit"
 /// without), as parse_run_arguments prints it.
 std::string run_help(const char* prog, bool accept_isolation);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/usage.hpp"
+#include "support/temp_dir.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -46,10 +47,13 @@ TEST(Commands, AnUnknownCommandIsAnInvalidChoice) {
         << r.err;
 }
 
-TEST(Commands, CommandsNotYetWrittenSaySo) {
-    Outcome r = run({"stop", "/tmp/x"});
+TEST(Commands, StopIsDispatchedWithTheFlagsGivenBeforeIt) {
+    arunner::testing::TempDir tmp;
+    Outcome r = run({"--debug", "stop", (tmp / "pdd").string()});
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_EQ(r.err, "arunner: 'stop' is not implemented yet\n");
+    EXPECT_EQ(r.out, "starting debug logging\n");
+    EXPECT_EQ(r.err, "arunner stop: no daemon to stop: " + (tmp / "pdd/pid").string() +
+                         " does not exist\n");
 }
 
 TEST(Commands, HelpAndVersionWithoutACommand) {

@@ -11,6 +11,7 @@
 #include "arunner/error.hpp"
 #include "arunner/run_options.hpp"
 #include "config/runner_settings.hpp"
+#include "config/ssh_agent.hpp"
 #include "util/environment.hpp"
 
 namespace arunner::config {
@@ -55,6 +56,8 @@ struct JobConfig {
     bool suppress_output_file = false;     ///< no ART/stdout, ART/stderr
     bool json_mode = false;
     int rotate_artifacts = 0;
+    /// Set when the run loads an ssh key into its own ssh-agent (command already wrapped).
+    std::optional<SshKeySetup> ssh_key;
     /// Set for a process-isolated run.
     std::optional<ContainerJobConfig> container;
     /// Set for a run by a worker in a container (--container-worker, docs/container-worker.md):

@@ -45,9 +45,11 @@ Result<std::unique_ptr<SshKeyFifo>> SshKeyFifo::create(int dir_fd, const std::st
     if (::mkfifoat(dir.get(), name.c_str(), 0600) != 0) {
         return util::errno_error("cannot create the ssh key FIFO", name, errno);
     }
+    // Held (O_PATH: neither reader nor writer) until the end, so that its inode number cannot
+    // be given to a file a job puts in its place: the identity check below is then sound.
+    util::UniqueFd pin(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     struct stat st {};
-    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISFIFO(st.st_mode)) {
+    if (!pin.valid() || ::fstat(pin.get(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
         int err = errno;
         ::unlinkat(dir.get(), name.c_str(), 0);
         return util::errno_error("cannot look at the ssh key FIFO", name, err);
@@ -58,15 +60,17 @@ Result<std::unique_ptr<SshKeyFifo>> SshKeyFifo::create(int dir_fd, const std::st
         ::unlinkat(dir.get(), name.c_str(), 0);
         return util::errno_error("cannot create an eventfd for", name, err);
     }
-    std::unique_ptr<SshKeyFifo> fifo(new SshKeyFifo(std::move(dir), name, std::move(key), st.st_dev,
-                                                    st.st_ino, std::move(stop)));
+    std::unique_ptr<SshKeyFifo> fifo(new SshKeyFifo(std::move(dir), std::move(pin), name,
+                                                    std::move(key), st.st_dev, st.st_ino,
+                                                    std::move(stop)));
     fifo->thread_ = std::thread([raw = fifo.get()] { raw->run(); });
     return fifo;
 }
 
-SshKeyFifo::SshKeyFifo(util::UniqueFd dir, std::string name, std::string key, dev_t dev, ino_t ino,
-                       util::UniqueFd stop)
+SshKeyFifo::SshKeyFifo(util::UniqueFd dir, util::UniqueFd pin, std::string name, std::string key,
+                       dev_t dev, ino_t ino, util::UniqueFd stop)
     : dir_(std::move(dir)),
+      pin_(std::move(pin)),
       name_(std::move(name)),
       key_(std::move(key)),
       dev_(dev),
@@ -93,6 +97,7 @@ void SshKeyFifo::stop() {
         ::unlinkat(dir_.get(), name_.c_str(), 0);
     }
     dir_.reset();
+    pin_.reset();
     // The key is no longer needed here.
     std::fill(key_.begin(), key_.end(), '\0');
 }

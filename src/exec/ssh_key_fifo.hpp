@@ -6,7 +6,9 @@
 // The FIFO lives in ART, which the job (or its container) can write to: the writer opens it
 // relative to ART's fd, never following a symlink and without blocking (it retries while no
 // reader has it open), and writes only when what it opened is the very FIFO it created. Anything
-// a job puts in its place gets nothing.
+// a job puts in its place gets nothing. The FIFO is held through an O_PATH fd meanwhile, so
+// that its inode number cannot be reused by a file made in its place (tmpfs and ext4 hand a
+// freed inode number straight out again).
 
 #include <sys/types.h>
 
@@ -54,8 +56,8 @@ class SshKeyFifo {
     Outcome outcome() const;
 
   private:
-    SshKeyFifo(util::UniqueFd dir, std::string name, std::string key, dev_t dev, ino_t ino,
-               util::UniqueFd stop);
+    SshKeyFifo(util::UniqueFd dir, util::UniqueFd pin, std::string name, std::string key, dev_t dev,
+               ino_t ino, util::UniqueFd stop);
     void run();
     Outcome write_key();
     /// Sleeps `timeout` unless stop() is called first: true when it was.
@@ -63,6 +65,7 @@ class SshKeyFifo {
     void finish(Outcome outcome);
 
     util::UniqueFd dir_;
+    util::UniqueFd pin_;  ///< an O_PATH fd on the FIFO: its inode stays ours while we run
     std::string name_;
     std::string key_;
     dev_t dev_;

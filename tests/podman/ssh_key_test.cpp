@@ -32,7 +32,9 @@ constexpr const char* kLoginPlay = R"(- hosts: target
 )";
 
 class SshKeyContainer : public EngineSuite {
-  protected:
+  public:
+    using EngineSuite::container_run;
+
     static fs::path make_pdd(const TempDir& tmp, const TestSshd& sshd) {
         fs::path pdd = tmp / "pdd";
         fs::create_directories(pdd / "project");
@@ -93,22 +95,36 @@ TEST_F(SshKeyContainer, ProcessIsolationLogsInWithTheKeyInAnAgentInsideTheContai
     expect_key_in_no_artifact(art, sshd.private_key());
 }
 
-TEST_F(SshKeyContainer, AWorkerContainerLoadsTheTransmittedKey) {
+// The worker's own run loads the key from the transmitted env/ssh_key. The worker is this build's
+// arunner, mounted read-only (the image's may predate ssh keys), or Debian's ansible-runner from
+// the image.
+void expect_worker_loads_the_key(SshKeyContainer& suite, const std::string& ident,
+                                 const std::string& worker) {
     TestSshd sshd;
     ASSERT_TRUE(sshd.ok()) << sshd.error();
     TempDir tmp;
-    fs::path pdd = make_pdd(tmp, sshd);
-    const std::string ident = unique_ident("sshwk");
-    CommandResult r = run_command(
-        container_run(pdd, ident, "--container-worker", {"--container-option=--network=host"}));
+    fs::path pdd = SshKeyContainer::make_pdd(tmp, sshd);
+    const fs::path build = fs::path(ARUNNER_BINARY).parent_path();
+    CommandResult r = run_command(SshKeyContainer::container_run(
+        pdd, ident, "--container-worker",
+        {"--container-option=--network=host", "--container-volume-mount",
+         build.string() + ":/opt/arunner-build:ro", "--container-worker-command", worker}));
     fs::path art = pdd / "artifacts" / ident;
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_EQ(read_text(art / "status"), "successful");
     std::string stdout_text = read_text(art / "stdout");
     EXPECT_NE(stdout_text.find("Identity added: "), std::string::npos) << stdout_text;
     EXPECT_NE(stdout_text.find("logged in as root"), std::string::npos) << stdout_text;
-    EXPECT_EQ(containers_of(ident), 0u);
-    expect_key_in_no_artifact(art, sshd.private_key());
+    EXPECT_EQ(suite.containers_of(ident), 0u);
+    SshKeyContainer::expect_key_in_no_artifact(art, sshd.private_key());
+}
+
+TEST_F(SshKeyContainer, AWorkerContainerLoadsTheTransmittedKey) {
+    expect_worker_loads_the_key(*this, unique_ident("sshwk"), "/opt/arunner-build/arunner worker");
+}
+
+TEST_F(SshKeyContainer, AnsibleRunnersWorkerLoadsTheKeyArunnerTransmits) {
+    expect_worker_loads_the_key(*this, unique_ident("sshar"), "ansible-runner worker");
 }
 
 }  // namespace

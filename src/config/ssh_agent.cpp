@@ -81,6 +81,11 @@ Status apply_ssh_key(const RunOptions& options, JobConfig& job) {
     if (setup.key.empty()) {
         return {};
     }
+    // OpenSSH 9 refuses a key whose last line has no newline ("error in libcrypto"); a value
+    // from YAML, JSON or a form often lost it.
+    if (setup.key.back() != '\n') {
+        setup.key += '\n';
+    }
     if (job.container) {
         // The agent runs inside the container and dies with it.
         setup.fifo_path =

@@ -43,7 +43,8 @@ std::vector<std::string> wrap_with_ssh_agent(const std::vector<std::string>& arg
 
 /// The key of the run: the ssh_key option when given (even empty, as ansible-runner's `is None`
 /// test), else env/ssh_key. Empty or absent: the job is left as it is. Otherwise sets
-/// job.ssh_key and wraps job.command in ssh-agent. Fails when env/ssh_key cannot be read.
+/// job.ssh_key (with a final newline added when it has none: OpenSSH refuses the key without)
+/// and wraps job.command in ssh-agent. Fails when env/ssh_key cannot be read.
 Status apply_ssh_key(const RunOptions& options, JobConfig& job);
 
 }  // namespace arunner::config

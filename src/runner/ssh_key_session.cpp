@@ -6,7 +6,7 @@ namespace arunner::runner {
 namespace {
 
 // ssh-add runs before anything else of the job: its messages are in the first bytes.
-constexpr size_t kHeadLimit = 64 * 1024;
+constexpr size_t kHeadLimit = size_t{64} * 1024;
 
 /// What ssh-add prints when it does not load the key at `path` (OpenSSH 9: a key it cannot
 /// parse, one whose mode is too open, one the agent does not take).

@@ -91,14 +91,14 @@ TEST(SshAgent, TheOptionWinsOverEnvSshKeyAndIsNeverWrittenToAFile) {
     auto job = prepare_job(options);
     ASSERT_TRUE(job.ok()) << job.error().message;
     ASSERT_TRUE(job->ssh_key);
-    EXPECT_EQ(job->ssh_key->key, "OPTION KEY");
+    EXPECT_EQ(job->ssh_key->key, "OPTION KEY\n");  // the final newline OpenSSH needs
     EXPECT_EQ(job->ssh_key->source, "the ssh_key option");
     EXPECT_FALSE(fs::exists(pdd / "env/ssh_key"));  // ansible-runner's dump_artifacts writes it
 
     write(pdd / "env/ssh_key", "FILE KEY");
     job = prepare_job(options);
     ASSERT_TRUE(job.ok()) << job.error().message;
-    EXPECT_EQ(job->ssh_key->key, "OPTION KEY");
+    EXPECT_EQ(job->ssh_key->key, "OPTION KEY\n");
     // An empty option means no key, as ansible-runner's `ssh_key=""` (env/ssh_key is not read).
     options.ssh_key = "";
     job = prepare_job(options);

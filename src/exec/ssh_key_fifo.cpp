@@ -42,6 +42,9 @@ Result<std::unique_ptr<SshKeyFifo>> SshKeyFifo::create(int dir_fd, const std::st
     if (!dir.valid()) {
         return util::errno_error("cannot duplicate the directory fd for", name, errno);
     }
+    // One left by a run that was killed (SIGKILL) before it could remove it: a rerun of the
+    // ident replaces it. A directory stays, and fails below.
+    ::unlinkat(dir.get(), name.c_str(), 0);
     if (::mkfifoat(dir.get(), name.c_str(), 0600) != 0) {
         return util::errno_error("cannot create the ssh key FIFO", name, errno);
     }

@@ -37,7 +37,8 @@ class SshKeyFifo {
     };
 
     /// Creates `name` in the directory `dir_fd` (not owned; duplicated) as a FIFO of mode 0600
-    /// and starts the writer. Fails when the name exists or the FIFO cannot be made.
+    /// and starts the writer; a file of that name (left by a killed run) is replaced. Fails
+    /// when the FIFO cannot be made (a directory of that name, say).
     static Result<std::unique_ptr<SshKeyFifo>> create(int dir_fd, const std::string& name,
                                                       std::string key);
 

@@ -77,13 +77,22 @@ TEST(SshKeyFifo, DestroyingItStopsTheWriterAndRemovesTheFifo) {
     EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "ssh_key_data")));
 }
 
-TEST(SshKeyFifo, AnExistingNameIsRefused) {
+// A rerun of an ident whose run was killed before it removed its FIFO.
+TEST(SshKeyFifo, ALeftoverFileIsReplacedAndADirectoryRefused) {
     testing::TempDir dir;
     auto art = open_dir(dir.path());
-    ::close(::open((dir / "ssh_key_data").c_str(), O_WRONLY | O_CREAT, 0600));
+    ASSERT_EQ(::mkfifo((dir / "ssh_key_data").c_str(), 0644), 0);
     auto fifo = SshKeyFifo::create(art.get(), "ssh_key_data", "KEY");
-    ASSERT_FALSE(fifo.ok());
-    EXPECT_NE(fifo.error().message.find("ssh_key_data"), std::string::npos);
+    ASSERT_TRUE(fifo.ok()) << fifo.error().message;
+    struct stat st {};
+    ASSERT_EQ(::lstat((dir / "ssh_key_data").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600U);
+    (*fifo)->stop();
+
+    fs::create_directory(dir / "ssh_key_data");
+    auto refused = SshKeyFifo::create(art.get(), "ssh_key_data", "KEY");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("ssh_key_data"), std::string::npos);
 }
 
 // A job that puts another FIFO in its place, and reads that, gets nothing.

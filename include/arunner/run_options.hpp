@@ -85,6 +85,9 @@ struct RunOptions {
     bool only_failed_event_data = false;
     bool suppress_env_files = false;
     std::optional<double> timeout;  ///< job timeout in seconds; overrides settings job_timeout
+    /// A private key for the run (ansible-runner's `ssh_key`; wins over env/ssh_key): loaded into
+    /// a private ssh-agent through a FIFO, never written to a regular file (docs/ssh-keys.md).
+    std::optional<std::string> ssh_key;
     RunnerMode runner_mode = RunnerMode::pexpect;
 
     // Process isolation in a container, through the engine's REST socket (settings

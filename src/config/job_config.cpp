@@ -10,6 +10,7 @@
 #include "config/child_environment.hpp"
 #include "config/env_file.hpp"
 #include "config/passwords.hpp"
+#include "config/ssh_agent.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
 #include "util/python_truth.hpp"
@@ -412,6 +413,7 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
             return Error{"args: the file holds no command"};
         }
         job.command = std::move(words);
+        ARUNNER_TRY(apply_ssh_key(options, job));
         return job;
     }
 
@@ -459,6 +461,7 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     command.skip_tags = options.skip_tags;
     command.forks = options.forks;
     job.command = build_ansible_command(command);
+    ARUNNER_TRY(apply_ssh_key(options, job));
     return job;
 }
 

@@ -11,6 +11,7 @@
 #include "arunner/error.hpp"
 #include "arunner/run_options.hpp"
 #include "config/runner_settings.hpp"
+#include "config/ssh_agent.hpp"
 #include "util/environment.hpp"
 
 namespace arunner::config {
@@ -57,6 +58,8 @@ struct JobConfig {
     /// Prompt pattern -> answer: the passwords option with env/passwords over it.
     std::vector<std::pair<std::string, std::string>> passwords;
     int rotate_artifacts = 0;
+    /// Set when the run loads an ssh key into its own ssh-agent (command already wrapped).
+    std::optional<SshKeySetup> ssh_key;
     /// Set for a process-isolated run.
     std::optional<ContainerJobConfig> container;
     /// Set for a run by a worker in a container (--container-worker, docs/container-worker.md):

@@ -9,6 +9,7 @@
 #include "isolation/container_job.hpp"
 #include "isolation/container_spec.hpp"
 #include "runner/job_output.hpp"
+#include "runner/ssh_key_session.hpp"
 #include "util/files.hpp"
 
 namespace arunner::runner {
@@ -109,6 +110,9 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     decoder_options.json_mode = job.json_mode;
     decoder_options.frame_secret = frame_secret;
     JobOutput sink(dir, console_fd, decoder_options, hooks.event_handler, hooks.on_event_written);
+    // env/ssh_key: its FIFO and agent socket, ended on every path (docs/ssh-keys.md).
+    ARUNNER_ASSIGN_OR_RETURN(auto ssh_key, SshKeySession::start(job, dir.fd(), sink));
+    exec::OutputSink& output = ssh_key ? static_cast<exec::OutputSink&>(*ssh_key) : sink;
     set_status(JobStatus::running);
 
     exec::SupervisionLimits limits;
@@ -129,12 +133,15 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
         if (!result.waiting_prompt.empty()) {
             sink.inject(waiting_prompt_message(job, result.waiting_prompt));
         }
+        if (ssh_key) {
+            ssh_key->finish(outcome.rc);
+        }
     };
 
     if (container) {
         ARUNNER_TRY(dir.write_env_list(job.env));
         isolation::add_frame_secret(container->spec, frame_secret);
-        auto result = isolation::run_container(*container, job.artifact_dir, sink, limits,
+        auto result = isolation::run_container(*container, job.artifact_dir, output, limits,
                                                hooks.cancel_fds, hooks.should_cancel);
         if (!result) {
             sink.finish();
@@ -163,7 +170,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
         sink.inject(child.error().message + "\n");
         outcome.rc = kRcNotFound;
     } else {
-        conclude(exec::supervise(*child, sink, limits, hooks.cancel_fds, hooks.should_cancel));
+        conclude(exec::supervise(*child, output, limits, hooks.cancel_fds, hooks.should_cancel));
     }
     return finish_job(hooks, dir, sink, outcome, set_status);
 }

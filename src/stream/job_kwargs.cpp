@@ -197,6 +197,9 @@ Json to_kwargs(const RunOptions& o) {
     if (o.timeout) {
         k["timeout"] = *o.timeout;
     }
+    if (o.ssh_key) {
+        k["ssh_key"] = *o.ssh_key;  // run()'s kwarg; the worker loads it (never into a file)
+    }
     return k;
 }
 
@@ -275,6 +278,7 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
     r.text("limit", o.limit);
     r.text("tags", o.tags);
     r.text("skip_tags", o.skip_tags);
+    r.text("ssh_key", o.ssh_key);
     if (const Json* envvars = r.get("envvars")) {
         if (!envvars->is_object()) {
             r.fail("envvars", "a mapping");

@@ -89,5 +89,22 @@ TEST(JobKwargs, PasswordsTravelInOrderAndAreChecked) {
     EXPECT_FALSE(to_kwargs(options).contains("passwords"));
 }
 
+// ansible-runner's run(ssh_key=...) travels as the kwarg; the worker loads it (docs/ssh-keys.md).
+TEST(JobKwargs, SshKeyTravelsAsTheKwarg) {
+    RunOptions options;
+    options.private_data_dir = "/pdd";
+    options.ident = "x";
+    EXPECT_FALSE(to_kwargs(options).contains("ssh_key"));
+    options.ssh_key = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n";
+    Json kwargs = to_kwargs(options);
+    EXPECT_EQ(kwargs["ssh_key"], *options.ssh_key);
+    testing::TempDir pdd;
+    auto back = from_kwargs(kwargs, pdd.path());
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->ssh_key, options.ssh_key);
+    EXPECT_TRUE(std::filesystem::is_empty(pdd.path()));  // never written to a file
+    EXPECT_EQ(kwargs_error(Json{{"ssh_key", Json::array()}}), "kwargs: ssh_key must be a string");
+}
+
 }  // namespace
 }  // namespace arunner::stream

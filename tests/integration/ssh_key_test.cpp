@@ -146,6 +146,38 @@ TEST(SshKey, APlaybookLogsInWithOnlyTheKeyFromEnvSshKey) {
     expect_nothing_left(art, sshd.private_key());
 }
 
+// A passphrase-protected key: ssh-add asks for the passphrase on the job's terminal and
+// env/passwords answers it (AWX's ssh_key_unlock); the passphrase appears nowhere.
+TEST(SshKey, APassphraseProtectedKeyIsUnlockedThroughEnvPasswords) {
+    TestSshd sshd;
+    ASSERT_TRUE(sshd.ok()) << sshd.error();
+    TempDir tmp;
+    const std::string passphrase = "key-unlock-5150-phrase";
+    fs::path key_file = tmp / "locked_key";
+    std::ofstream(key_file) << sshd.private_key();
+    fs::permissions(key_file, fs::perms::owner_read | fs::perms::owner_write);
+    CommandResult locked = run_command(
+        {"ssh-keygen", "-q", "-p", "-P", "", "-N", passphrase, "-f", key_file.string()});
+    ASSERT_EQ(locked.exit_code, 0) << locked.out << locked.err;
+    const std::string locked_key = read_text(key_file);
+    fs::path pdd = make_pdd(tmp, sshd, kLoginPlay, locked_key);
+    std::ofstream(pdd / "env/passwords")
+        << nlohmann::json{{"Enter passphrase for .*:\\s*?$", passphrase}}.dump();
+    CommandResult r = run_command(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "pp"}));
+    fs::path art = pdd / "artifacts/pp";
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::string stdout_text = read_text(art / "stdout");
+    EXPECT_NE(stdout_text.find("Enter passphrase for"), std::string::npos) << stdout_text;
+    EXPECT_NE(stdout_text.find("logged in as root"), std::string::npos) << stdout_text;
+    EXPECT_EQ((r.out + r.err).find(passphrase), std::string::npos);
+    for (const auto& entry : fs::recursive_directory_iterator(art)) {
+        if (entry.is_regular_file()) {
+            EXPECT_EQ(read_text(entry.path()).find(passphrase), std::string::npos) << entry.path();
+        }
+    }
+    expect_nothing_left(art, locked_key);
+}
+
 // The same login without the key is refused: the test's key is the only way in.
 TEST(SshKey, WithoutTheKeyTheLoginFails) {
     TestSshd sshd;

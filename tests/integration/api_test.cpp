@@ -27,10 +27,6 @@ RunOptions playbook(const fs::path& pdd, const std::string& ident) {
     return options;
 }
 
-std::string art_env(const fs::path& art) {
-    return "AWX_ISOLATED_DATA_DIR=" + art.string();
-}
-
 TEST(Api, CallbacksSeeARealRunInOrder) {
     TempDir tmp;
     fs::path pdd = copy_fixture("hello", tmp);

@@ -19,11 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::vector<std::string> arunner(std::vector<std::string> args) {
-    args.insert(args.begin(), ARUNNER_BINARY);
-    return args;
-}
-
 mode_t mode_of(const fs::path& path) {
     struct stat st {};
     ::stat(path.c_str(), &st);

@@ -18,11 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> arunner(std::vector<std::string> args) {
-    args.insert(args.begin(), ARUNNER_BINARY);
-    return args;
-}
-
 TEST(Passwords, VaultAndBecomePromptsAreAnsweredFromEnvPasswords) {
     TempDir tmp;
     fs::path pdd = vault_pdd(tmp);

@@ -16,19 +16,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::vector<std::string> arunner(std::vector<std::string> args) {
-    args.insert(args.begin(), ARUNNER_BINARY);
-    return args;
-}
-
 mode_t mode_of(const fs::path& path) {
     struct stat st {};
     ::stat(path.c_str(), &st);
     return st.st_mode & 07777;
-}
-
-std::string art_env(const fs::path& art) {
-    return "AWX_ISOLATED_DATA_DIR=" + art.string();
 }
 
 TEST(Run, PassingPlayIsSuccessfulWithAnsibleRunnersArtifacts) {

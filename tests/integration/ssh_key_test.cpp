@@ -23,15 +23,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-std::vector<std::string> arunner(std::vector<std::string> args) {
-    args.insert(args.begin(), ARUNNER_BINARY);
-    return args;
-}
-
-std::string art_env(const fs::path& art) {
-    return "AWX_ISOLATED_DATA_DIR=" + art.string();
-}
-
 constexpr const char* kLoginPlay = R"(- hosts: target
   gather_facts: false
   tasks:

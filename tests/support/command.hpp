@@ -169,4 +169,18 @@ inline std::vector<int> processes_with_environment(const std::string& needle) {
     return pids;
 }
 
+#ifdef ARUNNER_BINARY
+/// The argv of the arunner under test with `args`.
+inline std::vector<std::string> arunner(std::vector<std::string> args) {
+    args.insert(args.begin(), ARUNNER_BINARY);
+    return args;
+}
+#endif
+
+/// The environment entry every process of a local run carries (AWX_ISOLATED_DATA_DIR names its
+/// artifact dir): how a test finds what a run left running.
+inline std::string art_env(const std::filesystem::path& art) {
+    return "AWX_ISOLATED_DATA_DIR=" + art.string();
+}
+
 }  // namespace arunner::testing

@@ -26,12 +26,13 @@ std::optional<int64_t> bytes_of(const json& detail, const char* key) {
     return it->get<int64_t>();
 }
 
-/// At most 12 characters of a layer id, as the engines' own CLIs show them; "sha256:" dropped.
+/// At most 12 bytes of a layer id, as the engines' own CLIs show them; "sha256:" dropped. Valid
+/// UTF-8 whatever the engine sent (a character cut at byte 12 becomes U+FFFD).
 std::string short_id(std::string id) {
     if (id.starts_with("sha256:")) {
         id.erase(0, 7);
     }
-    return id.substr(0, 12);
+    return util::valid_utf8(id.substr(0, 12));
 }
 
 /// A quoted start of an untrusted line, valid UTF-8, for an error message.
@@ -92,7 +93,7 @@ Result<PullLine> parse_pull_line(std::string_view line) {
     if (std::string status = text_of(parsed, "status"); !status.empty()) {
         out.kind = PullLine::Kind::progress;
         out.status = util::valid_utf8(std::string(util::trim(status)));
-        out.layer = util::valid_utf8(short_id(text_of(parsed, "id")));
+        out.layer = short_id(text_of(parsed, "id"));
         auto detail = parsed.find("progressDetail");
         if (detail != parsed.end()) {
             out.current = bytes_of(*detail, "current");

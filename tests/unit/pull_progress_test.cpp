@@ -38,6 +38,17 @@ TEST(PullProgressLine, LibpodStreamNamesTheBlob) {
     EXPECT_EQ(done->message, "25b94c65d2da");
 }
 
+// A blob id is cut at 12 bytes; a character cut there must not leave invalid UTF-8 (found by
+// pull_answer_fuzz).
+TEST(PullProgressLine, ALayerCutInsideACharacterStaysValidUtf8) {
+    auto line = parse_pull_line("{\"stream\":\"Copying blob sha256:a68f3d36id2\u0319970a\"}");
+    ASSERT_TRUE(line.ok()) << line.error().message;
+    EXPECT_EQ(line->layer, "a68f3d36id2\xef\xbf\xbd");
+    auto docker = parse_pull_line(R"({"status":"Downloading","id":"0123456789a\u00e9"})");
+    ASSERT_TRUE(docker.ok());
+    EXPECT_EQ(docker->layer, "0123456789a\xef\xbf\xbd");
+}
+
 TEST(PullProgressLine, ErrorsOfBothDialects) {
     auto docker =
         parse_pull_line(R"({"errorDetail":{"message":"unauthorized: authentication required"}})");

@@ -42,10 +42,13 @@ CallbackObjects::~CallbackObjects() {
         (void)finished_argument.release();
         return;
     }
-    py::gil_scoped_acquire gil;
-    callbacks = PythonCallbacks{};
-    config = py::object();
-    finished_argument = py::object();
+    try {
+        py::gil_scoped_acquire gil;
+        callbacks = PythonCallbacks{};
+        config = py::object();
+        finished_argument = py::object();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to do in a destructor
+    }
 }
 
 py::dict status_data(const StatusUpdate& update) {

@@ -12,7 +12,7 @@
 namespace arunner::python {
 namespace {
 
-constexpr size_t kChunk = 64 * 1024;
+constexpr size_t kChunk = size_t{64} * 1024;
 
 /// The file's descriptor, or -1 when it has none (io.UnsupportedOperation, no fileno()).
 int file_descriptor(const py::object& file) {
@@ -70,10 +70,14 @@ FileEnd::FileEnd(py::object file, Direction direction) : direction_(direction) {
 }
 
 FileEnd::~FileEnd() {
-    if (!finished_ && pump_.joinable()) {
-        stage_end_.reset();
-        py::gil_scoped_release release;
-        pump_.join();
+    // Only on a path that raised before finish(): the pump must not outlive the object.
+    try {
+        if (!finished_ && pump_.joinable()) {
+            stage_end_.reset();
+            py::gil_scoped_release release;
+            pump_.join();
+        }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to do in a destructor
     }
 }
 

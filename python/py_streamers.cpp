@@ -111,7 +111,7 @@ struct Processor {
     std::string error_message;
     py::object artifact_dir = py::none();
 
-    py::tuple run(py::object self) {
+    py::tuple run(const py::object& self) {
         FileEnd in(input, FileEnd::Direction::input);
         ProcessorOptions run_options = options;
         run_options.callbacks = make_callbacks(objects, false);
@@ -209,7 +209,7 @@ py::object make_streamer(const SplitKwargs& split) {
 }
 
 void add_streamers(py::module_& module) {
-    auto with = [](const char* function, std::string streamer) {
+    auto with = [](const char* function, const std::string& streamer) {
         return [function, streamer](const py::kwargs& kwargs) {
             SplitKwargs split = split_kwargs(kwargs, function);
             split.streamer = streamer;
@@ -238,7 +238,7 @@ void add_streamers(py::module_& module) {
         .def(py::init([with](const py::kwargs& kwargs) {
             return make_processor(with("Processor", "process")(kwargs));
         }))
-        .def("run", [](py::object self) { return self.cast<Processor&>().run(self); })
+        .def("run", [](const py::object& self) { return self.cast<Processor&>().run(self); })
         .def_readonly("status", &Processor::status)
         .def_readonly("rc", &Processor::rc)
         .def_readonly("error_message", &Processor::error_message)

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "support/temp_dir.hpp"
 
 namespace arunner::stream {
@@ -104,6 +107,77 @@ TEST(JobKwargs, SshKeyTravelsAsTheKwarg) {
     EXPECT_EQ(back->ssh_key, options.ssh_key);
     EXPECT_TRUE(std::filesystem::is_empty(pdd.path()));  // never written to a file
     EXPECT_EQ(kwargs_error(Json{{"ssh_key", Json::array()}}), "kwargs: ssh_key must be a string");
+}
+
+std::string run_kwargs_error(const Json& kwargs) {
+    auto options = from_run_kwargs(kwargs);
+    return options.ok() ? std::string() : options.error().message;
+}
+
+// ansible-runner's run() keywords: its RunnerConfig/BaseConfig arguments, the ones init_runner
+// and dump_artifacts pop, and nothing else.
+TEST(RunKwargs, EveryKeywordOfAnsibleRunnersRunIsKnownAndNothingElse) {
+    EXPECT_EQ(run_keyword("playbook"), RunKeyword::option);
+    EXPECT_EQ(run_keyword("container_auth_data"), RunKeyword::option);
+    EXPECT_EQ(run_keyword("event_handler"), RunKeyword::caller);
+    EXPECT_EQ(run_keyword("_input"), RunKeyword::caller);
+    EXPECT_EQ(run_keyword("role"), RunKeyword::not_yet);
+    EXPECT_EQ(run_keyword("directory_isolation_base_path"), RunKeyword::not_yet);
+    EXPECT_EQ(run_keyword("playbooks"), RunKeyword::unknown);
+    EXPECT_EQ(run_keyword("runner_mode"), RunKeyword::unknown);  // run_command's, not run()'s
+}
+
+TEST(RunKwargs, APrivateDataDirThatDoesNotExistIsNamed) {
+    EXPECT_EQ(run_kwargs_error(Json{{"playbook", "x.yml"}}),
+              "private_data_dir is required (a temporary one is not supported yet)");
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", "/nonexistent/pdd"}}),
+              "private_data_dir path is either invalid or does not exist: /nonexistent/pdd");
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", 3}}), "private_data_dir must be a path");
+}
+
+TEST(RunKwargs, KeywordsArunnerCannotHonourAreRefusedByNameUnlessLeftAtTheirDefault) {
+    testing::TempDir pdd;
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"role", "web"}}),
+              "the keyword 'role' is not supported by arunner yet; nothing was run");
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()},
+                                    {"process_isolation_hide_paths", Json::array({"/etc"})}}),
+              "the keyword 'process_isolation_hide_paths' is not supported by arunner yet; "
+              "nothing was run");
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()},
+                                    {"role_skip_facts", false},
+                                    {"directory_isolation_base_path", nullptr}}),
+              "");
+    EXPECT_EQ(
+        run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"fact_cache_type", "redis"}}),
+        "fact_cache_type \"redis\" is not supported: arunner keeps facts only in the "
+        "jsonfile cache");
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"nope", 1}}),
+              "'nope' is not a keyword argument of ansible-runner's run()");
+}
+
+TEST(RunKwargs, ARelativeInventoryIsFoundUnderThePrivateDataDirFirst) {
+    testing::TempDir pdd;
+    std::filesystem::create_directories(pdd.path() / "inventory");
+    std::ofstream(pdd.path() / "inventory" / "hosts") << "localhost\n";
+    auto options =
+        from_run_kwargs(Json{{"private_data_dir", pdd.path()}, {"inventory", "inventory/hosts"}});
+    ASSERT_TRUE(options.ok()) << options.error().message;
+    EXPECT_EQ(options->inventory, (pdd.path() / "inventory" / "hosts").string());
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"inventory", "nohosts"}}),
+              "inventory 'nohosts' is not a path under private_data_dir nor from the current "
+              "directory (inline inventory text is not supported yet)");
+}
+
+TEST(RunKwargs, RunnerConfigKeywordsBecomeSettingsUnderTheSettingsKeyword) {
+    testing::TempDir pdd;
+    auto options = from_run_kwargs(Json{{"private_data_dir", pdd.path()},
+                                        {"suppress_output_file", true},
+                                        {"fact_cache", "facts"},
+                                        {"settings", {{"fact_cache", "mine"}}},
+                                        {"container_workdir", "/work"}});
+    ASSERT_TRUE(options.ok()) << options.error().message;
+    EXPECT_EQ(options->settings, (Json{{"fact_cache", "mine"}, {"suppress_output_file", true}}));
+    EXPECT_EQ(options->container_workdir, "/work");
 }
 
 }  // namespace

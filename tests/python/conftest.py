@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,102 @@ def no_process_left(needle):
         except OSError:
             continue
     return True
+
+
+EE_IMAGE = "localhost/arunner-ee"
+
+
+def _podman_answers(socket_path):
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(socket_path)
+            s.sendall(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n")
+            return b" 200 " in s.recv(256)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def podman_service(tmp_path_factory):
+    """A private `podman system service` for the tests of one file (as
+    tests/support/podman_service.hpp does for the C++ tests): yields its socket path; SIGTERM
+    and wait at the end."""
+    import time
+
+    if not os.path.exists("/etc/containers/containers.conf"):
+        pytest.skip("no /etc/containers/containers.conf (scripts/setup-podman)")
+    if shutil.which("podman") is None:
+        pytest.skip("no podman")
+    if subprocess.run(["podman", "image", "exists", EE_IMAGE]).returncode != 0:
+        pytest.skip("no image %s (scripts/build-ee)" % EE_IMAGE)
+    sock = str(tmp_path_factory.mktemp("podman") / "podman.sock")
+    service = subprocess.Popen(["podman", "system", "service", "--time=0", "unix://" + sock],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not _podman_answers(sock):
+            if service.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("podman system service did not come up: %r"
+                            % service.stderr.read(4096))
+            time.sleep(0.1)  # awaiting the socket's answer
+        yield sock
+    finally:
+        service.terminate()
+        service.wait(timeout=60)
+
+
+@pytest.fixture
+def container_host(podman_service, monkeypatch):
+    """CONTAINER_HOST set to the private podman service for one test; yields a function that
+    lists the names of the containers the service knows."""
+    monkeypatch.setenv("CONTAINER_HOST", "unix://" + podman_service)
+
+    def containers():
+        out = subprocess.run(["podman", "--url", "unix://" + podman_service, "ps", "-a",
+                              "--format", "{{.Names}}"], capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.split()
+
+    return containers
+
+
+def threaded_pipeline(mod, shared, work, proc, common, process_kwargs):
+    """transmit -> worker -> process by MOD.run(), in three threads joined by two os.pipe()s;
+    COMMON goes to all three, PROCESS_KWARGS to the processor. Returns {stage: its object}."""
+    results = {}
+    r1, w1 = os.pipe()
+    r2, w2 = os.pipe()
+
+    def stage(name, **kwargs):
+        files = [f for f in (kwargs.get("_input"), kwargs.get("_output")) if f is not None]
+        try:
+            results[name] = mod.run(**common, **kwargs)
+        except BaseException as e:  # noqa: B902 -- reported by the test
+            results[name] = e
+        finally:
+            for f in files:
+                f.close()  # the next stage sees EOF
+
+    threads = [
+        threading.Thread(target=stage, args=("transmit",),
+                         kwargs=dict(private_data_dir=str(shared), streamer="transmit",
+                                     _output=os.fdopen(w1, "wb"))),
+        threading.Thread(target=stage, args=("worker",),
+                         kwargs=dict(private_data_dir=str(work), streamer="worker",
+                                     _input=os.fdopen(r1, "rb"), _output=os.fdopen(w2, "wb"))),
+        threading.Thread(target=stage, args=("process",),
+                         kwargs=dict(private_data_dir=str(proc), streamer="process",
+                                     _input=os.fdopen(r2, "rb"), **process_kwargs)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert not any(t.is_alive() for t in threads)
+    for name, r in results.items():
+        assert not isinstance(r, BaseException), (name, r)
+    return results

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import MODULE_NAME, make_pdd, no_process_left, python_env
+from conftest import make_pdd, no_process_left, python_env
 
 
 @pytest.fixture(scope="module")

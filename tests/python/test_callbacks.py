@@ -1,6 +1,5 @@
 """The five callbacks with ansible-runner's semantics, an exception in each, and `events`
 while the job runs."""
-import json
 import os
 import random
 import threading

@@ -5,7 +5,6 @@ import os
 import subprocess
 
 import ansible_runner as debian_runner  # Debian's 2.3.1, the reference, by name
-import pytest
 
 from conftest import arunner_binary, job_events, make_pdd, signature
 

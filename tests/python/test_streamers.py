@@ -1,7 +1,5 @@
 """streamer='transmit' | 'worker' | 'process' joined by os.pipe(): in three threads, in three
 processes, and mixed with Debian's ansible_runner on either side."""
-import importlib
-import json
 import os
 import subprocess
 import sys

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -45,6 +46,11 @@ struct WorkerOptions {
     /// Write a keepalive line whenever this many seconds pass without output; 0 = never.
     double keepalive_seconds = 0;
     ExtractLimits limits;
+    /// run() keywords given to the worker itself (ansible-runner's `Worker(**kwargs)`): the
+    /// job's kwargs are laid over them, key by key, so the job's win.
+    nlohmann::ordered_json kwargs = nlohmann::ordered_json::object();
+    /// Called on the worker's thread with each status the worker sends, `error` included.
+    std::function<void(JobStatus status)> on_status;
 };
 
 /// Reads a job stream from `in_fd`, runs it, writes the worker stream to `out_fd` (status lines,

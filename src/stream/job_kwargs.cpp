@@ -2,6 +2,8 @@
 
 #include <climits>
 #include <cstdint>
+#include <string>
+#include <unordered_map>
 
 #include "config/job_config.hpp"
 #include "config/passwords.hpp"
@@ -274,6 +276,7 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
             r.fail("roles_path", "a path or a list of paths");
         }
     }
+    r.text("container_workdir", o.container_workdir);
     r.text("cmdline", o.cmdline);
     r.text("limit", o.limit);
     r.text("tags", o.tags);
@@ -325,6 +328,141 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
     }
     if (!r.error) {
         return r.error.error();
+    }
+    return o;
+}
+
+RunKeyword run_keyword(std::string_view name) {
+    // ansible-runner 2.3.1: run()'s init_runner and dump_artifacts, RunnerConfig and BaseConfig.
+    static const std::unordered_map<std::string_view, RunKeyword> keywords = [] {
+        std::unordered_map<std::string_view, RunKeyword> table;
+        for (std::string_view name : {"private_data_dir",
+                                      "ident",
+                                      "playbook",
+                                      "module",
+                                      "module_args",
+                                      "host_pattern",
+                                      "inventory",
+                                      "roles_path",
+                                      "envvars",
+                                      "extravars",
+                                      "passwords",
+                                      "settings",
+                                      "ssh_key",
+                                      "cmdline",
+                                      "limit",
+                                      "forks",
+                                      "verbosity",
+                                      "tags",
+                                      "skip_tags",
+                                      "binary",
+                                      "project_dir",
+                                      "artifact_dir",
+                                      "rotate_artifacts",
+                                      "timeout",
+                                      "json_mode",
+                                      "quiet",
+                                      "suppress_env_files",
+                                      "suppress_output_file",
+                                      "suppress_ansible_output",
+                                      "omit_event_data",
+                                      "only_failed_event_data",
+                                      "check_job_event_data",
+                                      "fact_cache",
+                                      "fact_cache_type",
+                                      "process_isolation",
+                                      "process_isolation_executable",
+                                      "container_image",
+                                      "container_volume_mounts",
+                                      "container_options",
+                                      "container_workdir",
+                                      "container_auth_data"}) {
+            table.emplace(name, RunKeyword::option);
+        }
+        for (std::string_view name :
+             {"streamer", "_input", "_output", "keepalive_seconds", "only_transmit_kwargs",
+              "event_handler", "status_handler", "artifacts_handler", "cancel_callback",
+              "finished_callback", "debug", "logfile", "ignore_logging"}) {
+            table.emplace(name, RunKeyword::caller);
+        }
+        // Role runs and host_cwd are issue 17's; the bwrap sandbox and directory isolation 18's.
+        for (std::string_view name :
+             {"role", "role_vars", "hosts", "role_skip_facts", "host_cwd",
+              "directory_isolation_base_path", "process_isolation_path",
+              "process_isolation_hide_paths", "process_isolation_show_paths",
+              "process_isolation_ro_paths"}) {
+            table.emplace(name, RunKeyword::not_yet);
+        }
+        return table;
+    }();
+    auto it = keywords.find(name);
+    return it == keywords.end() ? RunKeyword::unknown : it->second;
+}
+
+Result<RunOptions> from_run_kwargs(const Json& kwargs) {
+    if (!kwargs.is_object()) {
+        return Error{"the keyword arguments must be a mapping"};
+    }
+    for (const auto& [name, value] : kwargs.items()) {
+        switch (run_keyword(name)) {
+            case RunKeyword::unknown:
+                return Error{"'" + name + "' is not a keyword argument of ansible-runner's run()"};
+            case RunKeyword::caller:
+                return Error{"'" + name + "' must be handled before the run options are read"};
+            case RunKeyword::not_yet:
+                if (util::python_truthy(value)) {
+                    return Error{"the keyword '" + name +
+                                 "' is not supported by arunner yet; nothing was run"};
+                }
+                break;
+            case RunKeyword::option:
+                break;
+        }
+    }
+    auto pdd = kwargs.find("private_data_dir");
+    if (pdd == kwargs.end() || pdd->is_null()) {
+        return Error{"private_data_dir is required (a temporary one is not supported yet)"};
+    }
+    if (!pdd->is_string()) {
+        return Error{"private_data_dir must be a path"};
+    }
+    fs::path dir = pdd->get<std::string>();
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+        return Error{"private_data_dir path is either invalid or does not exist: " + dir.string()};
+    }
+    dir = util::absolute_path(dir);
+    Json options = kwargs;
+    // A relative inventory: under the private data dir (as a worker reads it), else here.
+    if (auto inv = options.find("inventory"); inv != options.end() && inv->is_string()) {
+        fs::path path = inv->get<std::string>();
+        fs::path resolved = path.is_absolute() ? path : dir / path;
+        if (path.is_relative() && !fs::exists(resolved, ec) && fs::exists(path, ec)) {
+            resolved = util::absolute_path(path);
+        }
+        if (!fs::exists(resolved, ec)) {
+            return Error{"inventory '" + path.string() +
+                         "' is not a path under private_data_dir nor from the current directory "
+                         "(inline inventory text is not supported yet)"};
+        }
+        *inv = resolved.string();
+    }
+    if (auto type = options.find("fact_cache_type");
+        type != options.end() && !type->is_null() && *type != "jsonfile") {
+        return Error{"fact_cache_type " + type->dump() +
+                     " is not supported: arunner keeps facts only in the jsonfile cache"};
+    }
+    ARUNNER_ASSIGN_OR_RETURN(RunOptions o, from_kwargs(options, dir));
+    // RunnerConfig keywords that arunner reads as runner settings (env/settings still wins).
+    for (const char* key : {"suppress_output_file", "suppress_ansible_output", "fact_cache"}) {
+        auto it = options.find(key);
+        if (it != options.end() && !it->is_null() && !o.settings.contains(key)) {
+            o.settings[key] = *it;
+        }
+    }
+    if (auto check = options.find("check_job_event_data");
+        check != options.end() && !check->is_null() && !check->is_boolean()) {
+        return Error{"kwargs: check_job_event_data must be true or false"};
     }
     return o;
 }

@@ -276,7 +276,15 @@ Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
     if (!kwargs) {
         return fail(out, error_line("The transmit stream has no kwargs line."));
     }
-    auto run_options = from_kwargs(*kwargs, dir->path());
+    Json merged = options.kwargs.is_object() ? options.kwargs : Json::object();
+    if (kwargs->is_object()) {
+        for (const auto& [key, value] : kwargs->items()) {
+            merged[key] = value;
+        }
+    } else {
+        merged = *kwargs;  // not a mapping: from_kwargs says so
+    }
+    auto run_options = from_kwargs(merged, dir->path());
     if (!run_options) {
         return fail(out, error_line(run_options.error().message));
     }
@@ -298,6 +306,9 @@ Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
     };
     RunCallbacks callbacks;
     callbacks.status_handler = [&](const StatusUpdate& update) {
+        if (options.on_status) {
+            options.on_status(update.status);
+        }
         failed("Status Handler", out.write_json(status_line(update)));
     };
     callbacks.event_handler = [&](Json& event) {

@@ -1,0 +1,55 @@
+// `import arunner`: ansible-runner 2.3.1's Python API over the C++ library (docs/python.md).
+// Programs written for ansible_runner run unchanged under `import arunner as ansible_runner`.
+
+#include <pybind11/pybind11.h>
+
+#include "arunner/version.hpp"
+#include "py_errors.hpp"
+#include "py_kwargs.hpp"
+#include "py_runner.hpp"
+#include "py_streamers.hpp"
+
+namespace py = pybind11;
+using namespace arunner::python;
+
+namespace {
+
+/// run()/run_async()'s object: a streamer or a Runner.
+py::object make_job(const py::kwargs& kwargs, const char* function) {
+    SplitKwargs split = split_kwargs(kwargs, function);
+    return split.streamer.empty() ? make_runner(split) : make_streamer(split);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(arunner, module) {
+    module.doc() = "arunner: ansible-runner's API (run, run_async, Runner, the streamers) in C++";
+    module.attr("__version__") = std::string(arunner::version());
+    add_exceptions(module);
+    add_runner(module);
+    add_streamers(module);
+
+    module.def(
+        "run",
+        [](const py::kwargs& kwargs) {
+            py::object job = make_job(kwargs, "run");
+            job.attr("run")();
+            return job;
+        },
+        "Runs a job to the end and returns its Runner (or the streamer's object).");
+    module.def(
+        "run_async",
+        [](const py::kwargs& kwargs) {
+            py::object job = make_job(kwargs, "run_async");
+            py::object thread;
+            if (py::isinstance<PythonRunner>(job)) {
+                thread = start_runner(job.cast<PythonRunner&>());
+            } else {
+                thread = py::module_::import("threading")
+                             .attr("Thread")(py::arg("target") = job.attr("run"));
+                thread.attr("start")();
+            }
+            return py::make_tuple(thread, job);
+        },
+        "Starts a job and returns (thread, runner) at once.");
+}

@@ -1,0 +1,120 @@
+#include "py_kwargs.hpp"
+
+#include <vector>
+
+#include "py_errors.hpp"
+#include "py_json.hpp"
+#include "stream/job_kwargs.hpp"
+
+namespace arunner::python {
+namespace {
+
+bool truthy(py::handle value) {
+    int truth = PyObject_IsTrue(value.ptr());
+    if (truth < 0) {
+        throw py::error_already_set();
+    }
+    return truth != 0;
+}
+
+void take_callable(py::object& slot, const std::string& name, py::handle value) {
+    if (!value.is_none() && PyCallable_Check(value.ptr()) == 0) {
+        throw py::type_error(name + " must be callable");
+    }
+    slot = py::reinterpret_borrow<py::object>(value);
+}
+
+}  // namespace
+
+SplitKwargs split_kwargs(const py::dict& kwargs, const char* function) {
+    SplitKwargs split;
+    std::vector<std::string> unknown;
+    for (auto [key_handle, value] : kwargs) {
+        std::string key = py::str(key_handle).cast<std::string>();
+        switch (stream::run_keyword(key)) {
+            case stream::RunKeyword::unknown:
+                unknown.push_back(key);
+                continue;
+            case stream::RunKeyword::option:
+            case stream::RunKeyword::not_yet:
+                try {
+                    split.options[key] = from_python(value);
+                } catch (py::error_already_set& e) {
+                    throw py::type_error("the keyword argument '" + key + "': " + describe(e));
+                } catch (const std::exception& e) {
+                    throw py::type_error("the keyword argument '" + key + "': " + e.what());
+                }
+                continue;
+            case stream::RunKeyword::caller:
+                break;
+        }
+        PythonCallbacks& c = split.callbacks;
+        if (key == "event_handler") {
+            take_callable(c.event_handler, key, value);
+        } else if (key == "status_handler") {
+            take_callable(c.status_handler, key, value);
+        } else if (key == "cancel_callback") {
+            take_callable(c.cancel_callback, key, value);
+        } else if (key == "artifacts_handler") {
+            take_callable(c.artifacts_handler, key, value);
+        } else if (key == "finished_callback") {
+            take_callable(c.finished_callback, key, value);
+        } else if (key == "streamer") {
+            if (!value.is_none()) {
+                if (!py::isinstance<py::str>(value)) {
+                    raise_configuration_error("streamer must be 'transmit', 'worker' or 'process'");
+                }
+                split.streamer = value.cast<std::string>();
+                if (split.streamer != "transmit" && split.streamer != "worker" &&
+                    split.streamer != "process") {
+                    raise_configuration_error(
+                        "streamer must be 'transmit', 'worker' or 'process', not '" +
+                        split.streamer + "'");
+                }
+            }
+        } else if (key == "_input") {
+            split.input = py::reinterpret_borrow<py::object>(value);
+        } else if (key == "_output") {
+            split.output = py::reinterpret_borrow<py::object>(value);
+        } else if (key == "keepalive_seconds") {
+            if (!value.is_none()) {
+                if (!py::isinstance<py::int_>(value) && !py::isinstance<py::float_>(value)) {
+                    throw py::type_error("keepalive_seconds must be a number of seconds");
+                }
+                split.keepalive_seconds = value.cast<double>();
+            }
+        } else if (key == "only_transmit_kwargs") {
+            split.only_transmit_kwargs = truthy(value);
+        } else if (key == "debug" || key == "logfile") {
+            // ansible-runner logs through Python's logging; arunner's library writes no log.
+            if (truthy(value)) {
+                raise_configuration_error(
+                    "the keyword '" + key +
+                    "' is not supported by arunner's Python module: the "
+                    "library writes no log (use the CLI's --debug/--logfile)");
+            }
+        }
+        // ignore_logging: arunner never configures Python's logging, whatever its value.
+    }
+    if (!unknown.empty()) {
+        std::string names;
+        for (const std::string& name : unknown) {
+            names += (names.empty() ? "'" : ", '") + name + "'";
+        }
+        throw py::type_error(std::string(function) + "() got " +
+                             (unknown.size() == 1 ? "an unexpected keyword argument "
+                                                  : "unexpected keyword arguments ") +
+                             names);
+    }
+    return split;
+}
+
+RunOptions run_options(const SplitKwargs& split) {
+    auto options = stream::from_run_kwargs(split.options);
+    if (!options) {
+        raise_configuration_error(options.error().message);
+    }
+    return std::move(*options);
+}
+
+}  // namespace arunner::python

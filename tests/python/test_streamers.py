@@ -143,3 +143,51 @@ def test_processor_rc_comes_from_the_stream(tmp_path, arunner_only):
     assert isinstance(results["process"][2], mod.Processor)
     assert isinstance(results["worker"][2], mod.Worker)
     assert isinstance(results["transmit"][2], mod.Transmitter)
+
+
+def test_processor_takes_the_five_callbacks(runner_module, tmp_path, local_events):
+    from conftest import threaded_pipeline
+
+    src = make_pdd(tmp_path, "hello", "src")
+    (tmp_path / "worker").mkdir()
+    (tmp_path / "proc").mkdir()
+    statuses, handled, artifacts, finished, asked = [], [], [], [], []
+    callbacks = dict(
+        status_handler=lambda data, runner_config=None: statuses.append(dict(data)),
+        event_handler=lambda e: handled.append(e) or True,
+        artifacts_handler=artifacts.append,
+        finished_callback=finished.append,
+        cancel_callback=lambda: asked.append(True) and False,
+    )
+    results = threaded_pipeline(runner_module, src, tmp_path / "worker", tmp_path / "proc",
+                                dict(playbook="site.yml"),
+                                dict(ident="cb", quiet=True, **callbacks))
+    art = tmp_path / "proc" / "artifacts" / "cb"
+    assert results["process"].status == "successful"
+    assert [s["status"] for s in statuses] == ["starting", "running", "successful"]
+    assert "ansible-playbook" in " ".join(statuses[0]["command"])
+    assert comparable(handled) == local_events
+    assert comparable(job_events(art)) == local_events
+    assert len(artifacts) == 1 and os.path.samefile(artifacts[0], art)
+    assert finished == [results["process"]]
+
+
+def test_file_objects_with_only_read_and_write(tmp_path, arunner_only):
+    # arunner takes anything with read()/write() (ansible-runner needs a real file's `name`)
+    import io
+
+    mod = import_module_under_test()
+    src = make_pdd(tmp_path, "hello", "src")
+    (tmp_path / "worker").mkdir()
+    (tmp_path / "proc").mkdir()
+    job = io.BytesIO()
+    mod.run(streamer="transmit", private_data_dir=str(src), playbook="site.yml", _output=job)
+    assert job.getvalue().endswith(b'{"eof": true}\n')
+    events = io.BytesIO()
+    w = mod.run(streamer="worker", private_data_dir=str(tmp_path / "worker"),
+                _input=io.BytesIO(job.getvalue()), _output=events)
+    assert (w.status, w.rc) == ("successful", 0)
+    p = mod.run(streamer="process", private_data_dir=str(tmp_path / "proc"), ident="bytes",
+                quiet=True, _input=io.BytesIO(events.getvalue()))
+    assert (p.status, p.rc) == ("successful", 0)
+    assert len(job_events(tmp_path / "proc" / "artifacts" / "bytes")) > 5

@@ -214,3 +214,14 @@ def test_ctrl_c_cancels_the_job(tmp_path, arunner_only):
         "status": "canceled", "rc": 254, "canceled": True}
     assert no_process_left("sleep %d" % seconds)
     assert no_process_left(str(pdd))
+
+
+def test_job_timeout_ends_the_job_as_timeout(runner_module, tmp_path):
+    pdd = make_pdd(tmp_path, "sleeper")
+    seconds = random.randint(100000, 999999)
+    r = runner_module.run(private_data_dir=str(pdd), playbook="site.yml", quiet=True,
+                          timeout=5, extravars={"sleep_seconds": seconds})
+    assert (r.status, r.rc, r.timed_out, r.canceled) == ("timeout", 254, True, False)
+    assert (pdd / "artifacts" / str(r.config.ident) / "status").read_text() == "timeout"
+    assert no_process_left("sleep %d" % seconds)
+    assert no_process_left(pdd)

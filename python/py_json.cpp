@@ -6,7 +6,13 @@
 namespace arunner::python {
 namespace {
 
-constexpr int kMaxDepth = 512;
+// Python's own recursion limit, which json.loads/json.dumps stop at; also what a worker stream's
+// events may nest (stream/processor.cpp), so every event a processor accepts converts.
+constexpr int kMaxDepth = 1000;
+
+[[noreturn]] void too_deep() {
+    throw py::value_error("the value is nested more than 1000 levels deep (a circular reference?)");
+}
 
 py::object steal(PyObject* object) {
     if (object == nullptr) {
@@ -21,6 +27,9 @@ py::object text_to_python(const std::string& text) {
 }
 
 py::object to_python_at(const Json& value, int depth) {
+    if (depth > kMaxDepth) {
+        too_deep();
+    }
     switch (value.type()) {
         case Json::value_t::null:
         case Json::value_t::discarded:
@@ -103,8 +112,7 @@ std::string key_text(py::handle key) {
 
 Json from_python_at(py::handle value, int depth) {
     if (depth > kMaxDepth) {
-        throw py::value_error(
-            "the value is nested more than 512 levels deep (a circular reference?)");
+        too_deep();
     }
     PyObject* v = value.ptr();
     if (v == Py_None) {

@@ -13,12 +13,13 @@ using Json = nlohmann::ordered_json;
 
 /// `value` as Python objects: mappings keep their key order; strings are decoded as UTF-8 with
 /// surrogateescape, so bytes that are not UTF-8 come back unchanged through from_python.
+/// Nesting deeper than 1000 levels raises ValueError (never a stack overflow).
 py::object to_python(const Json& value);
 
 /// What json.dumps would accept, as JSON: dict (keys str, int, float, bool or None, turned into
 /// text as json.dumps does), list, tuple, str, int (within 64 bits), float, bool, None, and
 /// os.PathLike as its path. Anything else raises TypeError ("Object of type X is not JSON
-/// serializable"); nesting deeper than 512 levels (a dict that holds itself) raises ValueError.
+/// serializable"); nesting deeper than 1000 levels (a dict that holds itself) raises ValueError.
 Json from_python(py::handle value);
 
 }  // namespace arunner::python

@@ -446,6 +446,44 @@ TEST(Processor, AnExceptionFromACallbackIsAnErrorStatus) {
     }
 }
 
+// A hostile worker nests an event 10,000,000 deep (20 MB, under the line cap): the handler and
+// the writer (which walk values recursively) never see it; the stream ends in an error that
+// says why. 1000 levels, Python's own limit, still pass, and are written as they came.
+TEST(Processor, AnEventNestedBeyondPythonsLimitIsAnErrorNeverAStackOverflow) {
+    testing::TempDir tmp;
+    auto nested = [](size_t depth) {
+        return "{\"counter\": 1, \"uuid\": \"" + uid(1) +
+               "\", \"event_data\": " + std::string(depth, '[') + std::string(depth, ']') + "}\n";
+    };
+    const std::string end = "{\"status\": \"successful\"}\n{\"eof\": true}\n";
+    std::ofstream(tmp / "deep") << nested(10'000'000) << end;
+    std::ofstream(tmp / "fine") << nested(999) << end;
+    for (const char* name : {"deep", "fine"}) {
+        ProcessorOptions options;
+        options.private_data_dir = tmp / (std::string("pdd-") + name);
+        options.console_fd = -1;
+        int handled = 0;
+        options.callbacks.event_handler = [&handled](Json&) {
+            ++handled;
+            return true;
+        };
+        ProcessResult result = process_file(tmp / name, options);
+        if (std::string(name) == "deep") {
+            EXPECT_EQ(result.status, JobStatus::error);
+            EXPECT_NE(result.error.find("nested more than 1000 levels deep"), std::string::npos)
+                << result.error.substr(0, 200);
+            EXPECT_EQ(handled, 0);
+        } else {
+            EXPECT_EQ(result.status, JobStatus::successful) << result.error.substr(0, 200);
+            EXPECT_EQ(handled, 1);
+            std::string written = slurp(options.private_data_dir / "artifacts" / "job_events" /
+                                        ("1-" + uid(1) + ".json"));
+            EXPECT_NE(written.find(std::string(999, '[') + std::string(999, ']')),
+                      std::string::npos);
+        }
+    }
+}
+
 TEST(Processor, SymlinkOrFifoAtAnEventFileNameIsReplacedNeverFollowed) {
     testing::TempDir tmp;
     fs::create_directories(tmp / "pdd/artifacts/x/job_events");

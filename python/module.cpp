@@ -3,6 +3,10 @@
 
 #include <pybind11/pybind11.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "arunner/version.hpp"
 #include "py_errors.hpp"
 #include "py_kwargs.hpp"
@@ -52,4 +56,21 @@ PYBIND11_MODULE(arunner, module) {
             return py::make_tuple(thread, job);
         },
         "Starts a job and returns (thread, runner) at once.");
+
+    // ansible_runner's submodules, for `from ansible_runner.streaming import Processor` and
+    // the like: the same objects under the names programs import them by.
+    py::object modules = py::module_::import("sys").attr("modules");
+    const std::pair<const char*, std::vector<const char*>> submodules[] = {
+        {"interface", {"run", "run_async"}},
+        {"runner", {"Runner"}},
+        {"streaming", {"Transmitter", "Worker", "Processor"}},
+        {"exceptions", {"AnsibleRunnerException", "ConfigurationError", "CallbackError"}},
+    };
+    for (const auto& [name, members] : submodules) {
+        py::module_ sub = module.def_submodule(name);
+        for (const char* member : members) {
+            sub.attr(member) = module.attr(member);
+        }
+        modules[py::str(std::string("arunner.") + name)] = sub;
+    }
 }

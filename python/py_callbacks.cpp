@@ -9,14 +9,6 @@
 namespace arunner::python {
 namespace {
 
-bool truthy(py::handle value) {
-    int truth = PyObject_IsTrue(value.ptr());
-    if (truth < 0) {
-        throw py::error_already_set();
-    }
-    return truth != 0;
-}
-
 /// Calls `call` with the GIL; a Python exception leaves as std::runtime_error("Type: text").
 template <typename F>
 auto with_python(F&& call) -> decltype(call()) {
@@ -68,6 +60,13 @@ py::dict status_data(const StatusUpdate& update) {
         data["env"] = env;
         data["cwd"] = update.cwd;
     }
+    // A worker's error line: what AWX shows as the job's explanation.
+    if (!update.job_explanation.empty()) {
+        data["job_explanation"] = update.job_explanation;
+    }
+    if (!update.result_traceback.empty()) {
+        data["result_traceback"] = update.result_traceback;
+    }
     return data;
 }
 
@@ -87,7 +86,7 @@ RunCallbacks make_callbacks(const std::shared_ptr<CallbackObjects>& objects, boo
                     }
                     throw;
                 }
-                if (!truthy(kept)) {
+                if (!is_true(kept)) {
                     return false;
                 }
                 event = from_python(dict);  // the handler may have changed it
@@ -111,7 +110,7 @@ RunCallbacks make_callbacks(const std::shared_ptr<CallbackObjects>& objects, boo
     };
     if (!python.cancel_callback.is_none()) {
         run.cancel_callback = [objects] {
-            return with_python([&] { return truthy(objects->callbacks.cancel_callback()); });
+            return with_python([&] { return is_true(objects->callbacks.cancel_callback()); });
         };
     }
     if (!python.artifacts_handler.is_none()) {

@@ -187,6 +187,14 @@ Json from_python_at(py::handle value, int depth) {
 
 }  // namespace
 
+bool is_true(py::handle value) {
+    int truth = PyObject_IsTrue(value.ptr());
+    if (truth < 0) {
+        throw py::error_already_set();
+    }
+    return truth != 0;
+}
+
 py::object to_python(const Json& value) {
     return to_python_at(value, 0);
 }

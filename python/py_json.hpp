@@ -22,4 +22,7 @@ py::object to_python(const Json& value);
 /// serializable"); nesting deeper than 1000 levels (a dict that holds itself) raises ValueError.
 Json from_python(py::handle value);
 
+/// Python's bool(value); raises what its __bool__ raises.
+bool is_true(py::handle value);
+
 }  // namespace arunner::python

@@ -9,14 +9,6 @@
 namespace arunner::python {
 namespace {
 
-bool truthy(py::handle value) {
-    int truth = PyObject_IsTrue(value.ptr());
-    if (truth < 0) {
-        throw py::error_already_set();
-    }
-    return truth != 0;
-}
-
 void take_callable(py::object& slot, const std::string& name, py::handle value) {
     if (!value.is_none() && PyCallable_Check(value.ptr()) == 0) {
         throw py::type_error(name + " must be callable");
@@ -84,10 +76,10 @@ SplitKwargs split_kwargs(const py::dict& kwargs, const char* function) {
                 split.keepalive_seconds = value.cast<double>();
             }
         } else if (key == "only_transmit_kwargs") {
-            split.only_transmit_kwargs = truthy(value);
+            split.only_transmit_kwargs = is_true(value);
         } else if (key == "debug" || key == "logfile") {
             // ansible-runner logs through Python's logging; arunner's library writes no log.
-            if (truthy(value)) {
+            if (is_true(value)) {
                 raise_configuration_error(
                     "the keyword '" + key +
                     "' is not supported by arunner's Python module: the "

@@ -46,6 +46,10 @@ struct StatusUpdate {
     std::vector<std::string> command;
     std::vector<std::pair<std::string, std::string>> env;
     std::string cwd;
+    /// For `error` from a worker stream: why, and the worker's traceback, as its status line
+    /// said them (ansible-runner's `job_explanation`, `result_traceback`); empty otherwise.
+    std::string job_explanation;
+    std::string result_traceback;
 };
 
 /// The five callbacks of ansible-runner, with its semantics. Any may be empty.

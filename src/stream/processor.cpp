@@ -328,6 +328,8 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options,
                 }
             }
             update.cwd = string_member(line, "cwd");
+            update.job_explanation = string_member(line, "job_explanation");
+            update.result_traceback = string_member(line, "result_traceback");
             echo.flush();
             Status called = guarded("status_handler", [&] { cb.status_handler(update); });
             if (!called && !callback_error) {

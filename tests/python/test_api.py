@@ -1,5 +1,6 @@
 """The Runner API of `run()` and `run_async()`: keyword checks, the Runner's properties and
 file objects, the fact cache, threads (no GIL held while a job runs) and Ctrl-C."""
+import importlib
 import json
 import os
 import random
@@ -56,6 +57,21 @@ def test_exports(runner_module, arunner_only):
                  "AnsibleRunnerException", "ConfigurationError", "CallbackError", "__version__"):
         assert hasattr(runner_module, name), name
     assert issubclass(runner_module.ConfigurationError, runner_module.AnsibleRunnerException)
+
+
+def test_names_import_from_ansible_runners_submodules(runner_module):
+    # Programs import the streamers and exceptions from where ansible-runner defines them.
+    name = runner_module.__name__
+    streaming = importlib.import_module(name + ".streaming")
+    interface = importlib.import_module(name + ".interface")
+    exceptions = importlib.import_module(name + ".exceptions")
+    runner = importlib.import_module(name + ".runner")
+    assert streaming.Processor is runner_module.streaming.Processor
+    assert all(callable(getattr(streaming, n)) for n in ("Transmitter", "Worker", "Processor"))
+    assert interface.run is runner_module.run and interface.run_async is runner_module.run_async
+    assert runner.Runner is runner_module.Runner
+    assert issubclass(exceptions.ConfigurationError, exceptions.AnsibleRunnerException)
+    assert exceptions.ConfigurationError is runner_module.ConfigurationError
 
 
 def test_status_rc_and_config(hello_run):

@@ -85,3 +85,16 @@ def test_unicode_escapes_of_an_event_reach_the_handler_decoded(tmp_path, runner_
                           event_handler=lambda e: seen.append(e["stdout"]) or True)
     assert p.status == "successful"
     assert seen == ["caf\u00e9 ok"]
+
+
+def test_a_cut_stream_tells_the_status_handler_why(tmp_path, runner_module):
+    # AWX shows a job's job_explanation: the processor's status handler gets it with `error`.
+    statuses = []
+    line = (b'{"counter": 1, "uuid": "' + UUID.encode() +
+            b'", "event": "verbose", "stdout": "x"}\n')
+    p = runner_module.run(streamer="process", _input=io.BytesIO(line),
+                          private_data_dir=str(tmp_path), quiet=True,
+                          status_handler=lambda data, runner_config: statuses.append(data))
+    assert p.status == "error"
+    assert statuses[-1]["status"] == "error"
+    assert statuses[-1]["job_explanation"]  # ansible-runner: "Failed to JSON parse a line ..."

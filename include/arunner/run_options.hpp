@@ -33,8 +33,10 @@ struct ContainerAuthData {
 
 /// Options of one run. Paths may be relative to the current directory.
 struct RunOptions {
-    std::filesystem::path private_data_dir;  ///< required; must be an existing directory
-    std::string ident;                       ///< artifact dir name; empty = a fresh uuid4
+    /// Created (0700) when it does not exist; empty: a temporary directory that the Runner
+    /// removes when it is destroyed.
+    std::filesystem::path private_data_dir;
+    std::string ident;  ///< artifact dir name; empty = a fresh uuid4
 
     // What to run: exactly one of playbook / module / role (unless `binary` is set).
     std::optional<std::string> playbook;      ///< relative to the project dir, or absolute
@@ -47,9 +49,22 @@ struct RunOptions {
     bool role_skip_facts = false;
     std::optional<std::string> roles_path;  ///< becomes ANSIBLE_ROLES_PATH
     std::optional<std::string> binary;      ///< replaces the executable (raw mode)
+    /// The playbook given as plays (a list of mappings, or one mapping): written as JSON to
+    /// <project>/main.json, which becomes the playbook (ansible-runner's dump_artifacts).
+    nlohmann::ordered_json plays;  ///< null: not given
+    /// A command run as it is instead of ansible-playbook/ansible: ansible-runner's
+    /// run_command (arunner/commands.hpp). Nothing is added to it; events come from its output.
+    std::vector<std::string> command;
 
     // ansible arguments.
     std::optional<std::string> inventory;  ///< a path (already validated by the CLI)
+    /// More inventories, each `-i PATH` after `inventory` (a relative path is taken under
+    /// PDD/inventory, as ansible-runner does with a list).
+    std::vector<std::string> inventories;
+    /// Inventory text (INI or YAML), written to PDD/inventory/hosts (0600) and used.
+    std::optional<std::string> inventory_text;
+    /// An inventory mapping, written as JSON to PDD/inventory/hosts.json (0600) and used.
+    nlohmann::ordered_json inventory_mapping;  ///< null: not given
     std::optional<std::string> limit;
     std::optional<std::string> forks;    ///< kept as text, like ansible-runner
     int verbosity = 0;                   ///< number of -v
@@ -89,6 +104,16 @@ struct RunOptions {
     /// a private ssh-agent through a FIFO, never written to a regular file (docs/ssh-keys.md).
     std::optional<std::string> ssh_key;
     RunnerMode runner_mode = RunnerMode::pexpect;
+    /// Subprocess mode only (run_command's input_fd, output_fd, error_fd): descriptors the caller
+    /// owns that become the child's stdin, stdout and stderr. Output sent to a descriptor is not
+    /// captured (no events, nothing in ART/stdout for it). -1: stdin is /dev/null and the
+    /// output is captured.
+    int input_fd = -1;
+    int output_fd = -1;
+    int error_fd = -1;
+    /// The cwd of a `command` (default: the current directory); in a container it is mounted
+    /// at the same path and becomes the workdir unless container_workdir is set.
+    std::optional<std::filesystem::path> host_cwd;
 
     // Process isolation in a container, through the engine's REST socket (settings
     // process_isolation, process_isolation_executable, container_* override these).

@@ -18,6 +18,20 @@ void take_callable(py::object& slot, const std::string& name, py::handle value) 
 
 }  // namespace
 
+bool take_callback(PythonCallbacks& callbacks, const std::string& key, py::handle value) {
+    py::object* slot = key == "event_handler"       ? &callbacks.event_handler
+                       : key == "status_handler"    ? &callbacks.status_handler
+                       : key == "cancel_callback"   ? &callbacks.cancel_callback
+                       : key == "artifacts_handler" ? &callbacks.artifacts_handler
+                       : key == "finished_callback" ? &callbacks.finished_callback
+                                                    : nullptr;
+    if (slot == nullptr) {
+        return false;
+    }
+    take_callable(*slot, key, value);
+    return true;
+}
+
 SplitKwargs split_kwargs(const py::dict& kwargs, const char* function) {
     SplitKwargs split;
     std::vector<std::string> unknown;
@@ -40,18 +54,10 @@ SplitKwargs split_kwargs(const py::dict& kwargs, const char* function) {
             case stream::RunKeyword::caller:
                 break;
         }
-        PythonCallbacks& c = split.callbacks;
-        if (key == "event_handler") {
-            take_callable(c.event_handler, key, value);
-        } else if (key == "status_handler") {
-            take_callable(c.status_handler, key, value);
-        } else if (key == "cancel_callback") {
-            take_callable(c.cancel_callback, key, value);
-        } else if (key == "artifacts_handler") {
-            take_callable(c.artifacts_handler, key, value);
-        } else if (key == "finished_callback") {
-            take_callable(c.finished_callback, key, value);
-        } else if (key == "streamer") {
+        if (take_callback(split.callbacks, key, value)) {
+            continue;
+        }
+        if (key == "streamer") {
             if (!value.is_none()) {
                 if (!py::isinstance<py::str>(value)) {
                     raise_configuration_error("streamer must be 'transmit', 'worker' or 'process'");

@@ -41,6 +41,9 @@ struct SplitKwargs {
 /// not JSON-like, ConfigurationError for a streamer that is not one of the three.
 SplitKwargs split_kwargs(const py::dict& kwargs, const char* function);
 
+/// If `key` names one of the five callbacks, stores `value` there (TypeError when it is not
+/// callable) and returns true.
+bool take_callback(PythonCallbacks& callbacks, const std::string& key, py::handle value);
 /// The run options of `split.options` (stream::from_run_kwargs), or ConfigurationError.
 RunOptions run_options(const SplitKwargs& split);
 

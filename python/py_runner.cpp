@@ -43,9 +43,12 @@ py::list to_list(const std::vector<Json>& events) {
 }  // namespace
 
 py::object make_runner(const SplitKwargs& split) {
-    RunOptions options = run_options(split);
+    return make_python_runner(run_options(split), split.callbacks);
+}
+
+py::object make_python_runner(const RunOptions& options, const PythonCallbacks& callbacks) {
     auto objects = std::make_shared<CallbackObjects>();
-    objects->callbacks = split.callbacks;
+    objects->callbacks = callbacks;
     py::object config = py::module_::import("types").attr("SimpleNamespace")();
     objects->config = config;
     auto job = Runner::create(options, make_callbacks(objects, true));
@@ -53,7 +56,7 @@ py::object make_runner(const SplitKwargs& split) {
         raise_configuration_error(job.error().message);
     }
     const Runner& made = **job;
-    config.attr("private_data_dir") = fs::absolute(options.private_data_dir).string();
+    config.attr("private_data_dir") = made.private_data_dir().string();
     config.attr("ident") = made.ident();
     config.attr("artifact_dir") = made.artifact_dir().string();
     py::list command;
@@ -68,7 +71,7 @@ py::object make_runner(const SplitKwargs& split) {
     config.attr("container_image") = options.container_image;
     auto runner = std::make_shared<PythonRunner>(PythonRunner{*job, config});
     py::object self = py::cast(runner);
-    if (!split.callbacks.finished_callback.is_none()) {
+    if (!callbacks.finished_callback.is_none()) {
         objects->finished_argument = self;  // let go of once the callback has it
     }
     return self;

@@ -24,6 +24,9 @@ void add_runner(py::module_& module);
 /// A Runner for `split` (no streamer), not started. Raises ConfigurationError for bad options.
 py::object make_runner(const SplitKwargs& split);
 
+/// A Runner for `options` with `callbacks`, not started. Raises ConfigurationError for bad
+/// options.
+py::object make_python_runner(const RunOptions& options, const PythonCallbacks& callbacks);
 /// Runs a Python Runner to the end without the GIL; returns (status, rc).
 py::tuple run_runner(PythonRunner& runner);
 

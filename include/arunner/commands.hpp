@@ -105,6 +105,17 @@ Result<std::vector<std::string>> config_command(const ConfigQuery& query);
 Result<std::vector<std::string>> role_list_command(const RoleListQuery& query);
 Result<std::vector<std::string>> role_argspec_command(const RoleArgspecQuery& query);
 
+/// `command` ready to run with `options`: its executable found on the PATH of the job's
+/// environment, unless the job runs in a container (where the bare name is looked up), else an
+/// Error `<name> command not found` (ansible-runner's ConfigurationError).
+Result<std::vector<std::string>> locate_executable(std::vector<std::string> command,
+                                                   const RunOptions& options);
+
+/// A query's stdout as ansible-runner returns it: with `parse_json`, the JSON after dropping
+/// everything before the first `{` (ansible's warnings); else the text. An Error quotes the
+/// start of output that is not JSON.
+Result<Json> query_response(const std::string& out, bool parse_json);
+
 /// RunOptions for a query: subprocess mode, ansible-runner's default for its helpers (stderr
 /// apart from the JSON on stdout).
 RunOptions query_options();

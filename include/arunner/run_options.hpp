@@ -75,6 +75,9 @@ struct RunOptions {
     /// env/api-extravars-<ident>.json passed after it; never on the command line
     /// (docs/extravars.md).
     nlohmann::ordered_json extravars = nlohmann::ordered_json::object();
+    /// Extra variables in a file of the caller's (YAML or JSON): `-e @PATH` after env/extravars.
+    /// Relative: under the private data dir, else from the current directory.
+    std::optional<std::string> extravars_file;
     /// Environment for the child, applied before env/envvars (the file wins).
     std::vector<std::pair<std::string, std::string>> envvars;
     /// Answers to the job's prompts: a Python regular expression (MULTILINE) matched against the

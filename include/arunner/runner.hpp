@@ -122,6 +122,8 @@ class Runner : public std::enable_shared_from_this<Runner> {
     void fail(const Error& error);
 
     const std::string& ident() const;
+    /// The private data dir, absolute (a temporary one when the options gave none).
+    const std::filesystem::path& private_data_dir() const;
     /// ART: <artifact root>/<ident>.
     const std::filesystem::path& artifact_dir() const;
     /// The command, environment and cwd the child gets.

@@ -14,6 +14,7 @@
 #include "arunner/run_options.hpp"
 #include "arunner/runner.hpp"
 #include "arunner/version.hpp"
+#include "cli/role_vars.hpp"
 #include "cli/usage.hpp"
 #include "util/files.hpp"
 #include "util/shlex.hpp"
@@ -332,8 +333,19 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     if (!f.directory_isolation_base_path.empty()) {
         return refuse("--directory-isolation-base-path");
     }
-    if (!f.role.empty()) {
-        return refuse("-r/--role");
+    nlohmann::ordered_json role_vars = nlohmann::ordered_json::object();
+    if (!f.role_vars.empty()) {
+        auto parsed_vars = parse_role_vars(f.role_vars);
+        if (!parsed_vars) {
+            std::fprintf(stderr, "arunner: %s\n", parsed_vars.error().message.c_str());
+            return 1;
+        }
+        role_vars = std::move(*parsed_vars);
+    }
+    // ansible-runner creates the private data dir (0700) before anything else reads it.
+    if (auto made = util::make_dirs(pdd, 0700); !made) {
+        std::fprintf(stderr, "arunner: %s\n", made.error().message.c_str());
+        return 1;
     }
 
     RunOptions options;
@@ -342,7 +354,15 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     options.playbook = non_empty(f.playbook);
     options.module = non_empty(f.module);
     options.module_args = non_empty(f.module_args);
-    options.host_pattern = non_empty(f.hosts);
+    // --hosts is the module's host pattern with -m, the generated play's hosts with -r.
+    if (f.role.empty()) {
+        options.host_pattern = non_empty(f.hosts);
+    } else {
+        options.role = f.role;
+        options.role_hosts = non_empty(f.hosts);
+        options.role_vars = std::move(role_vars);
+        options.role_skip_facts = f.role_skip_facts;
+    }
     options.binary = non_empty(f.runner.binary);
     options.inventory = inventory;
     options.limit = non_empty(f.limit);

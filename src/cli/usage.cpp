@@ -320,12 +320,53 @@ int CommandLine::usage_error(const std::string& message) const {
 
 namespace {
 
+/// Which of -p/--playbook, -m/--module, -r/--role `arg` is (argparse's name), or nullptr.
+const char* what_to_run_flag(const std::string& arg) {
+    struct Flag {
+        const char* short_name;
+        const char* long_name;
+        const char* shown;
+    };
+    static const Flag kFlags[] = {{"-p", "--playbook", "-p/--playbook"},
+                                  {"-m", "--module", "-m/--module"},
+                                  {"-r", "--role", "-r/--role"}};
+    for (const Flag& flag : kFlags) {
+        const std::string long_flag = flag.long_name;
+        bool is_long = arg == long_flag || arg.rfind(long_flag + "=", 0) == 0;
+        bool is_short = arg.rfind(flag.short_name, 0) == 0 && arg.rfind("--", 0) != 0;
+        if (is_long || is_short) {
+            return flag.shown;
+        }
+    }
+    return nullptr;
+}
+
+/// argparse's words for two of -p/-m/-r: the later one on the command line is "not allowed
+/// with" the earlier one.
+std::string exclusive_message(const std::vector<std::string>& args) {
+    const char* first = nullptr;
+    for (const auto& arg : args) {
+        if (arg == "--") {
+            break;
+        }
+        const char* flag = what_to_run_flag(arg);
+        if (flag == nullptr) {
+            continue;
+        }
+        if (first == nullptr) {
+            first = flag;
+        } else if (std::string(flag) != first) {
+            return std::string("argument ") + flag + ": not allowed with argument " + first;
+        }
+    }
+    return "argument -p/--playbook, -m/--module and -r/--role are mutually exclusive";
+}
+
 /// argparse's wording for the errors CLI11 reports.
-std::string argparse_message(const CLI::ParseError& e) {
+std::string argparse_message(const CLI::ParseError& e, const std::vector<std::string>& args) {
     std::string what = e.what();
     if (e.get_name() == "ExcludesError") {
-        return "argument -p/--playbook, -m/--module and -r/--role are mutually exclusive (" + what +
-               ")";
+        return exclusive_message(args);
     }
     if (e.get_name() == "ExtrasError") {
         auto colon = what.find(':');
@@ -345,7 +386,7 @@ std::optional<int> CommandLine::parse(const std::vector<std::string>& args, bool
         std::fputs(help().c_str(), stdout);
         return 0;
     } catch (const CLI::ParseError& e) {
-        return usage_error(argparse_wording ? argparse_message(e) : std::string(e.what()));
+        return usage_error(argparse_wording ? argparse_message(e, args) : std::string(e.what()));
     }
     return std::nullopt;
 }

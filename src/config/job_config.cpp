@@ -9,6 +9,7 @@
 #include "config/callback_dir.hpp"
 #include "config/child_environment.hpp"
 #include "config/env_file.hpp"
+#include "config/generated_inputs.hpp"
 #include "config/passwords.hpp"
 #include "config/ssh_agent.hpp"
 #include "util/files.hpp"
@@ -82,6 +83,32 @@ Status place_api_extravars(const RunOptions& options, const fs::path& pdd,
     bool has_file = is_file(pdd / "env" / "extravars");
     if (has_file) {
         command.extravars_file = (inner_pdd / "env" / "extravars").string();
+    }
+    if (options.extravars_file) {
+        if (options.extravars.is_object() && !options.extravars.empty()) {
+            return Error{"extravars are given both as a mapping and as a file: give one"};
+        }
+        fs::path file = *options.extravars_file;
+        if (file.is_relative() && path_exists(pdd / file)) {
+            file = pdd / file;
+        }
+        if (!is_file(file)) {
+            return Error{"extravars file '" + *options.extravars_file +
+                         "' is found neither under the private data dir nor from the current "
+                         "directory"};
+        }
+        file = util::absolute_path(file);
+        if (inner_pdd != pdd) {
+            auto relative = file.lexically_relative(pdd);
+            if (relative.empty() || *relative.begin() == "..") {
+                return Error{"extravars file '" + file.string() +
+                             "' is outside the private data dir, so a process-isolated job "
+                             "cannot read it"};
+            }
+            file = inner_pdd / relative;
+        }
+        command.api_extravars_file = file.string();
+        return {};
     }
     if (!options.extravars.is_object() || options.extravars.empty()) {
         return {};
@@ -273,23 +300,106 @@ std::string sanitize_container_name(const std::string& ident) {
     return "ansible_runner_" + out;
 }
 
+/// What to run: at most one of playbook (or plays), module, role and command.
+Status check_what_to_run(const RunOptions& options) {
+    std::vector<std::string> given;
+    if (options.playbook || !options.plays.is_null()) {
+        given.emplace_back("playbook");
+    }
+    if (options.module) {
+        given.emplace_back("module");
+    }
+    if (options.role) {
+        given.emplace_back("role");
+    }
+    if (!options.command.empty()) {
+        given.emplace_back("command");
+    }
+    if (options.playbook && !options.plays.is_null()) {
+        return Error{"a playbook is given both as a path and as plays: give one"};
+    }
+    if (given.size() == 2 && given[0] == "playbook" && given[1] == "module") {
+        return Error{"Only one of playbook and module options are allowed"};
+    }
+    if (given.size() > 1) {
+        std::string names;
+        for (size_t i = 0; i < given.size(); ++i) {
+            names += (i == 0 ? "" : i + 1 == given.size() ? " and " : ", ") + given[i];
+        }
+        return Error{"Only one of " + names + " can be given: each says what to run"};
+    }
+    return {};
+}
+
+/// A fresh private data dir under $TMPDIR (or /tmp), mode 0700, for a run given none.
+Result<fs::path> make_temporary_private_data_dir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern =
+        (fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / ".arunner-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        return util::errno_error("cannot make a temporary private data dir", pattern, errno);
+    }
+    return fs::path(pattern);
+}
+
+/// envvars and settings given as options, written to env/ as Python JSON (0600) when the file
+/// does not exist yet, as ansible-runner's dump_artifacts does; the options still apply (with
+/// the file now equal to them, that changes nothing).
+Status dump_env_options(const RunOptions& options, const fs::path& pdd) {
+    if (options.suppress_env_files) {
+        return {};
+    }
+    if (!options.envvars.empty()) {
+        nlohmann::ordered_json env = nlohmann::ordered_json::object();
+        for (const auto& [name, value] : options.envvars) {
+            env[name] = value;
+        }
+        ARUNNER_TRY(write_env_file(pdd, "envvars", util::python_json_dumps(env), true));
+    }
+    if (options.settings.is_object() && !options.settings.empty()) {
+        ARUNNER_TRY(
+            write_env_file(pdd, "settings", util::python_json_dumps(options.settings), true));
+    }
+    return {};
+}
+
+Result<JobConfig> prepare_job_in(const RunOptions& options);
+
 }  // namespace
 
 Result<JobConfig> prepare_job(const RunOptions& options) {
-    JobConfig job;
-    if (options.private_data_dir.empty()) {
-        return Error{"no private data dir given"};
+    if (!options.private_data_dir.empty()) {
+        return prepare_job_in(options);
     }
+    ARUNNER_ASSIGN_OR_RETURN(auto dir, make_temporary_private_data_dir());
+    RunOptions in_dir = options;
+    in_dir.private_data_dir = dir;
+    auto job = prepare_job_in(in_dir);
+    if (!job) {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+        return job.error();
+    }
+    job->temporary_private_data_dir = true;
+    return job;
+}
+
+namespace {
+
+Result<JobConfig> prepare_job_in(const RunOptions& options) {
+    JobConfig job;
+    ARUNNER_TRY(check_what_to_run(options));
     job.private_data_dir = util::absolute_path(options.private_data_dir);
     struct stat st {};
     if (::stat(job.private_data_dir.c_str(), &st) != 0) {
-        return Error{"private data dir " + job.private_data_dir.string() + " does not exist"};
-    }
-    if (!S_ISDIR(st.st_mode)) {
+        if (errno != ENOENT) {
+            return util::errno_error("cannot use the private data dir", job.private_data_dir,
+                                     errno);
+        }
+        // ansible-runner creates a missing private data dir (os.makedirs, mode 0700).
+        ARUNNER_TRY(util::make_dirs(job.private_data_dir, 0700));
+    } else if (!S_ISDIR(st.st_mode)) {
         return Error{"private data dir " + job.private_data_dir.string() + " is not a directory"};
-    }
-    if (options.playbook && options.module) {
-        return Error{"Only one of playbook and module options are allowed"};
     }
     if (options.rotate_artifacts < 0) {
         return Error{"rotate_artifacts must not be negative"};
@@ -360,6 +470,7 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
         return job;
     }
     ARUNNER_ASSIGN_OR_RETURN(job.container, container_settings(options, job.settings.raw));
+    ARUNNER_TRY(dump_env_options(options, pdd));
     // Inside the container the private data dir is /runner; these name the container's paths.
     const fs::path inner_pdd = job.container ? fs::path(kContainerPrivateDataDir) : pdd;
     const fs::path inner_artifact_dir =
@@ -391,15 +502,20 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     env_inputs.artifact_dir = inner_artifact_dir;
     env_inputs.fact_cache_dir =
         job.container ? inner_artifact_dir / "fact_cache" : job.fact_cache_dir;
-    env_inputs.roles_path = options.roles_path;
+    env_inputs.roles_path = options.role
+                                ? std::optional<std::string>(role_roles_path(options, inner_pdd))
+                                : options.roles_path;
     env_inputs.omit_event_data = options.omit_event_data;
     env_inputs.only_failed_event_data = options.only_failed_event_data;
     job.env = build_child_environment(env_inputs);
     ARUNNER_ASSIGN_OR_RETURN(job.passwords, load_password_answers(pdd, options.passwords));
 
+    // A role's play is written into the project dir (made for it when missing).
+    const bool makes_project = options.role.has_value() && !job.container;
     if (job.container) {
         job.cwd = job.container->workdir;
-    } else if (job.env.contains("AD_HOC_COMMAND_ID") || !path_exists(job.project_dir)) {
+    } else if (job.env.contains("AD_HOC_COMMAND_ID") ||
+               (!makes_project && !path_exists(job.project_dir))) {
         job.cwd = pdd;
     } else {
         job.cwd = job.project_dir;
@@ -423,8 +539,16 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     command.module_args = options.module_args;
     command.host_pattern = options.host_pattern;
     command.playbook = options.playbook;
+    if (!options.plays.is_null()) {
+        ARUNNER_ASSIGN_OR_RETURN(auto plays, write_plays(options.plays, pdd));
+        command.playbook = (inner_pdd / plays.lexically_relative(pdd)).string();
+    }
+    if (options.role) {
+        // The playbook's name now; the file is written last, once nothing can fail.
+        command.playbook = "";
+    }
     if (!options.binary) {
-        if (!options.module && !options.playbook) {
+        if (!options.module && !command.playbook) {
             return Error{"Runner playbook required when running ansible-playbook"};
         }
     }
@@ -446,11 +570,18 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
         command.cmdline_tokens = std::move(words);
     }
 
+    ARUNNER_ASSIGN_OR_RETURN(auto inventories, place_inventories(options, pdd));
     if (job.container) {
-        // ansible-runner ignores the inventory option in a container: /runner/inventory it is.
+        // ansible-runner ignores the inventory option in a container: /runner/inventory it is
+        // (an inline inventory was just written there).
+        if (!options.inventories.empty()) {
+            return Error{
+                "a list of inventories cannot reach a process-isolated job: the container sees "
+                "only the private data dir's inventory/ (put them there)"};
+        }
         command.inventories.push_back((inner_pdd / "inventory").string());
-    } else if (options.inventory) {
-        command.inventories.push_back(*options.inventory);
+    } else if (!inventories.empty()) {
+        command.inventories = std::move(inventories);
     } else if (path_exists(pdd / "inventory")) {
         command.inventories.push_back((pdd / "inventory").string());
     }
@@ -460,9 +591,31 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     command.tags = options.tags;
     command.skip_tags = options.skip_tags;
     command.forks = options.forks;
+    std::optional<GeneratedPlaybook> role_playbook;
+    if (options.role) {
+        // Written into the private data dir's project/ for a container (all it sees), else into
+        // the project dir; the cwd is that dir, so the file's name is the playbook.
+        const fs::path dir = job.container ? pdd / "project" : job.project_dir;
+        ARUNNER_ASSIGN_OR_RETURN(auto generated, write_generated_playbook(role_play(options), dir));
+        command.playbook = job.container
+                               ? (inner_pdd / "project" / generated.file.filename()).string()
+                               : generated.file.string();
+        job.remove_after_run.push_back(generated.file);
+        if (generated.made_dir) {
+            job.remove_after_run.push_back(*generated.made_dir);
+        }
+    }
     job.command = build_ansible_command(command);
-    ARUNNER_TRY(apply_ssh_key(options, job));
+    if (auto ssh = apply_ssh_key(options, job); !ssh) {
+        for (const auto& path : job.remove_after_run) {
+            std::error_code ec;
+            fs::remove_all(path, ec);
+        }
+        return ssh.error();
+    }
     return job;
 }
+
+}  // namespace
 
 }  // namespace arunner::config

@@ -62,6 +62,12 @@ struct JobConfig {
     std::optional<SshKeySetup> ssh_key;
     /// Set for a process-isolated run.
     std::optional<ContainerJobConfig> container;
+    /// Made for this run only, removed when it ends: a role's generated playbook, and the
+    /// project dir when it was made for it (ansible-runner's CLI removes both).
+    std::vector<std::filesystem::path> remove_after_run;
+    /// The private data dir is a temporary one made because none was given: the Runner removes
+    /// it when it is destroyed.
+    bool temporary_private_data_dir = false;
     /// Set for a run by a worker in a container (--container-worker, docs/container-worker.md):
     /// the job is streamed into that container, so command, env and cwd are not resolved here
     /// (the worker resolves them); `command` is the worker's command.
@@ -69,8 +75,11 @@ struct JobConfig {
 };
 
 /// Validates `options`, reads the private data dir's env/ files and args, and resolves the run.
-/// Errors name the option or file at fault. Writes env/cmdline from the cmdline option when that
-/// file does not exist yet (ansible-runner's dump_artifacts), unless suppress_env_files is set.
+/// Errors name the option or file at fault. Creates the private data dir (0700) when it does not
+/// exist, or a temporary one when none is given. Writes what ansible-runner's dump_artifacts
+/// writes: env/cmdline, env/envvars and env/settings from the options when those files do not
+/// exist yet (unless suppress_env_files), an inline inventory, a playbook given as plays, a role's
+/// generated playbook (docs/inline-inputs.md).
 Result<JobConfig> prepare_job(const RunOptions& options);
 
 /// ansible-runner's container_auth_data mapping (host, username, password, optional verify_ssl),

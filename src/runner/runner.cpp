@@ -60,6 +60,15 @@ std::string what_of(const std::exception_ptr& error) {
     }
 }
 
+/// Removes what was made for one run only (config::JobConfig::remove_after_run), and forgets it.
+void remove_paths(std::vector<std::filesystem::path>& paths) {
+    for (const auto& path : paths) {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    paths.clear();
+}
+
 bool on_main_thread() {
     return ::getpid() == ::gettid();
 }
@@ -84,6 +93,11 @@ Runner::~Runner() {
         } else {
             state_->thread.join();
         }
+    }
+    remove_paths(state_->job.remove_after_run);  // a job created and never run
+    if (state_->job.temporary_private_data_dir) {
+        std::error_code ec;
+        std::filesystem::remove_all(state_->job.private_data_dir, ec);
     }
 }
 
@@ -207,6 +221,7 @@ void Runner::execute() {
         record_error_status();
     }
     s.changed.notify_all();
+    remove_paths(s.job.remove_after_run);
 
     // A handler that fails the job (by throwing or by calling fail()) leaves an `error` status.
     auto failures = [&s]() {
@@ -315,6 +330,10 @@ std::string Runner::error_message() const {
 
 const std::string& Runner::ident() const {
     return state_->job.ident;
+}
+
+const std::filesystem::path& Runner::private_data_dir() const {
+    return state_->job.private_data_dir;
 }
 const std::filesystem::path& Runner::artifact_dir() const {
     return state_->job.artifact_dir;

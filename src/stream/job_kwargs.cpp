@@ -39,6 +39,28 @@ std::string relative_if_under(const std::string& path, const fs::path& base) {
     return path;
 }
 
+/// The inventory options as one kwarg: inline text or mapping as given (the worker writes it),
+/// paths relative to the private data dir when under it.
+Json inventory_kwarg(const RunOptions& o, const fs::path& pdd) {
+    if (!o.inventory_mapping.is_null()) {
+        return o.inventory_mapping;
+    }
+    if (o.inventory_text) {
+        return *o.inventory_text;
+    }
+    if (!o.inventories.empty()) {
+        Json list = Json::array();
+        if (o.inventory) {
+            list.push_back(relative_if_under(*o.inventory, pdd));
+        }
+        for (const auto& path : o.inventories) {
+            list.push_back(relative_if_under(path, pdd));
+        }
+        return list;
+    }
+    return o.inventory ? Json(relative_if_under(*o.inventory, pdd)) : Json(nullptr);
+}
+
 /// Reads kwargs[key] with a type check; `nullptr` and a missing key leave `out` unset.
 struct Reader {
     const Json& kwargs;
@@ -115,6 +137,52 @@ struct Reader {
     }
 };
 
+/// The inventory keyword, as ansible-runner's dump_artifacts reads it: a mapping is an inline
+/// inventory; a list holds paths; a string is a path when one exists (under
+/// `<pdd>/inventory`, absolute, under `<pdd>` as a worker receives it, or from the current
+/// directory), else inventory text. A string that looks like an absolute path and names
+/// nothing is an error, not text.
+void read_inventory(const Json& inventory, const fs::path& pdd, RunOptions& o, Reader& r) {
+    std::error_code ec;
+    if (inventory.is_object()) {
+        o.inventory_mapping = inventory;
+    } else if (inventory.is_array()) {
+        for (const auto& item : inventory) {
+            if (!item.is_string()) {
+                r.fail("inventory", "a path, inventory text, a mapping or a list of paths");
+                return;
+            }
+            o.inventories.push_back(item.get<std::string>());
+        }
+    } else if (inventory.is_string()) {
+        const std::string text = inventory.get<std::string>();
+        const fs::path path = text;
+        const bool one_line = text.find('\n') == std::string::npos;
+        if (text.empty()) {
+            return;
+        }
+        // With no private data dir yet (a temporary one comes later), only the cwd counts.
+        auto under = [&](const fs::path& dir) { return !pdd.empty() && fs::exists(dir, ec); };
+        if (one_line && under(pdd / "inventory" / path)) {
+            o.inventory = (pdd / "inventory" / path).string();
+        } else if (one_line && path.is_absolute()) {
+            if (!fs::exists(path, ec)) {
+                r.fail("inventory", "an existing path (an absolute path that names nothing)");
+                return;
+            }
+            o.inventory = text;
+        } else if (one_line && under(pdd / path)) {
+            o.inventory = (pdd / path).string();
+        } else if (one_line && fs::exists(path, ec)) {
+            o.inventory = util::absolute_path(path).string();
+        } else {
+            o.inventory_text = text;
+        }
+    } else {
+        r.fail("inventory", "a path, inventory text, a mapping or a list of paths");
+    }
+}
+
 }  // namespace
 
 Json to_kwargs(const RunOptions& o) {
@@ -127,7 +195,7 @@ Json to_kwargs(const RunOptions& o) {
         fs::path project = o.project_dir ? util::absolute_path(*o.project_dir) : pdd / "project";
         playbook = relative_if_under(*playbook, project);
     }
-    k["playbook"] = optional_text(playbook);
+    k["playbook"] = o.plays.is_null() ? optional_text(playbook) : o.plays;
     k["module"] = optional_text(o.module);
     k["module_args"] = optional_text(o.module_args);
     k["host_pattern"] = optional_text(o.host_pattern);
@@ -137,7 +205,7 @@ Json to_kwargs(const RunOptions& o) {
     k["json_mode"] = o.json_mode;
     k["omit_event_data"] = o.omit_event_data;
     k["only_failed_event_data"] = o.only_failed_event_data;
-    k["inventory"] = o.inventory ? Json(relative_if_under(*o.inventory, pdd)) : Json(nullptr);
+    k["inventory"] = inventory_kwarg(o, pdd);
     k["forks"] = optional_text(o.forks);
     k["project_dir"] = optional_path(o.project_dir);
     k["artifact_dir"] = optional_path(o.artifact_dir);
@@ -193,6 +261,23 @@ Json to_kwargs(const RunOptions& o) {
     if (o.tags) {
         k["tags"] = *o.tags;
     }
+    // A role goes as run()'s keywords: the worker generates the play (ansible-runner's worker
+    // does the same in dump_artifacts), so nothing is written into the sender's directory.
+    if (o.role) {
+        k["role"] = *o.role;
+        if (o.role_vars.is_object() && !o.role_vars.empty()) {
+            k["role_vars"] = o.role_vars;
+        }
+        if (o.role_hosts) {
+            k["hosts"] = *o.role_hosts;
+        }
+        if (o.role_skip_facts) {
+            k["role_skip_facts"] = true;
+        }
+    }
+    if (o.extravars_file) {
+        k["extravars"] = relative_if_under(*o.extravars_file, pdd);
+    }
     if (o.skip_tags) {
         k["skip_tags"] = *o.skip_tags;
     }
@@ -220,13 +305,7 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
         if (!playbook->is_array() && !playbook->is_object()) {
             r.fail("playbook", "a path or a list of plays");
         } else {
-            // Inline plays, as ansible-runner's dump_artifacts writes them.
-            Json plays = playbook->is_object() ? Json::array({*playbook}) : *playbook;
-            fs::path project = private_data_dir / "project";
-            ARUNNER_TRY(util::make_dirs(project, 0700));
-            ARUNNER_TRY(
-                util::write_file(project / "main.json", util::python_json_dumps(plays), 0600));
-            o.playbook = (project / "main.json").string();
+            o.plays = *playbook;  // written to project/main.json by the run (dump_artifacts)
         }
     } else {
         r.text("playbook", o.playbook);
@@ -242,14 +321,12 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
     r.flag("only_failed_event_data", o.only_failed_event_data);
     r.flag("suppress_env_files", o.suppress_env_files);
     if (const Json* inventory = r.get("inventory")) {
-        Json list = inventory->is_array() ? *inventory : Json::array({*inventory});
-        if (list.size() > 1 || (list.size() == 1 && !list[0].is_string())) {
-            r.fail("inventory", "one path (several inventories are not supported yet)");
-        } else if (list.size() == 1) {
-            fs::path path = list[0].get<std::string>();
-            o.inventory = (path.is_absolute() ? path : private_data_dir / path).string();
-        }
+        read_inventory(*inventory, private_data_dir, o, r);
     }
+    r.text("role", o.role);
+    r.text("hosts", o.role_hosts);
+    r.object("role_vars", o.role_vars);
+    r.flag("role_skip_facts", o.role_skip_facts);
     r.text("forks", o.forks);
     std::optional<std::string> dir;
     r.text("project_dir", dir);
@@ -291,7 +368,11 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
             }
         }
     }
-    r.object("extravars", o.extravars);
+    if (const Json* extravars = r.get("extravars"); extravars && extravars->is_string()) {
+        o.extravars_file = extravars->get<std::string>();
+    } else {
+        r.object("extravars", o.extravars);
+    }
     r.object("settings", o.settings);
     if (const Json* timeout = r.get("timeout")) {
         if (timeout->is_number()) {
@@ -376,7 +457,11 @@ RunKeyword run_keyword(std::string_view name) {
                                       "container_volume_mounts",
                                       "container_options",
                                       "container_workdir",
-                                      "container_auth_data"}) {
+                                      "container_auth_data",
+                                      "role",
+                                      "role_vars",
+                                      "hosts",
+                                      "role_skip_facts"}) {
             table.emplace(name, RunKeyword::option);
         }
         for (std::string_view name :
@@ -385,10 +470,10 @@ RunKeyword run_keyword(std::string_view name) {
               "finished_callback", "debug", "logfile", "ignore_logging"}) {
             table.emplace(name, RunKeyword::caller);
         }
-        // Role runs and host_cwd are issue 17's; the bwrap sandbox and directory isolation 18's.
+        // host_cwd matters to run() only in ansible-runner's containers (run_command takes
+        // it); the bwrap sandbox and directory isolation are issue 18's.
         for (std::string_view name :
-             {"role", "role_vars", "hosts", "role_skip_facts", "host_cwd",
-              "directory_isolation_base_path", "process_isolation_path",
+             {"host_cwd", "directory_isolation_base_path", "process_isolation_path",
               "process_isolation_hide_paths", "process_isolation_show_paths",
               "process_isolation_ro_paths"}) {
             table.emplace(name, RunKeyword::not_yet);
@@ -419,34 +504,23 @@ Result<RunOptions> from_run_kwargs(const Json& kwargs) {
                 break;
         }
     }
+    // No private_data_dir: a temporary one, removed with the Runner. One that does not exist
+    // is refused, as ansible-runner's run() refuses it (its CLI creates it).
+    fs::path dir;
     auto pdd = kwargs.find("private_data_dir");
-    if (pdd == kwargs.end() || pdd->is_null()) {
-        return Error{"private_data_dir is required (a temporary one is not supported yet)"};
+    if (pdd != kwargs.end() && !pdd->is_null()) {
+        if (!pdd->is_string()) {
+            return Error{"private_data_dir must be a path"};
+        }
+        dir = pdd->get<std::string>();
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) {
+            return Error{"private_data_dir path is either invalid or does not exist: " +
+                         dir.string()};
+        }
+        dir = util::absolute_path(dir);
     }
-    if (!pdd->is_string()) {
-        return Error{"private_data_dir must be a path"};
-    }
-    fs::path dir = pdd->get<std::string>();
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) {
-        return Error{"private_data_dir path is either invalid or does not exist: " + dir.string()};
-    }
-    dir = util::absolute_path(dir);
     Json options = kwargs;
-    // A relative inventory: under the private data dir (as a worker reads it), else here.
-    if (auto inv = options.find("inventory"); inv != options.end() && inv->is_string()) {
-        fs::path path = inv->get<std::string>();
-        fs::path resolved = path.is_absolute() ? path : dir / path;
-        if (path.is_relative() && !fs::exists(resolved, ec) && fs::exists(path, ec)) {
-            resolved = util::absolute_path(path);
-        }
-        if (!fs::exists(resolved, ec)) {
-            return Error{"inventory '" + path.string() +
-                         "' is not a path under private_data_dir nor from the current directory "
-                         "(inline inventory text is not supported yet)"};
-        }
-        *inv = resolved.string();
-    }
     if (auto type = options.find("fact_cache_type");
         type != options.end() && !type->is_null() && *type != "jsonfile") {
         return Error{"fact_cache_type " + type->dump() +
@@ -463,6 +537,76 @@ Result<RunOptions> from_run_kwargs(const Json& kwargs) {
     if (auto check = options.find("check_job_event_data");
         check != options.end() && !check->is_null() && !check->is_boolean()) {
         return Error{"kwargs: check_job_event_data must be true or false"};
+    }
+    return o;
+}
+
+bool is_command_keyword(std::string_view name) {
+    // ansible-runner 2.3.1's BaseConfig: what run_command and the get_* helpers pass on.
+    static const std::unordered_map<std::string_view, bool> keywords = [] {
+        std::unordered_map<std::string_view, bool> table;
+        for (std::string_view name : {"private_data_dir",
+                                      "host_cwd",
+                                      "envvars",
+                                      "passwords",
+                                      "settings",
+                                      "project_dir",
+                                      "artifact_dir",
+                                      "fact_cache_type",
+                                      "fact_cache",
+                                      "process_isolation",
+                                      "process_isolation_executable",
+                                      "container_image",
+                                      "container_volume_mounts",
+                                      "container_options",
+                                      "container_workdir",
+                                      "container_auth_data",
+                                      "ident",
+                                      "rotate_artifacts",
+                                      "timeout",
+                                      "ssh_key",
+                                      "quiet",
+                                      "json_mode",
+                                      "check_job_event_data",
+                                      "suppress_env_files"}) {
+            table.emplace(name, true);
+        }
+        return table;
+    }();
+    return keywords.count(name) != 0;
+}
+
+Result<RunOptions> from_command_kwargs(const Json& kwargs) {
+    if (!kwargs.is_object()) {
+        return Error{"the keyword arguments must be a mapping"};
+    }
+    for (const auto& [name, value] : kwargs.items()) {
+        if (!is_command_keyword(name)) {
+            return Error{"'" + name + "' is not a keyword argument of ansible-runner's commands"};
+        }
+    }
+    fs::path dir;
+    if (auto pdd = kwargs.find("private_data_dir"); pdd != kwargs.end() && !pdd->is_null()) {
+        if (!pdd->is_string()) {
+            return Error{"private_data_dir must be a path"};
+        }
+        dir = util::absolute_path(pdd->get<std::string>());  // created by the run when missing
+    }
+    if (auto type = kwargs.find("fact_cache_type");
+        type != kwargs.end() && !type->is_null() && *type != "jsonfile") {
+        return Error{"fact_cache_type " + type->dump() +
+                     " is not supported: arunner keeps facts only in the jsonfile cache"};
+    }
+    ARUNNER_ASSIGN_OR_RETURN(RunOptions o, from_kwargs(kwargs, dir));
+    if (auto cwd = kwargs.find("host_cwd"); cwd != kwargs.end() && !cwd->is_null()) {
+        if (!cwd->is_string()) {
+            return Error{"kwargs: host_cwd must be a path"};
+        }
+        o.host_cwd = cwd->get<std::string>();
+    }
+    if (auto it = kwargs.find("fact_cache");
+        it != kwargs.end() && !it->is_null() && !o.settings.contains("fact_cache")) {
+        o.settings["fact_cache"] = *it;
     }
     return o;
 }

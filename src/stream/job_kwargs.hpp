@@ -39,4 +39,14 @@ RunKeyword run_keyword(std::string_view name);
 /// value other than its default is an Error naming it.
 Result<RunOptions> from_run_kwargs(const nlohmann::ordered_json& kwargs);
 
+/// Whether `name` is a keyword of ansible-runner's BaseConfig, which run_command and the get_*
+/// helpers take besides their own arguments (and runner_mode, the fds and the callbacks, which
+/// their caller handles).
+bool is_command_keyword(std::string_view name);
+
+/// Run options from run_command's / the helpers' keywords (docs/commands.md): every key must be
+/// a command keyword; `private_data_dir` is optional (none: a temporary one) and created when
+/// missing, as ansible-runner's BaseConfig does.
+Result<RunOptions> from_command_kwargs(const nlohmann::ordered_json& kwargs);
+
 }  // namespace arunner::stream

@@ -199,12 +199,14 @@ TEST(Run, MissingExecutableIsRc127WithPexpectsMessage) {
     EXPECT_EQ(read_text(pdd / "artifacts/nf/rc"), "127");
 }
 
-TEST(RunBadInput, MissingPrivateDataDir) {
+TEST(RunBadInput, AMissingPrivateDataDirIsCreatedAsAnsibleRunnerDoes) {
     TempDir tmp;
-    CommandResult r = run_command(arunner({"run", (tmp / "nope").string(), "-p", "site.yml"}));
-    EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find((tmp / "nope").string() + " does not exist"), std::string::npos) << r.err;
-    EXPECT_FALSE(fs::exists(tmp / "nope"));
+    CommandResult r =
+        run_command(arunner({"run", (tmp / "nope").string(), "-p", "site.yml", "-i", "x"}));
+    EXPECT_EQ(r.exit_code, 1) << "the playbook is missing in the new dir";
+    EXPECT_EQ(read_text(tmp / "nope/artifacts/x/status"), "failed");
+    EXPECT_NE(read_text(tmp / "nope/artifacts/x/stdout").find("site.yml could not be found"),
+              std::string::npos);
 }
 
 TEST(RunBadInput, PrivateDataDirIsAFile) {
@@ -212,7 +214,10 @@ TEST(RunBadInput, PrivateDataDirIsAFile) {
     std::ofstream(tmp / "file") << "x";
     CommandResult r = run_command(arunner({"run", (tmp / "file").string(), "-p", "site.yml"}));
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find("is not a directory"), std::string::npos) << r.err;
+    EXPECT_NE(
+        r.err.find("cannot create directory " + (tmp / "file").string() + ": a file is in the way"),
+        std::string::npos)
+        << r.err;
 }
 
 TEST(RunBadInput, MalformedSettingsNamesTheFileAndLine) {

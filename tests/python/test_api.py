@@ -46,10 +46,11 @@ def test_wrong_type_is_a_configuration_error_naming_the_keyword(runner_module, p
         runner_module.run(private_data_dir=str(pdd), playbook="site.yml", forks="many")
 
 
-def test_role_is_refused_by_name(runner_module, pdd, arunner_only):
-    # issue 17/18 will add roles; until then a known keyword arunner cannot honour is refused.
-    with pytest.raises(runner_module.ConfigurationError, match="role"):
-        runner_module.run(private_data_dir=str(pdd), role="some_role")
+def test_host_cwd_is_refused_by_name_for_run(runner_module, pdd, arunner_only):
+    # run() takes host_cwd only for ansible-runner's containers; arunner refuses it rather
+    # than ignore it (run_command takes it).
+    with pytest.raises(runner_module.ConfigurationError, match="host_cwd"):
+        runner_module.run(private_data_dir=str(pdd), playbook="site.yml", host_cwd="/srv")
 
 
 def test_exports(runner_module, arunner_only):

@@ -15,6 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Words = std::vector<std::string>;
+using Json = nlohmann::ordered_json;
 
 void write(const fs::path& path, const std::string& text) {
     fs::create_directories(path.parent_path());
@@ -130,10 +131,11 @@ TEST(JobConfig, AdHocRunsFromThePrivateDataDir) {
 
 TEST(JobConfig, BadInputIsAnErrorThatNamesIt) {
     testing::TempDir tmp;
-    RunOptions options = playbook_options(tmp / "missing");
-    auto missing = prepare_job(options);
-    ASSERT_FALSE(missing.ok());
-    EXPECT_NE(missing.error().message.find("does not exist"), std::string::npos);
+    write(tmp / "afile-parent", "x");
+    auto unmakeable = prepare_job(playbook_options(tmp / "afile-parent" / "pdd"));
+    ASSERT_FALSE(unmakeable.ok()) << "a missing dir is created, unless it cannot be";
+    EXPECT_NE(unmakeable.error().message.find("afile-parent"), std::string::npos)
+        << unmakeable.error().message;
 
     write(tmp / "afile", "x");
     auto file = prepare_job(playbook_options(tmp / "afile"));
@@ -412,6 +414,110 @@ TEST(JobConfigWorkerContainer, BadCombinationsAreErrorsThatNameThem) {
     ASSERT_FALSE(job.ok());
     EXPECT_NE(job.error().message.find("container_worker_command"), std::string::npos)
         << job.error().message;
+}
+
+std::string read(const fs::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(JobConfig, ARoleBecomesAnsibleRunnersGeneratedPlayInAFileRemovedAfterTheRun) {
+    testing::TempDir pdd;
+    RunOptions options;
+    options.private_data_dir = pdd.path();
+    options.role = "web";
+    options.role_vars = {{"port", 80}};
+    options.role_skip_facts = true;
+    options.roles_path = "/opt/roles";
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    fs::path playbook = job->command.back();
+    EXPECT_EQ(playbook.parent_path(), pdd / "project");
+    EXPECT_EQ(playbook.filename().string().size(), 32u) << "a uuid in hex, as ansible-runner's CLI";
+    EXPECT_EQ(read(playbook),
+              R"([{"hosts": "all", "roles": [{"name": "web", "vars": {"port": 80}}], )"
+              R"("gather_facts": false}])");
+    EXPECT_EQ(job->cwd, pdd / "project");
+    EXPECT_EQ(job->env.get("ANSIBLE_ROLES_PATH"), "/opt/roles:" + (pdd / "roles").string());
+    EXPECT_EQ(job->remove_after_run, (std::vector<fs::path>{playbook, pdd / "project"}))
+        << "the project dir was made for the play, so it goes too";
+}
+
+TEST(JobConfig, ARoleWithAPlaybookIsRefusedNamingBoth) {
+    testing::TempDir pdd;
+    RunOptions options = playbook_options(pdd.path());
+    options.role = "web";
+    auto job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_EQ(job.error().message,
+              "Only one of playbook and role can be given: each says what to run");
+    EXPECT_FALSE(fs::exists(pdd / "project"));
+}
+
+TEST(JobConfig, InlineInventoriesAreWrittenUnderInventoryAndPassedInOrder) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    write(pdd / "inventory/static", "h0\n");
+    RunOptions options = playbook_options(pdd.path());
+    options.inventory_text = "h1 ansible_connection=local\n";
+    options.inventories = {"static"};
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(job->command, (Words{"ansible-playbook", "-i", (pdd / "inventory/hosts").string(),
+                                   "-i", (pdd / "inventory/static").string(), "site.yml"}));
+    EXPECT_EQ(read(pdd / "inventory/hosts"), "h1 ansible_connection=local\n");
+    options.inventory_text.reset();
+    options.inventories.clear();
+    options.inventory_mapping = {{"all", {{"hosts", {{"h2", nullptr}}}}}};
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(read(pdd / "inventory/hosts.json"), R"({"all": {"hosts": {"h2": null}}})");
+    options.inventory_mapping = nullptr;
+    options.inventories = {"missing"};
+    job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("inventory 'missing' is found neither"), std::string::npos);
+}
+
+TEST(JobConfig, PlaysAndEnvOptionsAreDumpedAsAnsibleRunnerDumpsThem) {
+    testing::TempDir pdd;
+    RunOptions options;
+    options.private_data_dir = pdd.path();
+    options.plays = {{"hosts", "localhost"}, {"tasks", Json::array()}};
+    options.envvars = {{"A", "1"}};
+    options.settings = {{"idle_timeout", 9}};
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(job->command.back(), (pdd / "project/main.json").string());
+    EXPECT_EQ(read(pdd / "project/main.json"), R"([{"hosts": "localhost", "tasks": []}])");
+    EXPECT_EQ(read(pdd / "env/envvars"), R"({"A": "1"})");
+    EXPECT_EQ(read(pdd / "env/settings"), R"({"idle_timeout": 9})");
+    struct stat st {};
+    ASSERT_EQ(::stat((pdd / "env/envvars").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0600u);
+    // An existing file is not replaced: it wins over the option.
+    write(pdd / "env/settings", "{\"idle_timeout\": 3}");
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(job->idle_timeout, 3.0);
+}
+
+TEST(JobConfig, NoPrivateDataDirMeansATemporaryOneAndAMissingOneIsCreated) {
+    testing::TempDir tmp;
+    RunOptions options;
+    options.plays = {{"hosts", "localhost"}};
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_TRUE(job->temporary_private_data_dir);
+    EXPECT_TRUE(fs::is_directory(job->private_data_dir));
+    fs::remove_all(job->private_data_dir);
+    options.private_data_dir = tmp / "a" / "new";
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_FALSE(job->temporary_private_data_dir);
+    struct stat st {};
+    ASSERT_EQ(::stat((tmp / "a" / "new").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
 }
 
 }  // namespace

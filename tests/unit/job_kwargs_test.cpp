@@ -121,15 +121,17 @@ TEST(RunKwargs, EveryKeywordOfAnsibleRunnersRunIsKnownAndNothingElse) {
     EXPECT_EQ(run_keyword("container_auth_data"), RunKeyword::option);
     EXPECT_EQ(run_keyword("event_handler"), RunKeyword::caller);
     EXPECT_EQ(run_keyword("_input"), RunKeyword::caller);
-    EXPECT_EQ(run_keyword("role"), RunKeyword::not_yet);
+    EXPECT_EQ(run_keyword("role"), RunKeyword::option);
+    EXPECT_EQ(run_keyword("host_cwd"), RunKeyword::not_yet);
     EXPECT_EQ(run_keyword("directory_isolation_base_path"), RunKeyword::not_yet);
     EXPECT_EQ(run_keyword("playbooks"), RunKeyword::unknown);
     EXPECT_EQ(run_keyword("runner_mode"), RunKeyword::unknown);  // run_command's, not run()'s
 }
 
 TEST(RunKwargs, APrivateDataDirThatDoesNotExistIsNamed) {
-    EXPECT_EQ(run_kwargs_error(Json{{"playbook", "x.yml"}}),
-              "private_data_dir is required (a temporary one is not supported yet)");
+    auto temporary = from_run_kwargs(Json{{"playbook", "x.yml"}});
+    ASSERT_TRUE(temporary.ok()) << temporary.error().message;
+    EXPECT_TRUE(temporary->private_data_dir.empty()) << "none given: the run makes a temporary one";
     EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", "/nonexistent/pdd"}}),
               "private_data_dir path is either invalid or does not exist: /nonexistent/pdd");
     EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", 3}}), "private_data_dir must be a path");
@@ -137,8 +139,8 @@ TEST(RunKwargs, APrivateDataDirThatDoesNotExistIsNamed) {
 
 TEST(RunKwargs, KeywordsArunnerCannotHonourAreRefusedByNameUnlessLeftAtTheirDefault) {
     testing::TempDir pdd;
-    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"role", "web"}}),
-              "the keyword 'role' is not supported by arunner yet; nothing was run");
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"host_cwd", "/srv"}}),
+              "the keyword 'host_cwd' is not supported by arunner yet; nothing was run");
     EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()},
                                     {"process_isolation_hide_paths", Json::array({"/etc"})}}),
               "the keyword 'process_isolation_hide_paths' is not supported by arunner yet; "
@@ -163,9 +165,62 @@ TEST(RunKwargs, ARelativeInventoryIsFoundUnderThePrivateDataDirFirst) {
         from_run_kwargs(Json{{"private_data_dir", pdd.path()}, {"inventory", "inventory/hosts"}});
     ASSERT_TRUE(options.ok()) << options.error().message;
     EXPECT_EQ(options->inventory, (pdd.path() / "inventory" / "hosts").string());
-    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"inventory", "nohosts"}}),
-              "inventory 'nohosts' is not a path under private_data_dir nor from the current "
-              "directory (inline inventory text is not supported yet)");
+    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"inventory", "hosts"}}), "")
+        << "a name under PDD/inventory, as ansible-runner";
+    EXPECT_EQ(run_kwargs_error(
+                  Json{{"private_data_dir", pdd.path()}, {"inventory", "/no/such/inventory"}}),
+              "kwargs: inventory must be an existing path (an absolute path that names nothing)");
+}
+
+TEST(RunKwargs, AnInventoryIsAPathTextAMappingOrAList) {
+    testing::TempDir pdd;
+    std::filesystem::create_directories(pdd.path() / "inventory");
+    std::ofstream(pdd.path() / "inventory" / "hosts") << "localhost\n";
+    auto text = from_run_kwargs(
+        Json{{"private_data_dir", pdd.path()}, {"inventory", "web1 ansible_connection=local"}});
+    ASSERT_TRUE(text.ok()) << text.error().message;
+    EXPECT_EQ(text->inventory_text, "web1 ansible_connection=local");
+    EXPECT_FALSE(text->inventory);
+    auto mapping = from_run_kwargs(Json{{"private_data_dir", pdd.path()},
+                                        {"inventory", {{"all", {{"hosts", {{"h1", nullptr}}}}}}}});
+    ASSERT_TRUE(mapping.ok()) << mapping.error().message;
+    EXPECT_EQ(mapping->inventory_mapping["all"]["hosts"].size(), 1u);
+    auto list = from_run_kwargs(
+        Json{{"private_data_dir", pdd.path()}, {"inventory", Json::array({"hosts", "/etc/x"})}});
+    ASSERT_TRUE(list.ok()) << list.error().message;
+    EXPECT_EQ(list->inventories, (std::vector<std::string>{"hosts", "/etc/x"}));
+    EXPECT_EQ(
+        run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"inventory", Json::array({1})}}),
+        "kwargs: inventory must be a path, inventory text, a mapping or a list of paths");
+}
+
+TEST(RunKwargs, ARoleAndPlaysAreReadAndTravelAsKeywords) {
+    testing::TempDir pdd;
+    auto role = from_run_kwargs(Json{{"private_data_dir", pdd.path()},
+                                     {"role", "web"},
+                                     {"role_vars", {{"port", 80}}},
+                                     {"hosts", "h1"},
+                                     {"role_skip_facts", true}});
+    ASSERT_TRUE(role.ok()) << role.error().message;
+    EXPECT_EQ(role->role, "web");
+    EXPECT_EQ(role->role_hosts, "h1");
+    EXPECT_EQ(role->role_vars, (Json{{"port", 80}}));
+    EXPECT_TRUE(role->role_skip_facts);
+    Json sent = to_kwargs(*role);
+    EXPECT_EQ(sent["role"], "web");
+    EXPECT_EQ(sent["hosts"], "h1");
+    EXPECT_EQ(sent["role_vars"], (Json{{"port", 80}}));
+    EXPECT_EQ(sent["role_skip_facts"], true);
+    EXPECT_TRUE(sent["playbook"].is_null());
+
+    auto plays = from_run_kwargs(Json{{"private_data_dir", pdd.path()},
+                                      {"playbook", {{"hosts", "all"}, {"tasks", Json::array()}}}});
+    ASSERT_TRUE(plays.ok()) << plays.error().message;
+    EXPECT_EQ(plays->plays["hosts"], "all");
+    EXPECT_FALSE(plays->playbook);
+    EXPECT_FALSE(std::filesystem::exists(pdd.path() / "project"))
+        << "nothing is written until the run";
+    EXPECT_EQ(to_kwargs(*plays)["playbook"]["hosts"], "all") << "plays travel as plays";
 }
 
 TEST(RunKwargs, RunnerConfigKeywordsBecomeSettingsUnderTheSettingsKeyword) {

@@ -3,6 +3,7 @@
 #include "cli/run_flags.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "support/temp_dir.hpp"
 
@@ -78,8 +79,14 @@ TEST(RunFlags, UsageErrorsExitTwoInArgparsesWords) {
               std::string::npos)
         << err;
     EXPECT_EQ(parse({"/tmp", "-p", "a.yml", "-m", "ping"}, parsed, &err), 2);
-    EXPECT_NE(err.find("arunner run: error: argument -p/--playbook, -m/--module and -r/--role "
-                       "are mutually exclusive"),
+    EXPECT_NE(err.find("arunner run: error: argument -m/--module: not allowed with argument "
+                       "-p/--playbook\n"),
+              std::string::npos)
+        << err;
+    // argparse names the later flag first, whatever the spelling.
+    EXPECT_EQ(parse({"/tmp", "-r", "r1", "--playbook=a.yml"}, parsed, &err), 2);
+    EXPECT_NE(err.find("arunner run: error: argument -p/--playbook: not allowed with argument "
+                       "-r/--role\n"),
               std::string::npos)
         << err;
     EXPECT_EQ(parse({"/tmp", "/other", "-p", "a.yml"}, parsed, &err), 2);
@@ -96,6 +103,39 @@ TEST(RunFlags, FailedChecksExitOneWithAnsibleRunnersMessages) {
     EXPECT_EQ(err, "The --hosts option can only be used with -m or -r\n");
     EXPECT_EQ(parse({"/tmp", "-p", "a.yml", "--inventory", "/no/such/inventory"}, parsed, &err), 1);
     EXPECT_EQ(err, "Value for --inventory does not appear to be a valid path.\n");
+}
+
+TEST(RunFlags, RoleFlagsBecomeTheRoleOptionsAndTheDirIsCreated) {
+    testing::TempDir tmp;
+    fs::path pdd = tmp.path() / "new" / "pdd";
+    ParsedRun parsed;
+    ASSERT_EQ(parse({pdd.string(), "-r", "web", "--hosts", "h1", "--role-vars",
+                     "port=8080 name=web1 on=True ratio=0.5 list=[1,2] quoted='x' none=None",
+                     "--role-skip-facts", "--roles-path", "/opt/roles"},
+                    parsed),
+              -1);
+    const RunOptions& o = parsed.options;
+    EXPECT_EQ(o.role, "web");
+    EXPECT_EQ(o.role_hosts, "h1");
+    EXPECT_FALSE(o.host_pattern) << "--hosts with -r is the play's hosts, not a module pattern";
+    EXPECT_EQ(o.role_vars.dump(),
+              R"({"port":8080,"name":"web1","on":true,"ratio":0.5,"list":[1,2],"quoted":"x",)"
+              R"("none":null})")
+        << "values read as Python literals, as ansible-runner's ast.literal_eval";
+    EXPECT_TRUE(o.role_skip_facts);
+    EXPECT_EQ(o.roles_path, "/opt/roles");
+    struct stat st {};
+    ASSERT_EQ(::stat(pdd.c_str(), &st), 0) << "a missing private data dir is created";
+    EXPECT_EQ(st.st_mode & 07777, 0700u);
+}
+
+TEST(RunFlags, RoleVarsThatAreNotPairsAreAnErrorNamingThePair) {
+    testing::TempDir tmp;
+    ParsedRun parsed;
+    std::string err;
+    EXPECT_EQ(
+        parse({tmp.path().string(), "-r", "web", "--role-vars", "a=1 oops b=2"}, parsed, &err), 1);
+    EXPECT_NE(err.find("--role-vars: 'oops' is not KEY=VALUE"), std::string::npos) << err;
 }
 
 TEST(RunFlags, HelpListsEveryFlagOnceAndIsolationOnlyForRun) {

@@ -257,15 +257,45 @@ TEST(Runner, RunAsyncStreamsEventsWhileTheJobRuns) {
 
 TEST(Runner, CreateReportsBadOptionsBeforeAnythingStarts) {
     testing::TempDir tmp;
-    RunOptions options = options_for(tmp / "missing");
+    RunOptions options = options_for(tmp.path());
+    options.rotate_artifacts = -1;
     auto runner = Runner::create(options);
     ASSERT_FALSE(runner.ok());
-    EXPECT_NE(runner.error().message.find("does not exist"), std::string::npos);
+    EXPECT_EQ(runner.error().message, "rotate_artifacts must not be negative");
     RunOptions neither;
     neither.private_data_dir = tmp.path();
     auto none = Runner::create(neither);
     ASSERT_FALSE(none.ok());
     EXPECT_EQ(none.error().message, "Runner playbook required when running ansible-playbook");
+}
+
+TEST(Runner, ATemporaryPrivateDataDirAndARolesPlaybookGoWithTheRunner) {
+    RunOptions options;
+    options.role = "web";
+    fs::path pdd;
+    fs::path playbook;
+    {
+        auto runner = Runner::create(options);
+        ASSERT_TRUE(runner.ok()) << runner.error().message;
+        pdd = (*runner)->private_data_dir();
+        playbook = (*runner)->command().back();
+        EXPECT_TRUE(fs::is_directory(pdd));
+        EXPECT_TRUE(fs::is_regular_file(playbook));
+        EXPECT_EQ(playbook.parent_path(), pdd / "project");
+    }
+    EXPECT_FALSE(fs::exists(pdd)) << "a Runner never run removes what it made too";
+
+    testing::TempDir tmp;
+    RunOptions kept;
+    kept.private_data_dir = tmp.path();
+    kept.role = "web";
+    {
+        auto runner = Runner::create(kept);
+        ASSERT_TRUE(runner.ok()) << runner.error().message;
+        EXPECT_TRUE(fs::exists(tmp / "project"));
+    }
+    EXPECT_TRUE(fs::is_directory(tmp.path())) << "a given private data dir stays";
+    EXPECT_FALSE(fs::exists(tmp / "project")) << "the project dir was made for the play";
 }
 
 TEST(Runner, FactCacheRoundTrip) {

@@ -8,6 +8,7 @@
 #include "config/ansible_command.hpp"
 #include "config/callback_dir.hpp"
 #include "config/child_environment.hpp"
+#include "config/command_job.hpp"
 #include "config/env_file.hpp"
 #include "config/passwords.hpp"
 #include "config/ssh_agent.hpp"
@@ -343,6 +344,7 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     job.fact_cache_dir = job.artifact_dir / job.settings.fact_cache.value_or("fact_cache");
     ARUNNER_ASSIGN_OR_RETURN(job.worker_container,
                              worker_container_settings(options, job.settings.raw));
+    ARUNNER_TRY(check_command_options(options, job));  // run_command, the fds
     if (job.worker_container) {
         // The worker resolves the job inside its container from the transmitted stream;
         // nothing of the private data dir is read or written here beyond the settings.
@@ -403,6 +405,12 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
         job.cwd = pdd;
     } else {
         job.cwd = job.project_dir;
+    }
+
+    // run_command: the command as given (config/command_job.hpp).
+    if (!options.command.empty()) {
+        ARUNNER_TRY(resolve_command_job(options, job));
+        return job;
     }
 
     // PDD/args replaces the whole command (raw mode).

@@ -39,7 +39,7 @@ TEST(CommandJob, TheCommandIsRunAsGivenInTheCurrentDirectory) {
     write(pdd / "env/cmdline", "--forks 3\n");
     write(pdd / "inventory/hosts", "localhost\n");
     write(pdd / "project/site.yml", "- hosts: all\n");
-    auto job = prepare_job(command_options(pdd, {"ansible-playbook", "-i", "inv", "x.yml"}));
+    auto job = prepare_job(command_options(pdd.path(), {"ansible-playbook", "-i", "inv", "x.yml"}));
     ASSERT_TRUE(job.ok()) << job.error().message;
     EXPECT_EQ(job->command, (Words{"ansible-playbook", "-i", "inv", "x.yml"}));
     EXPECT_EQ(job->cwd, fs::current_path());
@@ -52,7 +52,7 @@ TEST(CommandJob, TheCommandIsRunAsGivenInTheCurrentDirectory) {
 TEST(CommandJob, HostCwdIsTheCwdAndMustBeADirectory) {
     testing::TempDir pdd;
     testing::TempDir cwd;
-    auto options = command_options(pdd, {"ls"});
+    auto options = command_options(pdd.path(), {"ls"});
     options.host_cwd = cwd.path();
     auto job = prepare_job(options);
     ASSERT_TRUE(job.ok()) << job.error().message;
@@ -71,7 +71,7 @@ TEST(CommandJob, HostCwdIsTheCwdAndMustBeADirectory) {
 
 TEST(CommandJob, FieldsOfAPlaybookRunAreRefusedByName) {
     testing::TempDir pdd;
-    auto options = command_options(pdd, {"ls"});
+    auto options = command_options(pdd.path(), {"ls"});
     options.playbook = "site.yml";
     options.inventory = "/etc/hosts";
     options.verbosity = 2;
@@ -81,7 +81,7 @@ TEST(CommandJob, FieldsOfAPlaybookRunAreRefusedByName) {
     EXPECT_EQ(job.error().message,
               "a command runs as it is given, so it takes no playbook, inventory, verbosity, "
               "extravars (put them in the command's arguments)");
-    auto binary = command_options(pdd, {"ls"});
+    auto binary = command_options(pdd.path(), {"ls"});
     binary.binary = "/usr/bin/ansible-playbook";
     binary.module = "ping";
     auto refused = prepare_job(binary);
@@ -94,7 +94,7 @@ TEST(CommandJob, FdsAreForSubprocessModeOnly) {
     testing::TempDir pdd;
     int fds[2];
     ASSERT_EQ(::pipe(fds), 0);
-    auto options = command_options(pdd, {"cat"});
+    auto options = command_options(pdd.path(), {"cat"});
     options.input_fd = fds[0];
     auto pexpect = prepare_job(options);
     ASSERT_FALSE(pexpect.ok());
@@ -124,7 +124,7 @@ TEST(CommandJob, FdsAreForSubprocessModeOnly) {
 TEST(CommandJob, SubprocessTimeoutLimitsASubprocessCommand) {
     testing::TempDir pdd;
     write(pdd / "env/settings", "{\"subprocess_timeout\": 7, \"job_timeout\": 100}");
-    auto options = command_options(pdd, {"sleep", "1"});
+    auto options = command_options(pdd.path(), {"sleep", "1"});
     auto pexpect = prepare_job(options);
     ASSERT_TRUE(pexpect.ok()) << pexpect.error().message;
     EXPECT_EQ(pexpect->job_timeout, 100.0);
@@ -140,7 +140,7 @@ TEST(CommandJob, SubprocessTimeoutLimitsASubprocessCommand) {
 
 TEST(CommandJob, NotInAWorkerContainerNorIsolatedYet) {
     testing::TempDir pdd;
-    auto options = command_options(pdd, {"ls"});
+    auto options = command_options(pdd.path(), {"ls"});
     options.container_worker = true;
     auto worker = prepare_job(options);
     ASSERT_FALSE(worker.ok());
@@ -155,7 +155,7 @@ TEST(CommandJob, NotInAWorkerContainerNorIsolatedYet) {
 
 TEST(CommandJob, AnEmptyExecutableIsRefused) {
     testing::TempDir pdd;
-    auto job = prepare_job(command_options(pdd, {""}));
+    auto job = prepare_job(command_options(pdd.path(), {""}));
     ASSERT_FALSE(job.ok());
     EXPECT_EQ(job.error().message, "the command's executable is empty");
 }

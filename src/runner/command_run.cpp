@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "arunner/commands.hpp"
+#include "util/files.hpp"
 
 namespace arunner {
 namespace {
@@ -73,6 +74,9 @@ Result<CommandResult> run_command(const RunOptions& options, RunCallbacks callba
         with_temporary = options;
         with_temporary.private_data_dir = temporary->path();
         effective = &with_temporary;
+    } else {
+        // Created (0700) when missing, as ansible-runner's os.makedirs(private_data_dir).
+        ARUNNER_TRY(util::make_dirs(util::absolute_path(options.private_data_dir), 0700));
     }
     ARUNNER_ASSIGN_OR_RETURN(auto runner, Runner::create(*effective, std::move(callbacks)));
     runner->run();

@@ -18,13 +18,25 @@ Argv ok(const Result<Argv>& result) {
     return result.ok() ? result.value() : Argv{};
 }
 
+PluginDocsQuery docs_of(std::vector<std::string> names) {
+    PluginDocsQuery query;
+    query.plugin_names = std::move(names);
+    return query;
+}
+
+ConfigQuery config_of(std::string action) {
+    ConfigQuery query;
+    query.action = std::move(action);
+    return query;
+}
+
 std::string error_of(const Result<Argv>& result) {
     EXPECT_FALSE(result.ok());
     return result.ok() ? std::string() : result.error().message;
 }
 
 TEST(QueryCommands, PluginDocs) {
-    EXPECT_EQ(ok(plugin_docs_command({.plugin_names = {"ping"}})), (Argv{"ansible-doc", "ping"}));
+    EXPECT_EQ(ok(plugin_docs_command(docs_of({"ping"}))), (Argv{"ansible-doc", "ping"}));
     PluginDocsQuery all;
     all.plugin_names = {"ping", "copy"};
     all.plugin_type = "module";
@@ -115,7 +127,7 @@ TEST(QueryCommands, InventoryChecks) {
 }
 
 TEST(QueryCommands, Config) {
-    EXPECT_EQ(ok(config_command({.action = "list"})), (Argv{"ansible-config", "list"}));
+    EXPECT_EQ(ok(config_command(config_of("list"))), (Argv{"ansible-config", "list"}));
     ConfigQuery dump;
     dump.action = "dump";
     dump.config_file = "/c.cfg";
@@ -126,7 +138,7 @@ TEST(QueryCommands, Config) {
     view.action = "view";
     view.config_file = "/c.cfg";
     EXPECT_EQ(ok(config_command(view)), (Argv{"ansible-config", "view", "-c", "/c.cfg"}));
-    EXPECT_EQ(error_of(config_command({.action = "show"})),
+    EXPECT_EQ(error_of(config_command(config_of("show"))),
               "Invalid action show, valid value is one of either list, dump, view");
     ConfigQuery changed;
     changed.action = "list";

@@ -124,7 +124,8 @@ TEST(InventoryCli, ListHostAndGraph) {
     CommandResult host = run_command(arunner({"inventory", "--host", "web2", "-i", inventory}));
     ASSERT_EQ(host.exit_code, 0) << host.err;
     EXPECT_EQ(Json::parse(host.out), Json({{"http_port", 8081}}));
-    CommandResult graph = run_command(arunner({"inventory", "--graph", "-i", inventory}));
+    CommandResult graph =
+        run_command(arunner({"inventory", "--graph", "-i", inventory, "--format", "json"}));
     ASSERT_EQ(graph.exit_code, 0) << graph.err;
     EXPECT_NE(graph.out.find("@web:"), std::string::npos) << graph.out;
     CommandResult yaml =

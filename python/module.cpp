@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "arunner/version.hpp"
+#include "py_commands.hpp"
 #include "py_errors.hpp"
 #include "py_kwargs.hpp"
 #include "py_runner.hpp"
@@ -32,6 +33,7 @@ PYBIND11_MODULE(arunner, module) {
     add_exceptions(module);
     add_runner(module);
     add_streamers(module);
+    add_commands(module);
 
     module.def(
         "run",
@@ -61,7 +63,10 @@ PYBIND11_MODULE(arunner, module) {
     // the like: the same objects under the names programs import them by.
     py::object modules = py::module_::import("sys").attr("modules");
     const std::pair<const char*, std::vector<const char*>> submodules[] = {
-        {"interface", {"run", "run_async"}},
+        {"interface",
+         {"run", "run_async", "run_command", "run_command_async", "get_plugin_docs",
+          "get_plugin_docs_async", "get_plugin_list", "get_inventory", "get_ansible_config",
+          "get_role_list", "get_role_argspec"}},
         {"runner", {"Runner"}},
         {"streaming", {"Transmitter", "Worker", "Processor"}},
         {"exceptions", {"AnsibleRunnerException", "ConfigurationError", "CallbackError"}},

@@ -3,9 +3,9 @@
 // get_inventory, get_ansible_config, get_role_list, get_role_argspec), docs/commands.md.
 //
 // Each query builds the ansible-* command of ansible-runner (SPEC §3.10), runs it as a
-// run_command job (its own ART, events for its output, the callbacks; locally or in a
-// container when options.process_isolation is set) and returns the output: parsed JSON where
-// ansible-runner parses it, else text. Nothing here throws.
+// run_command job (its own ART, events for its output, the callbacks) and returns the output:
+// parsed JSON where ansible-runner parses it, else text. Nothing here throws. A command or query
+// with process isolation is refused with an Error for now (docs/commands.md).
 
 #include <optional>
 #include <string>
@@ -33,12 +33,19 @@ RunnerMode default_command_mode(const std::string& executable, bool has_input_fd
 
 /// Runs `options.command` (the executable and its arguments, which must be non-empty) as a
 /// job: the private data dir and settings as for run(), runner_mode, the fds and host_cwd of
-/// RunOptions. The playbook/module/role fields must be empty. An Error means nothing ran.
+/// RunOptions; an empty private_data_dir is a temporary one, removed before this returns. Every
+/// field of a playbook run (playbook, module, role, binary, inventory, extravars, cmdline, ...)
+/// must be unset: the Error names those set. In subprocess mode the `subprocess_timeout`
+/// setting limits the command (the timeout option wins). A missing executable is rc 127, as a
+/// run's. An Error means nothing ran.
 Result<CommandResult> run_command(const RunOptions& options, RunCallbacks callbacks = {});
 
 /// The output of a query: JSON where ansible-runner parses it, else the text.
 struct QueryResult {
-    Json response;  ///< parsed JSON (response_format json) or a string; null when empty
+    /// Parsed JSON (response_format json; always for the role queries) or the text; null when
+    /// the tool printed nothing. Parsing drops what comes before the first `{` (warnings); a
+    /// failure is an Error naming the command and quoting the output's first 200 bytes.
+    Json response;
     std::string err;
     CommandResult command;  ///< the run itself (rc, status, raw out)
 };
@@ -47,7 +54,8 @@ struct QueryResult {
 struct PluginDocsQuery {
     std::vector<std::string> plugin_names;
     std::optional<std::string> plugin_type;
-    std::optional<std::string> response_format;  ///< json (default) or human
+    /// json (`-j`, parsed) or human; unset: ansible-doc's text, as ansible-runner's None.
+    std::optional<std::string> response_format;
     bool snippet = false;
     std::optional<std::string> playbook_dir;
     std::optional<std::string> module_path;
@@ -56,7 +64,8 @@ struct PluginDocsQuery {
 /// `ansible-doc (-F|-l) [-j] [-t TYPE] [--playbook-dir D] [-M PATH]`
 struct PluginListQuery {
     bool list_files = false;
-    std::optional<std::string> response_format;  ///< json (default) or human
+    /// json (`-j`, parsed) or human; unset: ansible-doc's text, as ansible-runner's None.
+    std::optional<std::string> response_format;
     std::optional<std::string> plugin_type;
     std::optional<std::string> playbook_dir;
     std::optional<std::string> module_path;
@@ -67,8 +76,9 @@ struct PluginListQuery {
 struct InventoryQuery {
     std::string action;  ///< list, host or graph
     std::vector<std::string> inventories;
-    std::optional<std::string> response_format;  ///< json (default), yaml or toml
-    std::optional<std::string> host;             ///< required for action host
+    /// json (parsed), yaml or toml (text); unset: the tool's JSON as text, as ansible-runner.
+    std::optional<std::string> response_format;
+    std::optional<std::string> host;  ///< required for action host
     std::optional<std::string> playbook_dir;
     std::optional<std::string> vault_ids;
     std::optional<std::string> vault_password_file;
@@ -97,7 +107,9 @@ struct RoleArgspecQuery {
 };
 
 /// The commands, checked as ansible-runner checks them (an Error names the bad action, format
-/// or missing argument). The executable is the bare name; run_query finds it.
+/// or missing argument; an unset or empty optional is "not given", as Python's truth). The
+/// executable is the bare name: the get_* functions look it up in PATH (Error "<name> command
+/// not found") and run its full path, as ansible-runner does.
 Result<std::vector<std::string>> plugin_docs_command(const PluginDocsQuery& query);
 Result<std::vector<std::string>> plugin_list_command(const PluginListQuery& query);
 Result<std::vector<std::string>> inventory_command(const InventoryQuery& query);
@@ -111,13 +123,9 @@ Result<std::vector<std::string>> role_argspec_command(const RoleArgspecQuery& qu
 Result<std::vector<std::string>> locate_executable(std::vector<std::string> command,
                                                    const RunOptions& options);
 
-/// A query's stdout as ansible-runner returns it: with `parse_json`, the JSON after dropping
-/// everything before the first `{` (ansible's warnings); else the text. An Error quotes the
-/// start of output that is not JSON.
-Result<Json> query_response(const std::string& out, bool parse_json);
-
 /// RunOptions for a query: subprocess mode, ansible-runner's default for its helpers (stderr
-/// apart from the JSON on stdout).
+/// apart from the JSON on stdout). The output is still echoed to console_fd unless quiet, as
+/// ansible-runner echoes it; set console_fd = -1 or quiet for none.
 RunOptions query_options();
 
 /// Runs each query with `options` (private data dir, envvars, settings, timeout, isolation,

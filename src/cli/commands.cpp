@@ -6,6 +6,7 @@
 
 #include "arunner/version.hpp"
 #include "cli/daemon_commands.hpp"
+#include "cli/query_subcommands.hpp"
 #include "cli/run_command.hpp"
 #include "cli/run_flags.hpp"
 #include "cli/stream_commands.hpp"
@@ -32,6 +33,14 @@ const std::vector<Command>& commands() {
         {"worker", "Execute work streamed from a controlling instance", worker_command},
         {"process", "Receive the output of remote ansible-runner work and distribute the results",
          process_command},
+        {"command", "Run a command (an ansible-* tool or any executable) as a job",
+         command_subcommand},
+        {"doc", "Show plugin documentation or list plugins (ansible-doc)", doc_subcommand},
+        {"inventory", "Show an inventory: every host, one host or the graph (ansible-inventory)",
+         inventory_subcommand},
+        {"config", "Show Ansible's configuration (ansible-config)", config_subcommand},
+        {"roles", "List roles with an argument spec, or show one (ansible-doc -t role)",
+         roles_subcommand},
     };
     return kCommands;
 }

@@ -170,7 +170,7 @@ std::string format_entry(const std::string& invocation, const std::string& help,
 
 std::string invocation(const CLI::Option& opt) {
     if (opt.get_positional()) {
-        return opt.get_name();
+        return opt.get_option_text().empty() ? opt.get_name() : opt.get_option_text();
     }
     std::string text;
     for (const auto& name : option_strings(opt)) {
@@ -197,6 +197,12 @@ std::string common_commands_text() {
            "        arunner run . -r role_name --hosts myhost\n"
            "        arunner run . -m command -a \"ls -l\" --hosts myhost\n"
            "\n"
+           "    ask Ansible, or run any command as a job:\n"
+           "\n"
+           "        arunner doc ansible.builtin.ping --format json\n"
+           "        arunner inventory --list -i /tmp/private/inventory/hosts\n"
+           "        arunner command -- ansible-galaxy collection list\n"
+           "\n"
            "`arunner --help` list of optional command line arguments\n";
 }
 
@@ -219,7 +225,9 @@ std::string CommandLine::usage() const {
     std::set<const CLI::Option*> shown;  // members of an exclusive group, shown with the first
     for (const CLI::Option* opt : options_of(app_)) {
         if (opt->get_positional()) {
-            positionals.push_back(opt->get_name());
+            // A positional's metavar, when given, names it (argparse's metavar).
+            positionals.push_back(opt->get_option_text().empty() ? opt->get_name()
+                                                                 : opt->get_option_text());
             continue;
         }
         if (shown.count(opt) != 0) {

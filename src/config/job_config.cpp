@@ -8,6 +8,7 @@
 #include "config/ansible_command.hpp"
 #include "config/callback_dir.hpp"
 #include "config/child_environment.hpp"
+#include "config/command_job.hpp"
 #include "config/env_file.hpp"
 #include "config/generated_inputs.hpp"
 #include "config/passwords.hpp"
@@ -300,7 +301,8 @@ std::string sanitize_container_name(const std::string& ident) {
     return "ansible_runner_" + out;
 }
 
-/// What to run: at most one of playbook (or plays), module, role and command.
+/// What to run: at most one of playbook (or plays), module and role (a command takes none of
+/// them: check_command_options names what it refuses).
 Status check_what_to_run(const RunOptions& options) {
     std::vector<std::string> given;
     if (options.playbook || !options.plays.is_null()) {
@@ -311,9 +313,6 @@ Status check_what_to_run(const RunOptions& options) {
     }
     if (options.role) {
         given.emplace_back("role");
-    }
-    if (!options.command.empty()) {
-        given.emplace_back("command");
     }
     if (options.playbook && !options.plays.is_null()) {
         return Error{"a playbook is given both as a path and as plays: give one"};
@@ -453,6 +452,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     job.fact_cache_dir = job.artifact_dir / job.settings.fact_cache.value_or("fact_cache");
     ARUNNER_ASSIGN_OR_RETURN(job.worker_container,
                              worker_container_settings(options, job.settings.raw));
+    ARUNNER_TRY(check_command_options(options, job));  // run_command, the fds
     if (job.worker_container) {
         // The worker resolves the job inside its container from the transmitted stream;
         // nothing of the private data dir is read or written here beyond the settings.
@@ -519,6 +519,12 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
         job.cwd = pdd;
     } else {
         job.cwd = job.project_dir;
+    }
+
+    // run_command: the command as given (config/command_job.hpp).
+    if (!options.command.empty()) {
+        ARUNNER_TRY(resolve_command_job(options, job));
+        return job;
     }
 
     // PDD/args replaces the whole command (raw mode).

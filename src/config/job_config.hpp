@@ -49,6 +49,11 @@ struct JobConfig {
     std::filesystem::path cwd;
     RunnerSettings settings;
     RunnerMode runner_mode = RunnerMode::pexpect;
+    /// Subprocess mode: the caller's descriptors for the child's stdin, stdout and stderr
+    /// (RunOptions input_fd, output_fd, error_fd); -1: /dev/null, captured, captured.
+    int input_fd = -1;
+    int output_fd = -1;
+    int error_fd = -1;
     std::optional<double> job_timeout;
     std::optional<double> idle_timeout;
     double pexpect_timeout = 5.0;

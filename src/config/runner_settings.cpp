@@ -62,6 +62,8 @@ Result<RunnerSettings> parse_runner_settings(const nlohmann::ordered_json& mappi
     settings.raw = mapping;
     ARUNNER_ASSIGN_OR_RETURN(settings.job_timeout, seconds(mapping, "job_timeout", source));
     ARUNNER_ASSIGN_OR_RETURN(settings.idle_timeout, seconds(mapping, "idle_timeout", source));
+    ARUNNER_ASSIGN_OR_RETURN(settings.subprocess_timeout,
+                             seconds(mapping, "subprocess_timeout", source));
     ARUNNER_ASSIGN_OR_RETURN(auto pexpect_timeout, seconds(mapping, "pexpect_timeout", source));
     if (pexpect_timeout) {
         settings.pexpect_timeout = *pexpect_timeout;

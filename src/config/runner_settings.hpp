@@ -29,8 +29,10 @@ Status check_seconds(double value, const std::string& key, const std::string& so
 
 /// The settings one local run uses (docs/settings.md).
 struct RunnerSettings {
-    std::optional<double> job_timeout;            ///< seconds of wall clock; unset or 0 = none
-    std::optional<double> idle_timeout;           ///< seconds without output; unset or 0 = none
+    std::optional<double> job_timeout;   ///< seconds of wall clock; unset or 0 = none
+    std::optional<double> idle_timeout;  ///< seconds without output; unset or 0 = none
+    /// A command's limit in subprocess mode (ansible-runner's run_command and helpers).
+    std::optional<double> subprocess_timeout;
     double pexpect_timeout = 5.0;                 ///< how often cancellation is polled, seconds
     bool suppress_output_file = false;            ///< no ART/stdout and ART/stderr
     std::optional<bool> suppress_ansible_output;  ///< no console echo; unset = the quiet option

@@ -80,6 +80,17 @@ Result<util::UniqueFd> secret_pipe(const std::string& secret) {
     return high;
 }
 
+/// `fd` (the caller's) duplicated close-on-exec above the standard fds; `what` names it.
+Result<util::UniqueFd> duplicate_high(int fd, const char* what) {
+    util::UniqueFd high(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
+    if (!high.valid()) {
+        return other_error(std::string("the ") + what + " fd " + std::to_string(fd) +
+                               " cannot be given to the child",
+                           errno);
+    }
+    return high;
+}
+
 }  // namespace
 
 std::string find_executable(const std::string& name, const std::string& path_variable) {
@@ -129,8 +140,13 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnRequest& request, SpawnFailu
     ChildProcess child;
     child.terminal_ = request.terminal;
     SpawnActions spawn;
+    util::UniqueFd stdin_given;
     util::UniqueFd stdout_write;
     util::UniqueFd stderr_write;
+    if (request.terminal == Terminal::pty &&
+        (request.stdin_fd >= 0 || request.stdout_fd >= 0 || request.stderr_fd >= 0)) {
+        return Error{"input, output and error fds are for a child on pipes, not on a terminal"};
+    }
 
     if (request.terminal == Terminal::pty) {
         // The parent never opens the slave: once the child and its descendants close it, reads
@@ -162,19 +178,34 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnRequest& request, SpawnFailu
         posix_spawn_file_actions_adddup2(&spawn.actions, 0, 2);
         child.output_ = std::move(master);
     } else {
-        int out[2];
-        int err[2];
-        if (::pipe2(out, O_CLOEXEC) != 0) {
-            return other_error("cannot create a pipe", errno);
+        // A caller's fd is duplicated above the standard fds first, so no dup2 of the spawn
+        // overwrites another's source (input_fd 1 with output_fd 0, say).
+        if (request.stdin_fd >= 0) {
+            ARUNNER_ASSIGN_OR_RETURN(stdin_given, duplicate_high(request.stdin_fd, "input"));
+            posix_spawn_file_actions_adddup2(&spawn.actions, stdin_given.get(), 0);
+        } else {
+            posix_spawn_file_actions_addopen(&spawn.actions, 0, "/dev/null", O_RDONLY, 0);
         }
-        child.output_.reset(out[0]);
-        stdout_write.reset(out[1]);
-        if (::pipe2(err, O_CLOEXEC) != 0) {
-            return other_error("cannot create a pipe", errno);
+        if (request.stdout_fd >= 0) {
+            ARUNNER_ASSIGN_OR_RETURN(stdout_write, duplicate_high(request.stdout_fd, "output"));
+        } else {
+            int out[2];
+            if (::pipe2(out, O_CLOEXEC) != 0) {
+                return other_error("cannot create a pipe", errno);
+            }
+            child.output_.reset(out[0]);
+            stdout_write.reset(out[1]);
         }
-        child.error_.reset(err[0]);
-        stderr_write.reset(err[1]);
-        posix_spawn_file_actions_addopen(&spawn.actions, 0, "/dev/null", O_RDONLY, 0);
+        if (request.stderr_fd >= 0) {
+            ARUNNER_ASSIGN_OR_RETURN(stderr_write, duplicate_high(request.stderr_fd, "error"));
+        } else {
+            int err[2];
+            if (::pipe2(err, O_CLOEXEC) != 0) {
+                return other_error("cannot create a pipe", errno);
+            }
+            child.error_.reset(err[0]);
+            stderr_write.reset(err[1]);
+        }
         posix_spawn_file_actions_adddup2(&spawn.actions, stdout_write.get(), 1);
         posix_spawn_file_actions_adddup2(&spawn.actions, stderr_write.get(), 2);
     }

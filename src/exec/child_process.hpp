@@ -18,7 +18,8 @@ namespace arunner::exec {
 /// How the child's standard streams are connected.
 enum class Terminal {
     pty,    ///< stdin, stdout and stderr are one pseudo-terminal (24x80, like pexpect)
-    pipes,  ///< stdout and stderr are separate pipes, stdin is /dev/null
+    pipes,  ///< stdout and stderr are separate pipes (or the given fds), stdin is /dev/null
+            ///< (or the given fd)
 };
 
 /// What to start.
@@ -31,6 +32,13 @@ struct SpawnRequest {
     /// a pipe at fd kFrameSecretFd, named by ARUNNER_FRAME_FD in its environment; nothing else
     /// the child starts inherits it unless the child passes it on (the plugin closes it).
     std::string frame_secret;
+    /// Pipes mode only: descriptors the caller owns that become the child's stdin, stdout and
+    /// stderr (run_command's input_fd, output_fd, error_fd); -1: stdin is /dev/null, and the
+    /// output is a pipe read through output_fd()/error_fd(). A stream given here is not
+    /// captured: its fd of the handle is -1. The caller's descriptors stay open and its own.
+    int stdin_fd = -1;
+    int stdout_fd = -1;
+    int stderr_fd = -1;
 };
 
 /// The fd on which a child finds its frame secret.
@@ -61,9 +69,10 @@ class ChildProcess {
     ~ChildProcess();
 
     pid_t pid() const { return pid_; }
-    /// The pty master, or the stdout pipe.
+    /// The pty master, or the stdout pipe; -1 when stdout went to the request's stdout_fd.
     int output_fd() const { return output_.get(); }
-    /// The stderr pipe; -1 in pty mode (the pty merges stderr into output_fd).
+    /// The stderr pipe; -1 in pty mode (the pty merges stderr into output_fd) or when stderr
+    /// went to the request's stderr_fd.
     int error_fd() const { return error_.get(); }
     /// Where to write the child's input: the pty master; -1 in pipes mode.
     int input_fd() const { return terminal_ == Terminal::pty ? output_.get() : -1; }

@@ -159,6 +159,9 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     request.frame_secret = frame_secret;
     request.terminal =
         job.runner_mode == RunnerMode::pexpect ? exec::Terminal::pty : exec::Terminal::pipes;
+    request.stdin_fd = job.input_fd;
+    request.stdout_fd = job.output_fd;
+    request.stderr_fd = job.error_fd;
     exec::SpawnFailure failure = exec::SpawnFailure::other;
     auto child = exec::ChildProcess::spawn(request, &failure);
     if (!child && failure != exec::SpawnFailure::not_found) {

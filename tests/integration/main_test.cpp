@@ -70,8 +70,9 @@ TEST(Main, EachCommandsHelpListsEveryFlagItAcceptsAndExitsZero) {
         {{"--help"},
          join({kCommon,
                kRunner,
-               {"{run,start,stop,is-alive,transmit,worker,process}", "  run ", "  transmit ",
-                "  worker ", "  process "}})},
+               {"{run,start,stop,is-alive,transmit,worker,process,command,doc,inventory,config,"
+                "roles}",
+                "  run ", "  transmit ", "  worker ", "  process ", "  command ", "  doc "}})},
         {{"run", "--help"}, join({kCommon, kRunner, kJob, kIsolation})},
         {{"transmit", "--help"}, join({kCommon, kRunner, kJob})},
         {{"worker", "--help"},

@@ -89,6 +89,64 @@ TEST(ChildProcess, MissingExecutableIsNotFound) {
               "The command was not found or was not executable: no-such-command-arunner.");
 }
 
+/// Everything readable from `fd` until its write ends are closed.
+std::string read_fd(int fd) {
+    std::string out;
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0) {
+        out.append(buffer, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+TEST(ChildProcess, GivenFdsBecomeTheChildsStandardStreams) {
+    int in[2];
+    int out[2];
+    ASSERT_EQ(::pipe(in), 0);
+    ASSERT_EQ(::pipe(out), 0);
+    ASSERT_EQ(::write(in[1], "from input\n", 11), 11);
+    ::close(in[1]);
+    SpawnRequest request = shell("cat; echo to-stderr >&2");
+    request.stdin_fd = in[0];
+    request.stdout_fd = out[1];
+    auto spawned = ChildProcess::spawn(request);
+    ASSERT_TRUE(spawned.ok()) << spawned.error().message;
+    ::close(out[1]);  // the child holds its own copy
+    ::close(in[0]);
+    auto& child = *spawned;
+    EXPECT_EQ(child.output_fd(), -1);  // not captured
+    ASSERT_GE(child.error_fd(), 0);    // still a pipe of ours
+    EXPECT_EQ(read_fd(out[0]), "from input\n");
+    EXPECT_EQ(child.wait(), 0);
+    ::close(out[0]);
+}
+
+TEST(ChildProcess, AGivenStderrFdIsNotCaptured) {
+    int err[2];
+    ASSERT_EQ(::pipe(err), 0);
+    SpawnRequest request = shell("echo out; echo err >&2");
+    request.stderr_fd = err[1];
+    auto spawned = ChildProcess::spawn(request);
+    ASSERT_TRUE(spawned.ok()) << spawned.error().message;
+    ::close(err[1]);
+    auto& child = *spawned;
+    EXPECT_EQ(child.error_fd(), -1);
+    EXPECT_EQ(read_all(child), "out\n");
+    EXPECT_EQ(read_fd(err[0]), "err\n");
+    EXPECT_EQ(child.wait(), 0);
+    ::close(err[0]);
+}
+
+TEST(ChildProcess, FdsAreRefusedOnATerminal) {
+    SpawnRequest request = shell("true");
+    request.terminal = Terminal::pty;
+    request.stdout_fd = 1;
+    auto spawned = ChildProcess::spawn(request);
+    ASSERT_FALSE(spawned.ok());
+    EXPECT_NE(spawned.error().message.find("not on a terminal"), std::string::npos);
+}
+
 TEST(ChildProcess, ExecutableIsLookedUpInTheChildsPath) {
     EXPECT_EQ(find_executable("sh", "/nonexistent:/bin"), "/bin/sh");
     EXPECT_EQ(find_executable("sh", "/nonexistent"), "");

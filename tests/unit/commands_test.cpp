@@ -42,7 +42,7 @@ TEST(Commands, AnUnknownCommandIsAnInvalidChoice) {
     EXPECT_EQ(r.exit_code, kUsageExit);
     EXPECT_NE(r.err.find("arunner: error: argument command: invalid choice: 'frobnicate' (choose "
                          "from 'run', 'start', 'stop', 'is-alive', 'transmit', 'worker', "
-                         "'process')\n"),
+                         "'process', 'command', 'doc', 'inventory', 'config', 'roles')\n"),
               std::string::npos)
         << r.err;
 }

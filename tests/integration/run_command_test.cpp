@@ -172,7 +172,7 @@ TEST(RunCommand, WithoutAPrivateDataDirATemporaryOneIsUsedAndRemoved) {
     EXPECT_EQ(result->out, fs::canonical(cwd.path()).string() + "\n");
     ASSERT_FALSE(art.empty());
     fs::path pdd = art.parent_path().parent_path();
-    EXPECT_EQ(pdd.filename().string().rfind(".ansible-runner-", 0), 0U) << pdd;
+    EXPECT_EQ(pdd.filename().string().rfind(".arunner-", 0), 0U) << pdd;
     EXPECT_FALSE(fs::exists(pdd));
 }
 

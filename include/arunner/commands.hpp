@@ -4,8 +4,9 @@
 //
 // Each query builds the ansible-* command of ansible-runner (SPEC §3.10), runs it as a
 // run_command job (its own ART, events for its output, the callbacks) and returns the output:
-// parsed JSON where ansible-runner parses it, else text. Nothing here throws. A command or query
-// with process isolation is refused with an Error for now (docs/commands.md).
+// parsed JSON where ansible-runner parses it, else text; locally, or in a container when
+// process isolation is set (SPEC §7.7: host_cwd and an ansible command's file arguments are
+// mounted at their own paths). Nothing here throws (docs/commands.md).
 
 #include <optional>
 #include <string>

@@ -79,7 +79,7 @@ struct InventoryQuery {
     std::vector<std::string> inventories;
     /// json (parsed), yaml or toml (text); unset: the tool's JSON as text, as ansible-runner.
     std::optional<std::string> response_format;
-    std::optional<std::string> host;             ///< required for action host
+    std::optional<std::string> host;  ///< required for action host
     std::optional<std::string> playbook_dir;
     std::optional<std::string> vault_ids;
     std::optional<std::string> vault_password_file;

@@ -42,6 +42,7 @@ RunnerMode default_command_mode(const std::string& executable, bool has_input_fd
 Result<CommandResult> run_command(const RunOptions& options, RunCallbacks callbacks = {});
 
 /// The output of a query: JSON where ansible-runner parses it, else the text.
+// NOLINTNEXTLINE(bugprone-exception-escape): Json's destructor may allocate (bad_alloc ends all).
 struct QueryResult {
     /// Parsed JSON (response_format json; always for the role queries) or the text; null when
     /// the tool printed nothing. Parsing drops what comes before the first `{` (warnings); a

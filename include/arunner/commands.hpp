@@ -4,8 +4,9 @@
 //
 // Each query builds the ansible-* command of ansible-runner (SPEC §3.10), runs it as a
 // run_command job (its own ART, events for its output, the callbacks) and returns the output:
-// parsed JSON where ansible-runner parses it, else text. Nothing here throws. A command or query
-// with process isolation is refused with an Error for now (docs/commands.md).
+// parsed JSON where ansible-runner parses it, else text; locally, or in a container when
+// process isolation is set (SPEC §7.7: host_cwd and an ansible command's file arguments are
+// mounted at their own paths). Nothing here throws (docs/commands.md).
 
 #include <optional>
 #include <string>
@@ -41,6 +42,7 @@ RunnerMode default_command_mode(const std::string& executable, bool has_input_fd
 Result<CommandResult> run_command(const RunOptions& options, RunCallbacks callbacks = {});
 
 /// The output of a query: JSON where ansible-runner parses it, else the text.
+// NOLINTNEXTLINE(bugprone-exception-escape): Json's destructor may allocate (bad_alloc ends all).
 struct QueryResult {
     /// Parsed JSON (response_format json; always for the role queries) or the text; null when
     /// the tool printed nothing. Parsing drops what comes before the first `{` (warnings); a

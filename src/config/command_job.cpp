@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "config/job_config.hpp"
@@ -74,6 +76,137 @@ bool isolation_requested(const RunOptions& options, const JobConfig& job) {
     return it != job.settings.raw.end() ? util::python_truthy(*it) : options.process_isolation;
 }
 
+/// `path` as a mount of itself ("P:P"), for ContainerJobConfig::volume_mounts; `labels` added.
+Result<std::string> same_path_mount(const fs::path& path, const std::string& labels = "") {
+    std::string text = util::absolute_path(path).lexically_normal().string();
+    if (text.find(':') != std::string::npos) {
+        return Error{"cannot mount " + text + " into the container: the path holds a ':'"};
+    }
+    return text + ":" + text + labels;
+}
+
+bool path_exists(const fs::path& path) {
+    std::error_code ec;
+    return fs::exists(path, ec);
+}
+
+/// ansible-runner's _get_playbook_path: the one argument of ansible-playbook that is neither a
+/// flag nor a flag's value (after the inventory options are taken out).
+std::optional<std::string> playbook_argument(const std::vector<std::string>& args) {
+    std::vector<std::string> rest;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "-i" || args[i] == "--inventory" || args[i] == "--inventory-file") {
+            ++i;
+            continue;
+        }
+        rest.push_back(args[i]);
+    }
+    if (rest.empty()) {
+        return std::nullopt;
+    }
+    if (rest.size() == 1 || rest[0][0] != '-') {
+        return rest[0];
+    }
+    for (size_t i = 1; i < rest.size(); ++i) {
+        if (!rest[i].empty() && rest[i][0] != '-' && !rest[i - 1].empty() &&
+            rest[i - 1][0] != '-') {
+            return rest[i];
+        }
+    }
+    return std::nullopt;
+}
+
+/// SPEC §7.7: a command in a container. The workdir (container_workdir, else host_cwd mounted
+/// at its own path, else /runner/project), the file arguments of an ansible command mounted at
+/// their own paths, the ssh automounts, podman's --group-add=root --ipc=host, and the
+/// artifacts dir mounted over /runner/artifacts.
+Status containerize_command(const RunOptions& options, JobConfig& job) {
+    ContainerJobConfig& c = *job.container;
+    std::vector<std::string> mounts;
+    auto mount = [&mounts](const fs::path& path, const std::string& labels = "") -> Status {
+        if (!path_exists(path)) {
+            return {};  // ansible-runner skips a missing source
+        }
+        ARUNNER_ASSIGN_OR_RETURN(auto text, same_path_mount(path, labels));
+        mounts.push_back(std::move(text));
+        return {};
+    };
+    if (!options.container_workdir && options.host_cwd && path_exists(*options.host_cwd)) {
+        ARUNNER_TRY(mount(*options.host_cwd));
+        c.workdir = util::absolute_path(*options.host_cwd).lexically_normal().string();
+    }
+    const std::string executable = options.command.front();
+    const std::vector<std::string> args(options.command.begin() + 1, options.command.end());
+    const bool help = std::find(args.begin(), args.end(), "-h") != args.end() ||
+                      std::find(args.begin(), args.end(), "--help") != args.end();
+    // ansible-runner's ANSIBLE_COMMANDS: the name (after its os.pathsep quirk) starts "ansible".
+    std::string name = executable.substr(executable.rfind(':') + 1);
+    if (name.rfind("ansible", 0) == 0 && !help) {
+        if (executable.find("ansible-playbook") != std::string::npos) {
+            if (auto playbook = playbook_argument(args)) {
+                ARUNNER_TRY(mount(*playbook));
+            }
+        }
+        static const std::vector<std::string> kFileOptions = {"-i",
+                                                              "--inventory",
+                                                              "--inventory-file",
+                                                              "--vault-password-file",
+                                                              "--vault-pass-file",
+                                                              "--private-key",
+                                                              "--key-file"};
+        for (size_t i = 0; i + 1 < args.size(); ++i) {
+            if (std::find(kFileOptions.begin(), kFileOptions.end(), args[i]) ==
+                kFileOptions.end()) {
+                continue;
+            }
+            const std::string& value = args[++i];
+            bool host_list = args[i - 1].find("inv") != std::string::npos || args[i - 1] == "-i";
+            if (host_list && !value.empty() && value.back() == ',') {
+                continue;  // a comma-separated host list, no file
+            }
+            ARUNNER_TRY(mount(value));
+        }
+    }
+    // Automounts: the ssh agent's socket, ~/.ssh and the system's known hosts.
+    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+        fs::path ssh = fs::path(home) / ".ssh";
+        if (path_exists(ssh)) {
+            std::string source = util::absolute_path(ssh).string();
+            if (source.find(':') == std::string::npos) {
+                mounts.push_back(source + ":/home/runner/.ssh");
+                mounts.push_back(source + ":/root/.ssh");
+            }
+        }
+    }
+    if (const char* sock = std::getenv("SSH_AUTH_SOCK"); sock != nullptr && path_exists(sock)) {
+        const char* home = std::getenv("HOME");
+        std::string source = util::absolute_path(sock).string();
+        std::string target = source;
+        if (home != nullptr && *home != '\0' && source.rfind(std::string(home) + "/", 0) == 0) {
+            target = "/home/runner/" + source.substr(std::string(home).size() + 1);
+        }
+        if (source.find(':') == std::string::npos && target.find(':') == std::string::npos) {
+            mounts.push_back(source + ":" + target);
+            job.env.set("SSH_AUTH_SOCK", target);
+        }
+    }
+    ARUNNER_TRY(mount("/etc/ssh/ssh_known_hosts"));
+    if (c.engine == "podman") {
+        c.options.insert(c.options.begin(), {"--group-add=root", "--ipc=host"});
+    }
+    for (const char* sub : {"project", "artifacts"}) {
+        ARUNNER_TRY(util::make_dirs(job.private_data_dir / sub, 0700));
+    }
+    std::string artifacts = (job.private_data_dir / "artifacts").string();
+    if (artifacts.find(':') != std::string::npos) {
+        return Error{"cannot mount " + artifacts + " into the container: the path holds a ':'"};
+    }
+    mounts.push_back(artifacts + ":" + kContainerPrivateDataDir + "/artifacts:Z");
+    c.volume_mounts.insert(c.volume_mounts.begin(), mounts.begin(), mounts.end());
+    job.cwd = c.workdir;
+    return {};
+}
+
 }  // namespace
 
 Status check_command_options(const RunOptions& options, JobConfig& job) {
@@ -126,11 +259,8 @@ Status resolve_command_job(const RunOptions& options, JobConfig& job) {
     }
     job.command = options.command;
     if (job.container) {
-        return Error{
-            "a command (run_command) cannot be process-isolated yet: run it without "
-            "process_isolation"};
-    }
-    if (options.host_cwd) {
+        ARUNNER_TRY(containerize_command(options, job));
+    } else if (options.host_cwd) {
         fs::path cwd = util::absolute_path(*options.host_cwd);
         struct stat st {};
         if (::stat(cwd.c_str(), &st) != 0) {

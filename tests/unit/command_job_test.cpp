@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "config/job_config.hpp"
@@ -138,7 +139,7 @@ TEST(CommandJob, SubprocessTimeoutLimitsASubprocessCommand) {
     EXPECT_EQ(timeout->job_timeout, 3.0);
 }
 
-TEST(CommandJob, NotInAWorkerContainerNorIsolatedYet) {
+TEST(CommandJob, NotInAWorkerContainer) {
     testing::TempDir pdd;
     auto options = command_options(pdd.path(), {"ls"});
     options.container_worker = true;
@@ -146,11 +147,59 @@ TEST(CommandJob, NotInAWorkerContainerNorIsolatedYet) {
     ASSERT_FALSE(worker.ok());
     EXPECT_NE(worker.error().message.find("worker container"), std::string::npos);
     options.container_worker.reset();
+    options.runner_mode = RunnerMode::subprocess;
     options.process_isolation = true;
-    auto isolated = prepare_job(options);
-    ASSERT_FALSE(isolated.ok());
-    EXPECT_NE(isolated.error().message.find("process"), std::string::npos)
-        << isolated.error().message;
+    options.output_fd = 1;
+    auto fds = prepare_job(options);
+    ASSERT_FALSE(fds.ok());
+    EXPECT_NE(fds.error().message.find("process-isolated"), std::string::npos)
+        << fds.error().message;
+}
+
+bool has(const Words& words, const std::string& word) {
+    return std::find(words.begin(), words.end(), word) != words.end();
+}
+
+TEST(CommandJob, InAContainerHostCwdIsTheWorkdirAndFileArgumentsAreMounted) {
+    testing::TempDir pdd;
+    testing::TempDir cwd;
+    write(cwd / "play/site.yml", "- hosts: all\n");
+    write(cwd / "inv/hosts", "localhost\n");
+    auto options =
+        command_options(pdd.path(), {"ansible-playbook", "-i", (cwd / "inv/hosts").string(), "-i",
+                                     "web1,", (cwd / "play/site.yml").string()});
+    options.process_isolation = true;
+    options.host_cwd = cwd.path();
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    ASSERT_TRUE(job->container.has_value());
+    EXPECT_EQ(job->container->workdir, cwd.path().string());
+    EXPECT_EQ(job->cwd, cwd.path());
+    const Words& mounts = job->container->volume_mounts;
+    EXPECT_TRUE(has(mounts, cwd.path().string() + ":" + cwd.path().string()));
+    EXPECT_TRUE(
+        has(mounts, (cwd / "play/site.yml").string() + ":" + (cwd / "play/site.yml").string()));
+    EXPECT_TRUE(has(mounts, (cwd / "inv/hosts").string() + ":" + (cwd / "inv/hosts").string()));
+    EXPECT_TRUE(has(mounts, (pdd / "artifacts").string() + ":/runner/artifacts:Z"));
+    for (const auto& m : mounts) {
+        EXPECT_EQ(m.find("web1,"), std::string::npos) << m;  // a host list is no file
+    }
+    EXPECT_TRUE(has(job->container->options, "--group-add=root"));
+    EXPECT_TRUE(has(job->container->options, "--ipc=host"));
+    EXPECT_TRUE(fs::is_directory(pdd / "project"));
+    EXPECT_EQ(job->command[0], "ansible-playbook");
+
+    options.container_workdir = "/srv";  // wins over host_cwd, which is then not mounted
+    auto workdir = prepare_job(options);
+    ASSERT_TRUE(workdir.ok()) << workdir.error().message;
+    EXPECT_EQ(workdir->container->workdir, "/srv");
+    EXPECT_FALSE(
+        has(workdir->container->volume_mounts, cwd.path().string() + ":" + cwd.path().string()));
+    options.container_workdir.reset();
+    options.host_cwd.reset();
+    auto project = prepare_job(options);
+    ASSERT_TRUE(project.ok()) << project.error().message;
+    EXPECT_EQ(project->container->workdir, "/runner/project");
 }
 
 TEST(CommandJob, AnEmptyExecutableIsRefused) {

@@ -204,6 +204,12 @@ py::object start_command(const py::object& executable_cmd, const py::object& cmd
     }
     std::string executable = executable_cmd.cast<std::string>();
     std::vector<std::string> command = {executable};
+    // ansible-runner's check, for a generic (not ansible-*) executable named like python.
+    const std::string name = executable.substr(executable.rfind('/') + 1);
+    if (cmdline_args.is_none() && name.rfind("ansible", 0) != 0 &&
+        name.find("python") != std::string::npos) {
+        raise_configuration_error("Runner requires python filename for execution");
+    }
     if (!cmdline_args.is_none()) {
         for (const auto& arg : string_list(cmdline_args, "cmdline_args")) {
             command.push_back(arg);

@@ -7,6 +7,7 @@
 #include "arunner/commands.hpp"
 #include "exec/child_process.hpp"
 #include "runner/query_response.hpp"
+#include "util/python_json.hpp"
 #include "util/python_truth.hpp"
 
 namespace arunner {
@@ -43,8 +44,13 @@ Result<Json> parse_json_response(const std::string& out, const std::vector<std::
     while (end > start && is_space(out[end - 1])) {
         --end;
     }
-    Json parsed = Json::parse(out.begin() + static_cast<long>(start),
-                              out.begin() + static_cast<long>(end), nullptr, false);
+    bool too_deep = false;
+    Json parsed =
+        util::parse_json_bounded(std::string_view(out).substr(start, end - start), too_deep);
+    if (too_deep) {
+        return fail("the output's JSON is nested more than " + std::to_string(util::kMaxJsonDepth) +
+                    " levels deep");
+    }
     if (parsed.is_discarded()) {
         return fail("the output is not valid JSON");
     }

@@ -48,30 +48,6 @@ std::optional<JobStatus> parse_status(const std::string& word) {
 }
 
 /// The parse-error explanation, kept under 2,000 characters as ansible-runner's tests require.
-/// How deep a line's JSON may nest: Python's json.loads, and so ansible-runner, stops at its
-/// recursion limit (1000). Deeper values would exhaust the stack of whatever walks them
-/// recursively (json.dumps-style writers, an embedder's handler, the Python module).
-constexpr int kMaxEventDepth = 1000;
-
-/// nlohmann's parse of a line fast_parse declined, refusing (discarded, `too_deep`) a value
-/// nested deeper than kMaxEventDepth.
-Json parse_bounded(std::string_view raw, bool& too_deep) {
-    too_deep = false;
-    Json parsed = Json::parse(
-        raw,
-        [&too_deep](int depth, Json::parse_event_t /*event*/, Json& /*value*/) {
-            if (depth > kMaxEventDepth) {
-                too_deep = true;
-            }
-            return !too_deep;
-        },
-        false);
-    if (too_deep) {
-        return Json(Json::value_t::discarded);
-    }
-    return parsed;
-}
-
 std::string parse_error(const std::string& reason, std::string_view line) {
     return "Failed to JSON parse a line from worker stream. Error: " + reason.substr(0, 500) +
            " Line with invalid JSON data: " +
@@ -475,13 +451,13 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options,
         }
         bool too_deep = false;
         if (!detail::fast_parse(raw, data)) {
-            data = parse_bounded(raw, too_deep);
+            data = util::parse_json_bounded(raw, too_deep);
         }
         if (!data.is_object()) {
-            std::string reason =
-                too_deep ? "nested more than " + std::to_string(kMaxEventDepth) + " levels deep"
-                : data.is_discarded() ? "not valid JSON"
-                                      : "not a JSON object";
+            std::string reason = too_deep ? "nested more than " +
+                                                std::to_string(util::kMaxJsonDepth) + " levels deep"
+                                 : data.is_discarded() ? "not valid JSON"
+                                                       : "not a JSON object";
             error_out(parse_error(reason, raw));
             saw_eof = true;  // already reported
             break;

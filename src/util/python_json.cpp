@@ -547,4 +547,22 @@ std::string python_str(const Json& v) {
     return out;
 }
 
+nlohmann::ordered_json parse_json_bounded(std::string_view raw, bool& too_deep) {
+    using Json = nlohmann::ordered_json;
+    too_deep = false;
+    Json parsed = Json::parse(
+        raw,
+        [&too_deep](int depth, Json::parse_event_t /*event*/, Json& /*value*/) {
+            if (depth > kMaxJsonDepth) {
+                too_deep = true;
+            }
+            return !too_deep;
+        },
+        false);
+    if (too_deep) {
+        return Json(Json::value_t::discarded);
+    }
+    return parsed;
+}
+
 }  // namespace arunner::util

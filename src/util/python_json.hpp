@@ -3,6 +3,7 @@
 // CPython. Pure functions; safe to call from any thread. Nothing here throws.
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -25,5 +26,14 @@ std::string python_json_dumps(const nlohmann::ordered_json& v, bool ensure_ascii
 /// lists and dicts as their Python repr (`['a', 1, True]`, `{'k': 'v'}`) with Python's quoting
 /// and escaping of the strings inside them.
 std::string python_str(const nlohmann::ordered_json& v);
+
+/// How deep JSON from a job or a peer may nest: Python's json.loads, and so ansible-runner,
+/// stops at its recursion limit (1000). Deeper values would exhaust the stack of whatever walks
+/// them recursively (json.dumps-style writers, an embedder's handler, the Python module).
+inline constexpr int kMaxJsonDepth = 1000;
+
+/// nlohmann's parse of `raw`, refusing (a discarded value, `too_deep` set) a value nested deeper
+/// than kMaxJsonDepth; discarded with `too_deep` unset when `raw` is not JSON.
+nlohmann::ordered_json parse_json_bounded(std::string_view raw, bool& too_deep);
 
 }  // namespace arunner::util

@@ -1,7 +1,6 @@
 """run_command(), run_command_async() and the get_* helpers (issue 17) with ansible-runner's
 signatures and return values, against real ansible-core. Each runs against Debian's
 ansible_runner too (ARUNNER_PY_MODULE=ansible_runner)."""
-import os
 import shutil
 
 import pytest

@@ -198,6 +198,18 @@ TEST(QueryResponse, NotJsonNamesTheCommandAndQuotesTheOutput) {
     EXPECT_FALSE(trailing.ok());
 }
 
+TEST(QueryResponse, OutputNestedBeyondPythonsLimitIsAnErrorNotACrash) {
+    // What a tool prints is a job's output: a value 1,000,000 levels deep would overflow the
+    // stack of every recursive walker (the CLI's dump, the Python conversion).
+    std::string deep = "{\"a\": " + std::string(1000000, '[') + std::string(1000000, ']') + "}";
+    auto parsed = runner::parse_json_response(deep, {"ansible-inventory", "--list"}, 0);
+    ASSERT_FALSE(parsed.ok());
+    EXPECT_NE(parsed.error().message.find("nested more than 1000 levels deep"), std::string::npos)
+        << parsed.error().message.substr(0, 300);
+    std::string ok = "{\"a\": " + std::string(998, '[') + std::string(998, ']') + "}";
+    EXPECT_TRUE(runner::parse_json_response(ok, {"ansible-inventory"}, 0).ok());
+}
+
 TEST(QueryResponse, TextUnlessParsedAndNullWhenEmpty) {
     auto text = runner::query_response("ping: ok\n", false, {"ansible-doc"}, 0);
     ASSERT_TRUE(text.ok());

@@ -69,16 +69,7 @@ CommandCall split_command_kwargs(const py::kwargs& kwargs, const char* function)
             unknown.push_back(key);
         }
     }
-    if (!unknown.empty()) {
-        std::string names;
-        for (const std::string& name : unknown) {
-            names += (names.empty() ? "'" : ", '") + name + "'";
-        }
-        throw py::type_error(std::string(function) + "() got " +
-                             (unknown.size() == 1 ? "an unexpected keyword argument "
-                                                  : "unexpected keyword arguments ") +
-                             names);
-    }
+    raise_unknown_keywords(unknown, function);
     auto parsed = stream::from_command_kwargs(options);
     if (!parsed) {
         raise_configuration_error(parsed.error().message);

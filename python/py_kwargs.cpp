@@ -94,17 +94,22 @@ SplitKwargs split_kwargs(const py::dict& kwargs, const char* function) {
         }
         // ignore_logging: arunner never configures Python's logging, whatever its value.
     }
-    if (!unknown.empty()) {
-        std::string names;
-        for (const std::string& name : unknown) {
-            names += (names.empty() ? "'" : ", '") + name + "'";
-        }
-        throw py::type_error(std::string(function) + "() got " +
-                             (unknown.size() == 1 ? "an unexpected keyword argument "
-                                                  : "unexpected keyword arguments ") +
-                             names);
-    }
+    raise_unknown_keywords(unknown, function);
     return split;
+}
+
+void raise_unknown_keywords(const std::vector<std::string>& unknown, const char* function) {
+    if (unknown.empty()) {
+        return;
+    }
+    std::string names;
+    for (const std::string& name : unknown) {
+        names += (names.empty() ? "'" : ", '") + name + "'";
+    }
+    throw py::type_error(std::string(function) + "() got " +
+                         (unknown.size() == 1 ? "an unexpected keyword argument "
+                                              : "unexpected keyword arguments ") +
+                         names);
 }
 
 RunOptions run_options(const SplitKwargs& split) {

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,8 @@ struct SplitKwargs {
 /// not JSON-like, ConfigurationError for a streamer that is not one of the three.
 SplitKwargs split_kwargs(const py::dict& kwargs, const char* function);
 
+/// Python's TypeError for keywords `function` does not take (nothing when `unknown` is empty).
+void raise_unknown_keywords(const std::vector<std::string>& unknown, const char* function);
 /// If `key` names one of the five callbacks, stores `value` there (TypeError when it is not
 /// callable) and returns true.
 bool take_callback(PythonCallbacks& callbacks, const std::string& key, py::handle value);

@@ -9,6 +9,7 @@
 #include "cli/command_flags.hpp"
 #include "cli/debug_log.hpp"
 #include "cli/query_subcommands.hpp"
+#include "cli/run_command.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -124,20 +125,7 @@ int command_subcommand(const std::vector<std::string>& args) {
 
     DebugLog log(f.job.common.debug, f.job.common.logfile);
     log.line("starting debug logging");
-    RunCallbacks callbacks;
-    if (log.enabled()) {
-        callbacks.status_handler = [&log](const StatusUpdate& update) {
-            log.line("status: " + std::string(to_string(update.status)));
-            if (update.status == JobStatus::starting) {
-                std::string words;
-                for (const auto& word : update.command) {
-                    words += (words.empty() ? "" : " ") + word;
-                }
-                log.line("command: " + words);
-                log.line("cwd: " + update.cwd);
-            }
-        };
-    }
+    RunCallbacks callbacks = logging_callbacks(log);
     std::fflush(stdout);
     auto result = run_command(run, std::move(callbacks));
     if (!result) {

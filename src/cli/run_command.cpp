@@ -5,11 +5,7 @@
 
 namespace arunner::cli {
 
-std::variant<PreparedRun, int> prepare_run(const ParsedRun& parsed) {
-    PreparedRun prepared;
-    prepared.log = std::make_unique<DebugLog>(parsed.debug, parsed.logfile);
-    DebugLog& log = *prepared.log;
-    log.line("starting debug logging");
+RunCallbacks logging_callbacks(DebugLog& log) {
     RunCallbacks callbacks;
     if (log.enabled()) {
         callbacks.status_handler = [&log](const StatusUpdate& update) {
@@ -24,6 +20,15 @@ std::variant<PreparedRun, int> prepare_run(const ParsedRun& parsed) {
             }
         };
     }
+    return callbacks;
+}
+
+std::variant<PreparedRun, int> prepare_run(const ParsedRun& parsed) {
+    PreparedRun prepared;
+    prepared.log = std::make_unique<DebugLog>(parsed.debug, parsed.logfile);
+    DebugLog& log = *prepared.log;
+    log.line("starting debug logging");
+    RunCallbacks callbacks = logging_callbacks(log);
     // No cancel_callback: the library cancels the job on SIGINT and SIGTERM, as ansible-runner.
     auto runner = Runner::create(parsed.options, std::move(callbacks));
     if (!runner) {

@@ -18,6 +18,10 @@ namespace arunner::cli {
 /// an error, 2 for a usage error.
 int run_command(const std::vector<std::string>& args);
 
+/// The callbacks of a CLI job: with `log` enabled, a status handler that logs each status, and
+/// the command and cwd at `starting`, as ansible-runner's --debug does.
+RunCallbacks logging_callbacks(DebugLog& log);
+
 /// A parsed run, ready to go: its runner, and the debug log its status handler writes to.
 struct PreparedRun {
     std::unique_ptr<DebugLog> log;

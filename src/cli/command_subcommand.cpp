@@ -101,18 +101,7 @@ int command_subcommand(const std::vector<std::string>& args) {
     if (!f.host_cwd.empty()) {
         base.host_cwd = f.host_cwd;
     }
-    if (!f.runner.artifact_dir.empty()) {
-        base.artifact_dir = f.runner.artifact_dir;
-    }
-    if (!f.runner.project_dir.empty()) {
-        base.project_dir = f.runner.project_dir;
-    }
-    base.rotate_artifacts = f.runner.rotate_artifacts;
-    base.quiet = f.runner.quiet;
-    base.json_mode = f.runner.json;
-    base.omit_event_data = f.runner.omit_event_data;
-    base.only_failed_event_data = f.runner.only_failed_event_data;
-    base.suppress_env_files = f.runner.omit_env_files;
+    apply_runner_flags(f.runner, base);
     auto options = command_job_options(line, f.job, std::move(base),
                                        default_command_mode(command.front(), false));
     if (auto* exit_code = std::get_if<int>(&options)) {

@@ -292,6 +292,21 @@ std::variant<ParsedRun, int> parse_control_arguments(const std::vector<std::stri
     return parsed;
 }
 
+void apply_runner_flags(const RunnerFlags& flags, RunOptions& options) {
+    if (!flags.artifact_dir.empty()) {
+        options.artifact_dir = flags.artifact_dir;
+    }
+    if (!flags.project_dir.empty()) {
+        options.project_dir = flags.project_dir;
+    }
+    options.rotate_artifacts = flags.rotate_artifacts;
+    options.quiet = flags.quiet;
+    options.json_mode = flags.json;
+    options.omit_event_data = flags.omit_event_data;
+    options.only_failed_event_data = flags.only_failed_event_data;
+    options.suppress_env_files = flags.omit_env_files;
+}
+
 std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>& args,
                                                  const char* prog, bool accept_isolation) {
     RunFlags f;
@@ -370,18 +385,7 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     options.verbosity = f.runner.verbosity;
     options.cmdline = non_empty(f.cmdline);
     options.roles_path = non_empty(f.roles_path);
-    if (!f.runner.artifact_dir.empty()) {
-        options.artifact_dir = f.runner.artifact_dir;
-    }
-    if (!f.runner.project_dir.empty()) {
-        options.project_dir = f.runner.project_dir;
-    }
-    options.rotate_artifacts = f.runner.rotate_artifacts;
-    options.quiet = f.runner.quiet;
-    options.json_mode = f.runner.json;
-    options.omit_event_data = f.runner.omit_event_data;
-    options.only_failed_event_data = f.runner.only_failed_event_data;
-    options.suppress_env_files = f.runner.omit_env_files;
+    apply_runner_flags(f.runner, options);
     options.process_isolation = f.process_isolation;
     options.process_isolation_executable = f.process_isolation_executable;
     options.container_image = f.container_image;

@@ -36,6 +36,10 @@ struct RunnerFlags {
 /// Adds the "Ansible Runner Options" group (the top level, run and transmit take it).
 void add_runner_flags(CommandLine& line, RunnerFlags& flags);
 
+/// The runner options of `flags` that every job takes (artifact and project dirs, rotation,
+/// output modes, env files) laid onto `options`.
+void apply_runner_flags(const RunnerFlags& flags, RunOptions& options);
+
 /// What the flags say.
 struct ParsedRun {
     RunOptions options;

@@ -141,6 +141,23 @@ struct RunOptions {
     /// the rootful default sockets.
     std::string container_engine_socket;
 
+    // The bwrap sandbox: process_isolation with any executable other than podman or docker
+    // (ansible-runner's bwrap-compatible command line; docs/sandbox.md). The job sees /usr, /etc,
+    // /opt and /bin read-only, an empty /tmp, the private data dir, and what these add. Given
+    // without the sandbox, each is refused by name. env/settings keys of the same names win.
+    /// Where the staging dir for hidden paths is made (default: $TMPDIR, else /tmp).
+    std::optional<std::filesystem::path> process_isolation_path;
+    /// Paths covered by an empty directory (or empty file) of the same kind.
+    std::vector<std::string> process_isolation_hide_paths;
+    /// Paths shown read-write, at their own path.
+    std::vector<std::string> process_isolation_show_paths;
+    /// Paths shown read-only, at their own path.
+    std::vector<std::string> process_isolation_ro_paths;
+    /// Directory isolation (local and sandboxed runs): the project is copied into a fresh
+    /// `runner_di_XXXXXX` under this directory and the run happens there; only that copy is
+    /// removed afterwards (kept when env/settings directory_isolation_cleanup is false).
+    std::optional<std::filesystem::path> directory_isolation_base_path;
+
     // A worker in a container (docs/container-worker.md): the job is streamed into a container
     // of `container_image` that runs the worker command, and its events are processed here. The
     // container options, volume mounts, engine socket and timeouts above apply to it.

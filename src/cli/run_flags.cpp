@@ -114,12 +114,13 @@ namespace {
 
 void add_isolation_flags(CLI::App& app, RunFlags& f) {
     app.add_flag("--process-isolation", f.process_isolation,
-                 "Isolate execution: run Ansible in a container engine (e.g. podman or docker) "
-                 "(default=False)");
+                 "Isolate execution. Two methods are supported: (1) using a container engine "
+                 "(e.g. podman or docker) to execute **Ansible**. (2) using a sandbox (e.g. bwrap) "
+                 "which will by default restrict access to /tmp (default=False)");
     app.add_option("--process-isolation-executable", f.process_isolation_executable,
                    "Process isolation executable or container engine used to isolate execution. "
                    "(default=podman)");
-    // The bwrap sandbox's flags: accepted, and with a container engine they change nothing.
+    // The bwrap sandbox's flags (docs/sandbox.md): where they cannot apply, the job is refused.
     app.add_option("--process-isolation-path", f.process_isolation_path,
                    "path that an isolated playbook run will use for staging. (default=/tmp)");
     app.add_option("--process-isolation-hide-paths", f.hide_paths,
@@ -339,15 +340,6 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
             return 1;
         }
     }
-    auto refuse = [](const std::string& what) {
-        std::fprintf(stderr, "arunner: %s is not supported yet\n", what.c_str());
-        return 1;
-    };
-    // --process-isolation-path and the -hide/-show/-ro-paths flags configure ansible-runner's
-    // bwrap sandbox, which arunner does not offer; with a container engine they change nothing.
-    if (!f.directory_isolation_base_path.empty()) {
-        return refuse("--directory-isolation-base-path");
-    }
     nlohmann::ordered_json role_vars = nlohmann::ordered_json::object();
     if (!f.role_vars.empty()) {
         auto parsed_vars = parse_role_vars(f.role_vars);
@@ -388,6 +380,15 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     apply_runner_flags(f.runner, options);
     options.process_isolation = f.process_isolation;
     options.process_isolation_executable = f.process_isolation_executable;
+    if (!f.process_isolation_path.empty()) {
+        options.process_isolation_path = f.process_isolation_path;
+    }
+    options.process_isolation_hide_paths = f.hide_paths;
+    options.process_isolation_show_paths = f.show_paths;
+    options.process_isolation_ro_paths = f.ro_paths;
+    if (!f.directory_isolation_base_path.empty()) {
+        options.directory_isolation_base_path = f.directory_isolation_base_path;
+    }
     options.container_image = f.container_image;
     options.container_volume_mounts = f.container_volume_mounts;
     options.container_options = f.container_options;

@@ -12,6 +12,7 @@
 #include "config/env_file.hpp"
 #include "config/generated_inputs.hpp"
 #include "config/passwords.hpp"
+#include "config/sandbox.hpp"
 #include "config/ssh_agent.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
@@ -227,11 +228,11 @@ Result<ContainerJobConfig> container_config(const RunOptions& options,
     if (auto it = settings.find("container_auth_data"); it != settings.end() && !it->is_null()) {
         ARUNNER_ASSIGN_OR_RETURN(c.auth, parse_container_auth(*it, "env/settings"));
     }
-    // ansible-runner's `containerized`: isolation with a container engine. Any other executable
-    // is its bwrap sandbox, which arunner does not offer.
+    // ansible-runner's `containerized`: isolation with a container engine (process isolation
+    // with any other executable is the sandbox, which never comes here).
     if (c.engine != "podman" && c.engine != "docker") {
         return Error{purpose + " with '" + c.engine +
-                     "' is not supported: arunner isolates jobs in containers only (use "
+                     "' is not supported: a container needs a container engine (use "
                      "--process-isolation-executable podman or docker)"};
     }
     if (c.image.empty()) {
@@ -243,18 +244,53 @@ Result<ContainerJobConfig> container_config(const RunOptions& options,
     return c;
 }
 
+/// How a job is isolated: in a container (podman or docker), in the sandbox (any other
+/// executable, ansible-runner's bwrap-compatible command line), or not at all.
+struct ProcessIsolation {
+    std::optional<ContainerJobConfig> container;
+    std::optional<std::string> sandbox_executable;
+};
+
 /// Process isolation: the settings' process isolation keys over the options.
-Result<std::optional<ContainerJobConfig>> container_settings(
-    const RunOptions& options, const nlohmann::ordered_json& settings) {
+Result<ProcessIsolation> process_isolation_settings(const RunOptions& options,
+                                                    const nlohmann::ordered_json& settings) {
     bool isolation = options.process_isolation;
     if (auto it = settings.find("process_isolation"); it != settings.end()) {
         isolation = util::python_truthy(*it);
     }
     if (!isolation) {
-        return std::optional<ContainerJobConfig>();
+        return ProcessIsolation{};
+    }
+    std::string engine = options.process_isolation_executable;
+    ARUNNER_TRY(setting_text(settings, "process_isolation_executable", engine));
+    if (engine != "podman" && engine != "docker") {
+        const std::string name = fs::path(engine).filename().string();
+        if (name == "podman" || name == "docker") {
+            return Error{"process isolation with '" + engine + "': name the container engine as '" +
+                         name + "' (arunner talks to its socket; a path would make it a sandbox)"};
+        }
+        if (engine.empty()) {
+            return Error{"process isolation needs an executable (process_isolation_executable)"};
+        }
+        // The container's own settings mean nothing to the sandbox: refused, not ignored.
+        const std::pair<const char*, bool> container_only[] = {
+            {"container_volume_mounts", !options.container_volume_mounts.empty()},
+            {"container_options", !options.container_options.empty()},
+            {"container_workdir", options.container_workdir.has_value()},
+            {"container_auth_data", options.container_auth_data.has_value()},
+        };
+        for (const auto& [key, given] : container_only) {
+            auto it = settings.find(key);
+            if (given || (it != settings.end() && !it->is_null())) {
+                return Error{std::string(key) + " applies to a container, not to the '" + engine +
+                             "' sandbox (use process_isolation_show_paths or _ro_paths to show "
+                             "it paths)"};
+            }
+        }
+        return ProcessIsolation{std::nullopt, engine};
     }
     ARUNNER_ASSIGN_OR_RETURN(auto c, container_config(options, settings, "process isolation"));
-    return std::optional<ContainerJobConfig>(std::move(c));
+    return ProcessIsolation{std::move(c), std::nullopt};
 }
 
 /// A worker container: the option, else env/settings `container_worker`; its command from the
@@ -385,6 +421,19 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
 
 namespace {
 
+/// The job when `status` is fine; otherwise what was made for it alone is removed (a role's
+/// playbook, the project's copy, the sandbox's staging dir) and the error returned.
+Result<JobConfig> kept_or_undone(JobConfig job, const Status& status) {
+    if (status) {
+        return job;
+    }
+    for (const auto& path : job.remove_after_run) {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    return status.error();
+}
+
 Result<JobConfig> prepare_job_in(const RunOptions& options) {
     JobConfig job;
     ARUNNER_TRY(check_what_to_run(options));
@@ -452,6 +501,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     job.fact_cache_dir = job.artifact_dir / job.settings.fact_cache.value_or("fact_cache");
     ARUNNER_ASSIGN_OR_RETURN(job.worker_container,
                              worker_container_settings(options, job.settings.raw));
+    ARUNNER_ASSIGN_OR_RETURN(auto isolation_paths, read_isolation_paths(options, job.settings.raw));
     ARUNNER_TRY(check_command_options(options, job));  // run_command, the fds
     if (job.worker_container) {
         // The worker resolves the job inside its container from the transmitted stream;
@@ -464,12 +514,26 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
                 "isolates the job already (drop --process-isolation or process_isolation from "
                 "env/settings)"};
         }
+        ARUNNER_TRY(check_isolation_paths(isolation_paths, IsolationKind::worker_container,
+                                          job.worker_container->engine));
         job.worker_container->name = sanitize_container_name(job.ident);
         job.command = job.worker_container->worker_command;
         job.cwd = job.private_data_dir;
         return job;
     }
-    ARUNNER_ASSIGN_OR_RETURN(job.container, container_settings(options, job.settings.raw));
+    ARUNNER_ASSIGN_OR_RETURN(auto isolation, process_isolation_settings(options, job.settings.raw));
+    job.container = std::move(isolation.container);
+    const std::optional<std::string>& sandbox = isolation.sandbox_executable;
+    if (sandbox && !options.command.empty()) {
+        return Error{"a command (run_command) cannot run in the '" + *sandbox +
+                     "' sandbox: commands are isolated in containers only (podman or docker)"};
+    }
+    ARUNNER_TRY(check_isolation_paths(isolation_paths,
+                                      !options.command.empty() ? IsolationKind::command
+                                      : job.container          ? IsolationKind::container
+                                      : sandbox                ? IsolationKind::sandbox
+                                                               : IsolationKind::none,
+                                      job.container ? job.container->engine : std::string()));
     ARUNNER_TRY(dump_env_options(options, pdd));
     // Inside the container the private data dir is /runner; these name the container's paths.
     const fs::path inner_pdd = job.container ? fs::path(kContainerPrivateDataDir) : pdd;
@@ -535,8 +599,12 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
             return Error{"args: the file holds no command"};
         }
         job.command = std::move(words);
-        ARUNNER_TRY(apply_ssh_key(options, job));
-        return job;
+        Status wrapped = apply_ssh_key(options, job);
+        if (wrapped) {
+            wrapped =
+                apply_isolation(isolation_paths, sandbox, false, env_inputs.callback_dir, job);
+        }
+        return kept_or_undone(std::move(job), wrapped);
     }
 
     CommandInputs command;
@@ -612,14 +680,13 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
         }
     }
     job.command = build_ansible_command(command);
-    if (auto ssh = apply_ssh_key(options, job); !ssh) {
-        for (const auto& path : job.remove_after_run) {
-            std::error_code ec;
-            fs::remove_all(path, ec);
-        }
-        return ssh.error();
+    Status wrapped = apply_ssh_key(options, job);
+    if (wrapped) {
+        const bool module_run = !options.binary && options.module.has_value();
+        wrapped =
+            apply_isolation(isolation_paths, sandbox, module_run, env_inputs.callback_dir, job);
     }
-    return job;
+    return kept_or_undone(std::move(job), wrapped);
 }
 
 }  // namespace

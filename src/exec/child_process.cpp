@@ -1,6 +1,7 @@
 #include "exec/child_process.hpp"
 
 #include "exec/job_processes.hpp"
+#include "util/files.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,12 +19,6 @@
 
 namespace arunner::exec {
 namespace {
-
-bool is_executable_file(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-           ::access(path.c_str(), X_OK) == 0;
-}
 
 bool names_variable(const std::string& entry, std::string_view name) {
     return entry.size() > name.size() && entry.compare(0, name.size(), name) == 0 &&
@@ -93,29 +88,6 @@ Result<util::UniqueFd> duplicate_high(int fd, const char* what) {
 
 }  // namespace
 
-std::string find_executable(const std::string& name, const std::string& path_variable) {
-    if (name.empty()) {
-        return {};
-    }
-    if (name.find('/') != std::string::npos) {
-        return is_executable_file(name) ? name : std::string();
-    }
-    size_t start = 0;
-    while (start <= path_variable.size()) {
-        size_t end = path_variable.find(':', start);
-        if (end == std::string::npos) {
-            end = path_variable.size();
-        }
-        std::string dir = path_variable.substr(start, end - start);
-        std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
-        if (is_executable_file(candidate)) {
-            return candidate;
-        }
-        start = end + 1;
-    }
-    return {};
-}
-
 Result<ChildProcess> ChildProcess::spawn(const SpawnRequest& request, SpawnFailure* failure) {
     SpawnFailure ignored = SpawnFailure::other;
     SpawnFailure& why = failure != nullptr ? *failure : ignored;
@@ -127,7 +99,8 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnRequest& request, SpawnFailu
     if (request.argv.empty()) {
         return not_found("no command to run");
     }
-    std::string executable = find_executable(request.argv[0], env_value(request.envp, "PATH"));
+    std::string executable =
+        util::find_executable(request.argv[0], env_value(request.envp, "PATH"));
     if (executable.empty()) {
         return not_found("The command was not found or was not executable: " + request.argv[0] +
                          ".");

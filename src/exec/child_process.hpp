@@ -105,8 +105,4 @@ class ChildProcess {
     util::UniqueFd pidfd_;
 };
 
-/// Finds `name` the way pexpect's which() does: a name with a '/' is used as it is, anything
-/// else is searched in `path_variable` (colon-separated). Empty when not found or not executable.
-std::string find_executable(const std::string& name, const std::string& path_variable);
-
 }  // namespace arunner::exec

@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "exec/child_process.hpp"
+#include "util/files.hpp"
 
 namespace arunner::isolation {
 
@@ -26,7 +26,7 @@ Result<EngineConnection> connect_engine(engine::EngineDialect dialect,
                          "): start dockerd or name its socket with --container-engine-socket"};
         }
         const char* path = std::getenv("PATH");
-        const std::string podman = exec::find_executable("podman", path ? path : "");
+        const std::string podman = util::find_executable("podman", path ? path : "");
         if (podman.empty()) {
             return Error{need + ": no container engine socket found (tried " + tried +
                          ") and podman is not installed (not on PATH) to start one: install "

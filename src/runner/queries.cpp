@@ -5,8 +5,8 @@
 #include <cstdlib>
 
 #include "arunner/commands.hpp"
-#include "exec/child_process.hpp"
 #include "runner/query_response.hpp"
+#include "util/files.hpp"
 #include "util/python_json.hpp"
 #include "util/python_truth.hpp"
 
@@ -113,7 +113,7 @@ Result<std::vector<std::string>> locate_executable(std::vector<std::string> comm
     }
     if (!isolated(options)) {
         const char* path = std::getenv("PATH");
-        std::string found = exec::find_executable(command.front(), path ? path : "");
+        std::string found = util::find_executable(command.front(), path ? path : "");
         if (found.empty()) {
             return Error{command.front() + " command not found"};
         }

@@ -126,6 +126,22 @@ struct Reader {
             }
         }
     }
+    /// One path or a list of paths (ansible-runner's "str or list").
+    void paths(const char* key, std::vector<std::string>& out) {
+        if (const Json* v = get(key); v && v->is_string()) {
+            out = {v->get<std::string>()};
+        } else if (v) {
+            bool ok = v->is_array();
+            for (size_t i = 0; ok && i < v->size(); ++i) {
+                ok = (*v)[i].is_string();
+            }
+            if (ok) {
+                out = v->get<std::vector<std::string>>();
+            } else {
+                fail(key, "a path or a list of paths");
+            }
+        }
+    }
     void object(const char* key, Json& out) {
         if (const Json* v = get(key)) {
             if (v->is_object()) {
@@ -211,20 +227,23 @@ Json to_kwargs(const RunOptions& o) {
     k["artifact_dir"] = optional_path(o.artifact_dir);
     k["roles_path"] = o.roles_path ? Json::array({*o.roles_path}) : Json(nullptr);
     // As ansible-runner's CLI sends them: the isolation flags only when given, the image always
-    // (its default included), the bwrap sandbox's paths never (arunner has no bwrap).
+    // (its default included). The sandbox's paths are the worker machine's paths.
     k["process_isolation"] = o.process_isolation ? Json(true) : Json(nullptr);
     k["process_isolation_executable"] =
         o.process_isolation ? Json(o.process_isolation_executable) : Json(nullptr);
-    for (const char* key : {"process_isolation_path", "process_isolation_hide_paths",
-                            "process_isolation_show_paths", "process_isolation_ro_paths"}) {
-        k[key] = nullptr;
+    k["process_isolation_path"] = optional_path(o.process_isolation_path);
+    for (const auto& [key, list] :
+         {std::pair{"process_isolation_hide_paths", &o.process_isolation_hide_paths},
+          {"process_isolation_show_paths", &o.process_isolation_show_paths},
+          {"process_isolation_ro_paths", &o.process_isolation_ro_paths}}) {
+        k[key] = list->empty() ? Json(nullptr) : Json(*list);
     }
     k["container_image"] = o.container_image.empty() ? Json(nullptr) : Json(o.container_image);
     k["container_volume_mounts"] =
         o.container_volume_mounts.empty() ? Json(nullptr) : Json(o.container_volume_mounts);
     k["container_options"] =
         o.container_options.empty() ? Json(nullptr) : Json(o.container_options);
-    k["directory_isolation_base_path"] = nullptr;
+    k["directory_isolation_base_path"] = optional_path(o.directory_isolation_base_path);
     k["cmdline"] = optional_text(o.cmdline);
     k["limit"] = optional_text(o.limit);
     k["suppress_env_files"] = o.suppress_env_files;
@@ -396,6 +415,19 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
     }
     r.words("container_volume_mounts", o.container_volume_mounts);
     r.words("container_options", o.container_options);
+    text.reset();
+    r.text("process_isolation_path", text);
+    if (text) {
+        o.process_isolation_path = *text;
+    }
+    r.paths("process_isolation_hide_paths", o.process_isolation_hide_paths);
+    r.paths("process_isolation_show_paths", o.process_isolation_show_paths);
+    r.paths("process_isolation_ro_paths", o.process_isolation_ro_paths);
+    text.reset();
+    r.text("directory_isolation_base_path", text);
+    if (text) {
+        o.directory_isolation_base_path = *text;
+    }
     if (const Json* auth = r.get("container_auth_data"); auth && !auth->is_null()) {
         auto parsed = config::parse_container_auth(*auth, "kwargs");
         if (!parsed) {
@@ -461,7 +493,12 @@ RunKeyword run_keyword(std::string_view name) {
                                       "role",
                                       "role_vars",
                                       "hosts",
-                                      "role_skip_facts"}) {
+                                      "role_skip_facts",
+                                      "process_isolation_path",
+                                      "process_isolation_hide_paths",
+                                      "process_isolation_show_paths",
+                                      "process_isolation_ro_paths",
+                                      "directory_isolation_base_path"}) {
             table.emplace(name, RunKeyword::option);
         }
         for (std::string_view name :
@@ -470,14 +507,8 @@ RunKeyword run_keyword(std::string_view name) {
               "finished_callback", "debug", "logfile", "ignore_logging"}) {
             table.emplace(name, RunKeyword::caller);
         }
-        // host_cwd matters to run() only in ansible-runner's containers (run_command takes
-        // it); the bwrap sandbox and directory isolation are issue 18's.
-        for (std::string_view name :
-             {"host_cwd", "directory_isolation_base_path", "process_isolation_path",
-              "process_isolation_hide_paths", "process_isolation_show_paths",
-              "process_isolation_ro_paths"}) {
-            table.emplace(name, RunKeyword::not_yet);
-        }
+        // host_cwd matters to run() only in ansible-runner's containers (run_command takes it).
+        table.emplace("host_cwd", RunKeyword::not_yet);
         return table;
     }();
     auto it = keywords.find(name);

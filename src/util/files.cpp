@@ -231,9 +231,7 @@ Status write_file_atomic_at(int dir_fd, const std::string& name, std::string_vie
     return {};
 }
 
-namespace {
-
-Status remove_children(int dir_fd, const std::filesystem::path& shown) {
+Result<std::vector<std::string>> list_dir_at(int dir_fd, const std::filesystem::path& shown) {
     UniqueFd copy(::dup(dir_fd));
     if (!copy.valid()) {
         return errno_error("cannot list", shown, errno);
@@ -244,6 +242,7 @@ Status remove_children(int dir_fd, const std::filesystem::path& shown) {
     }
     copy.release();
     std::unique_ptr<DIR, int (*)(DIR*)> closer(stream, ::closedir);
+    ::rewinddir(stream);  // the dup shares its offset with dir_fd
     std::vector<std::string> names;
     for (;;) {
         errno = 0;
@@ -259,6 +258,13 @@ Status remove_children(int dir_fd, const std::filesystem::path& shown) {
             names.emplace_back(n);
         }
     }
+    return names;
+}
+
+namespace {
+
+Status remove_children(int dir_fd, const std::filesystem::path& shown) {
+    ARUNNER_ASSIGN_OR_RETURN(auto names, list_dir_at(dir_fd, shown));
     for (const std::string& name : names) {
         ARUNNER_TRY(remove_tree_at(dir_fd, name, shown / name));
     }
@@ -283,6 +289,39 @@ Status remove_tree_at(int dir_fd, const std::string& name, const std::filesystem
     ARUNNER_TRY(remove_children(sub->get(), shown));
     if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
         return errno_error("cannot remove", shown, errno);
+    }
+    return {};
+}
+
+namespace {
+
+bool is_executable_file(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+           ::access(path.c_str(), X_OK) == 0;
+}
+
+}  // namespace
+
+std::string find_executable(const std::string& name, const std::string& path_variable) {
+    if (name.empty()) {
+        return {};
+    }
+    if (name.find('/') != std::string::npos) {
+        return is_executable_file(name) ? name : std::string();
+    }
+    size_t start = 0;
+    while (start <= path_variable.size()) {
+        size_t end = path_variable.find(':', start);
+        if (end == std::string::npos) {
+            end = path_variable.size();
+        }
+        std::string dir = path_variable.substr(start, end - start);
+        std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
+        if (is_executable_file(candidate)) {
+            return candidate;
+        }
+        start = end + 1;
     }
     return {};
 }

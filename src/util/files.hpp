@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "arunner/error.hpp"
 #include "util/unique_fd.hpp"
@@ -40,6 +41,10 @@ std::filesystem::path absolute_path(const std::filesystem::path& path);
 /// Directory holding the running executable (from /proc/self/exe), or empty if unknown.
 std::filesystem::path executable_dir();
 
+/// Finds `name` the way pexpect's which() does: a name with a '/' is used as it is, anything
+/// else is searched in `path_variable` (colon-separated). Empty when not found or not executable.
+std::string find_executable(const std::string& name, const std::string& path_variable);
+
 // --- Writing beneath a directory fd -------------------------------------------------------------
 // Everything below works relative to an open directory and never follows a symlink at the name it
 // is given (O_NOFOLLOW), never blocks on a FIFO found there (O_NONBLOCK), and never writes into
@@ -70,6 +75,9 @@ Status write_file_at(int dir_fd, const std::string& name, std::string_view conte
 /// removed and the previous `name` is left as it was.
 Status write_file_atomic_at(int dir_fd, const std::string& name, std::string_view content,
                             mode_t mode, const std::filesystem::path& shown);
+
+/// The names in the directory `dir_fd` (without "." and ".."), in readdir's order.
+Result<std::vector<std::string>> list_dir_at(int dir_fd, const std::filesystem::path& shown);
 
 /// Removes `name` under `dir_fd` and, when it is a directory, everything in it, through
 /// directory fds: a symlink anywhere in the tree is removed, never followed. ENOENT is fine.

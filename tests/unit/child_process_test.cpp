@@ -4,6 +4,7 @@
 // secret has no fd 3.
 
 #include "exec/child_process.hpp"
+#include "util/files.hpp"
 
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -148,9 +149,9 @@ TEST(ChildProcess, FdsAreRefusedOnATerminal) {
 }
 
 TEST(ChildProcess, ExecutableIsLookedUpInTheChildsPath) {
-    EXPECT_EQ(find_executable("sh", "/nonexistent:/bin"), "/bin/sh");
-    EXPECT_EQ(find_executable("sh", "/nonexistent"), "");
-    EXPECT_EQ(find_executable("/bin/sh", ""), "/bin/sh");
+    EXPECT_EQ(util::find_executable("sh", "/nonexistent:/bin"), "/bin/sh");
+    EXPECT_EQ(util::find_executable("sh", "/nonexistent"), "");
+    EXPECT_EQ(util::find_executable("/bin/sh", ""), "/bin/sh");
 }
 
 TEST(ChildProcess, DestroyingARunningChildKillsIt) {

@@ -101,11 +101,20 @@ TEST_F(JobContainerSpec, SettingsTurnIsolationOnAndChooseTheEngine) {
     EXPECT_EQ(value_of(job->env.entries(), "ANSIBLE_UNSAFE_WRITES"), "<unset>");
 }
 
-TEST_F(JobContainerSpec, BwrapExecutableIsRefused) {
+TEST_F(JobContainerSpec, AnyOtherExecutableIsTheSandboxNotAContainer) {
     options_.process_isolation_executable = "bwrap";
     auto job = prepare();
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_FALSE(job->container);
+    EXPECT_EQ(job->command.at(0), "bwrap");
+    for (const auto& made : job->remove_after_run) {  // the sandbox's staging dir
+        std::filesystem::remove_all(made);
+    }
+    options_.process_isolation_executable = "/usr/bin/podman";
+    job = prepare();
     ASSERT_FALSE(job.ok());
-    EXPECT_NE(job.error().message.find("'bwrap' is not supported"), std::string::npos);
+    EXPECT_NE(job.error().message.find("name the container engine as 'podman'"), std::string::npos)
+        << job.error().message;
 }
 
 TEST_F(JobContainerSpec, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {

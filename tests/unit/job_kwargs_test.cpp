@@ -10,6 +10,7 @@
 namespace arunner::stream {
 namespace {
 
+namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 std::string kwargs_error(const Json& kwargs) {
@@ -123,7 +124,8 @@ TEST(RunKwargs, EveryKeywordOfAnsibleRunnersRunIsKnownAndNothingElse) {
     EXPECT_EQ(run_keyword("_input"), RunKeyword::caller);
     EXPECT_EQ(run_keyword("role"), RunKeyword::option);
     EXPECT_EQ(run_keyword("host_cwd"), RunKeyword::not_yet);
-    EXPECT_EQ(run_keyword("directory_isolation_base_path"), RunKeyword::not_yet);
+    EXPECT_EQ(run_keyword("directory_isolation_base_path"), RunKeyword::option);
+    EXPECT_EQ(run_keyword("process_isolation_ro_paths"), RunKeyword::option);
     EXPECT_EQ(run_keyword("playbooks"), RunKeyword::unknown);
     EXPECT_EQ(run_keyword("runner_mode"), RunKeyword::unknown);  // run_command's, not run()'s
 }
@@ -141,10 +143,9 @@ TEST(RunKwargs, KeywordsArunnerCannotHonourAreRefusedByNameUnlessLeftAtTheirDefa
     testing::TempDir pdd;
     EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"host_cwd", "/srv"}}),
               "the keyword 'host_cwd' is not supported by arunner yet; nothing was run");
-    EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()},
-                                    {"process_isolation_hide_paths", Json::array({"/etc"})}}),
-              "the keyword 'process_isolation_hide_paths' is not supported by arunner yet; "
-              "nothing was run");
+    EXPECT_EQ(run_kwargs_error(
+                  Json{{"private_data_dir", pdd.path()}, {"process_isolation_hide_paths", 3}}),
+              "kwargs: process_isolation_hide_paths must be a path or a list of paths");
     EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()},
                                     {"role_skip_facts", false},
                                     {"directory_isolation_base_path", nullptr}}),
@@ -155,6 +156,42 @@ TEST(RunKwargs, KeywordsArunnerCannotHonourAreRefusedByNameUnlessLeftAtTheirDefa
         "jsonfile cache");
     EXPECT_EQ(run_kwargs_error(Json{{"private_data_dir", pdd.path()}, {"nope", 1}}),
               "'nope' is not a keyword argument of ansible-runner's run()");
+}
+
+TEST(RunKwargs, TheSandboxsPathsAndDirectoryIsolationRoundTrip) {
+    testing::TempDir pdd;
+    auto options = from_run_kwargs(Json{{"private_data_dir", pdd.path()},
+                                        {"process_isolation", true},
+                                        {"process_isolation_executable", "bwrap"},
+                                        {"process_isolation_path", "/var/tmp"},
+                                        {"process_isolation_hide_paths", "/etc/shadow"},
+                                        {"process_isolation_show_paths", {"/srv/a", "/srv/b"}},
+                                        {"process_isolation_ro_paths", {"/data"}},
+                                        {"directory_isolation_base_path", "/scratch"}});
+    ASSERT_TRUE(options.ok()) << options.error().message;
+    EXPECT_EQ(options->process_isolation_path, fs::path("/var/tmp"));
+    EXPECT_EQ(options->process_isolation_hide_paths, std::vector<std::string>{"/etc/shadow"});
+    EXPECT_EQ(options->process_isolation_show_paths,
+              (std::vector<std::string>{"/srv/a", "/srv/b"}));
+    EXPECT_EQ(options->process_isolation_ro_paths, std::vector<std::string>{"/data"});
+    EXPECT_EQ(options->directory_isolation_base_path, fs::path("/scratch"));
+    Json sent = to_kwargs(*options);
+    EXPECT_EQ(sent["process_isolation_path"], "/var/tmp");
+    EXPECT_EQ(sent["process_isolation_hide_paths"], Json::array({"/etc/shadow"}));
+    EXPECT_EQ(sent["process_isolation_show_paths"], Json::array({"/srv/a", "/srv/b"}));
+    EXPECT_EQ(sent["process_isolation_ro_paths"], Json::array({"/data"}));
+    EXPECT_EQ(sent["directory_isolation_base_path"], "/scratch");
+    auto back = from_kwargs(sent, pdd.path());
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->process_isolation_show_paths, options->process_isolation_show_paths);
+    EXPECT_EQ(back->directory_isolation_base_path, options->directory_isolation_base_path);
+    RunOptions plain;
+    plain.private_data_dir = pdd.path();
+    plain.playbook = "x.yml";
+    Json none = to_kwargs(plain);
+    EXPECT_TRUE(none["process_isolation_path"].is_null());
+    EXPECT_TRUE(none["process_isolation_hide_paths"].is_null());
+    EXPECT_TRUE(none["directory_isolation_base_path"].is_null());
 }
 
 TEST(RunKwargs, ARelativeInventoryIsFoundUnderThePrivateDataDirFirst) {

@@ -5,9 +5,8 @@
 #       shown and read-only paths: arunner with bwrap, ansible-runner with bwrap-lib (bwrap plus
 #       the /lib symlink 2.3.1 forgets, without which ansible-playbook cannot start on Debian 12);
 #       also arunner without the sandbox, for the sandbox's own cost
-#   (b) the same, plus directory isolation of a project of FILES files (default 4000, 20 KiB
-#       each): the copy, the run from it and its removal. ansible-runner's copy is shown to its
-#       sandbox through --process-isolation-show-paths (it does not show it by itself).
+#   (b) the same with directory isolation of a project of FILES files (default 4000, 20 KiB
+#       each): arunner's copy and removal against Python's copytree and rmtree of the same tree
 # Each figure is the median of RUNS runs (default 5), the runners alternating.
 # Usage: bench/sandbox.sh   Environment: ARUNNER (default build/arunner), RUNS, FILES.
 set -euo pipefail
@@ -57,31 +56,36 @@ awk -v o="$(median "${o[@]}")" -v t="$(median "${t[@]}")" -v p="$(median "${p[@]
 }'
 
 # (b) a project of $files files in 40 directories, isolated into a copy under $work/base.
+#     ansible-runner 2.3.1 cannot isolate a directory at all (with a sandbox its copytree fails
+#     on the directory mkdtemp just made; without one it deletes the base), so the copy is
+#     compared with what its HEAD does: shutil.copytree(symlinks=True) then shutil.rmtree.
 make_project() { # $1: the pdd
-  local d
+  local d f
   for ((d = 0; d < 40; d++)); do mkdir -p "$1/project/dir$d"; done
   head -c 20480 /dev/urandom >"$work/blob"
   for ((f = 0; f < files; f++)); do cp "$work/blob" "$1/project/dir$((f % 40))/file$f"; done
 }
-make_pdd "$work/di-ours"
-make_project "$work/di-ours"
-make_pdd "$work/di-theirs"
-cp -r "$work/di-ours/project/." "$work/di-theirs/project/"
-o=() t=()
+make_pdd "$work/di"
+make_project "$work/di"
+o=() p=() c=()
 for ((r = 0; r < runs; r++)); do
-  rm -rf "$work/di-ours/artifacts" "$work/di-theirs/artifacts"
-  o+=("$(seconds "$arunner" run "$work/di-ours" -p site.yml -q --process-isolation \
+  rm -rf "$work/di/artifacts"
+  o+=("$(seconds "$arunner" run "$work/di" -p site.yml -q --process-isolation \
     --process-isolation-executable bwrap "${paths[@]}" --directory-isolation-base-path "$work/base")")
-  t+=("$(seconds ansible-runner run "$work/di-theirs" -p site.yml -q --process-isolation \
-    --process-isolation-executable "$work/bwrap-lib" "${paths[@]}" \
-    --process-isolation-show-paths "$work/shown" "$work/base" \
-    --directory-isolation-base-path "$work/base")")
+  rm -rf "$work/di/artifacts"
+  p+=("$(seconds "$arunner" run "$work/di" -p site.yml -q --process-isolation \
+    --process-isolation-executable bwrap "${paths[@]}")")
+  c+=("$(seconds /usr/bin/python3 -c 'import shutil, sys, tempfile
+d = tempfile.mkdtemp(prefix="runner_di_", dir=sys.argv[2])
+shutil.copytree(sys.argv[1], d, symlinks=True, dirs_exist_ok=True)
+shutil.rmtree(d)' "$work/di/project" "$work/base")")
   rm -f "$work/shown/written"
 done
-size=$(du -sm "$work/di-ours/project" | cut -f1)
-awk -v o="$(median "${o[@]}")" -v t="$(median "${t[@]}")" -v runs="$runs" -v files="$files" -v size="$size" 'BEGIN {
-  printf "sandboxed play, di copy  arunner %.0f ms, ansible-runner %.0f ms, ratio %.2f (project of %d files, %d MB); median of %d\n", o * 1000, t * 1000, o / t, files, size, runs
+size=$(du -sm "$work/di/project" | cut -f1)
+awk -v o="$(median "${o[@]}")" -v p="$(median "${p[@]}")" -v c="$(median "${c[@]}")" -v runs="$runs" -v files="$files" -v size="$size" 'BEGIN {
+  printf "directory isolation      arunner run %.0f ms, without it %.0f ms: copy and removal %.0f ms; Python copytree+rmtree (ansible-runner HEAD) %.0f ms, ratio %.2f (project of %d files, %d MB); median of %d\n", o * 1000, p * 1000, (o - p) * 1000, c * 1000, (o - p) / c, files, size, runs
 }'
 if [ -n "$(ls -A "$work/base")" ]; then
   echo "left in the base: $(ls "$work/base" | head -3)" >&2
+  exit 1
 fi

@@ -65,14 +65,20 @@ fs::path make_pdd(const TempDir& tmp, const TestSshd& sshd, const char* play,
     return pdd;
 }
 
-/// The agent socket the run's command names (`ssh-agent -a SOCK ...` in ART/command).
+/// The agent socket the run's command names (`ssh-agent -a SOCK ...` in ART/command, maybe
+/// inside the sandbox's command line).
 std::string agent_socket(const fs::path& art) {
     auto command = nlohmann::json::parse(read_text(art / "command"), nullptr, false);
-    if (!command.is_object() || !command["command"].is_array() || command["command"].size() < 3 ||
-        command["command"][1] != "-a") {
+    if (!command.is_object() || !command["command"].is_array()) {
         return {};
     }
-    return command["command"][2].get<std::string>();
+    const auto& words = command["command"];
+    for (size_t i = 0; i + 2 < words.size(); ++i) {
+        if (words[i] == "ssh-agent" && words[i + 1] == "-a" && words[i + 2].is_string()) {
+            return words[i + 2].get<std::string>();
+        }
+    }
+    return {};
 }
 
 /// Live ssh-agent processes of the run: any whose command line names its socket.
@@ -134,6 +140,26 @@ TEST(SshKey, APlaybookLogsInWithOnlyTheKeyFromEnvSshKey) {
                            " && rm -f " + fifo + " && ansible-playbook -i "),
               std::string::npos)
         << command;
+    expect_nothing_left(art, sshd.private_key());
+}
+
+// In the bwrap sandbox the ssh-agent wrapper runs inside it (ansible-runner's order): the agent's
+// socket dir is shown to the sandbox so the agent can be ended from outside, and it is.
+TEST(SshKey, InTheBwrapSandboxTheAgentRunsInsideAndIsEndedAfter) {
+    TestSshd sshd;
+    ASSERT_TRUE(sshd.ok()) << sshd.error();
+    TempDir tmp;
+    fs::path pdd = make_pdd(tmp, sshd, kLoginPlay, sshd.private_key());
+    CommandResult r =
+        run_command(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "kb",
+                             "--process-isolation", "--process-isolation-executable", "bwrap"}));
+    fs::path art = pdd / "artifacts/kb";
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err << read_text(art / "stdout");
+    std::string stdout_text = read_text(art / "stdout");
+    EXPECT_NE(stdout_text.find("logged in as root"), std::string::npos) << stdout_text;
+    auto command = nlohmann::json::parse(read_text(art / "command"));
+    ASSERT_EQ(command["command"][0], "bwrap");
+    EXPECT_FALSE(agent_socket(art).empty()) << command.dump();
     expect_nothing_left(art, sshd.private_key());
 }
 

@@ -121,6 +121,12 @@ class Runner : public std::enable_shared_from_this<Runner> {
     /// a callback that cannot go on without throwing (e.g. its output stream broke).
     void fail(const Error& error);
 
+    /// Leaves what was made for this run (a role's playbook, the project's copy, the sandbox's
+    /// staging dir, a temporary private data dir) to another process: this Runner's destructor
+    /// no longer removes them. For a program that forks and lets the child run the job (`arunner
+    /// start`'s daemon); the child's Runner removes them after its run.
+    void hand_over_run_files();
+
     const std::string& ident() const;
     /// The private data dir, absolute (a temporary one when the options gave none).
     const std::filesystem::path& private_data_dir() const;

@@ -143,7 +143,10 @@ int daemonize(PidLock lock, Runner& runner, const fs::path& pdd) {
     while ((n = ::read(ready_read.get(), &ready, 1)) < 0 && errno == EINTR) {
     }
     if (n == 1) {
-        return 0;  // the lock stays with the daemon when this process closes its descriptor
+        // The lock stays with the daemon when this process closes its descriptor, and so do the
+        // files made for the run (the daemon's Runner removes them after the job).
+        runner.hand_over_run_files();
+        return 0;
     }
     lock.remove();
     return failed("start",

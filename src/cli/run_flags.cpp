@@ -380,13 +380,14 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     apply_runner_flags(f.runner, options);
     options.process_isolation = f.process_isolation;
     options.process_isolation_executable = f.process_isolation_executable;
-    if (!f.process_isolation_path.empty()) {
+    // Given, even empty ("" is refused by name); transmit has no isolation flags.
+    if (accept_isolation && line.app().count("--process-isolation-path") > 0) {
         options.process_isolation_path = f.process_isolation_path;
     }
     options.process_isolation_hide_paths = f.hide_paths;
     options.process_isolation_show_paths = f.show_paths;
     options.process_isolation_ro_paths = f.ro_paths;
-    if (!f.directory_isolation_base_path.empty()) {
+    if (accept_isolation && line.app().count("--directory-isolation-base-path") > 0) {
         options.directory_isolation_base_path = f.directory_isolation_base_path;
     }
     options.container_image = f.container_image;

@@ -278,6 +278,8 @@ Result<ProcessIsolation> process_isolation_settings(const RunOptions& options,
             {"container_options", !options.container_options.empty()},
             {"container_workdir", options.container_workdir.has_value()},
             {"container_auth_data", options.container_auth_data.has_value()},
+            {"container_engine_socket", !options.container_engine_socket.empty()},
+            {"container_image", false},  // has a default: only env/settings' is looked at
         };
         for (const auto& [key, given] : container_only) {
             auto it = settings.find(key);
@@ -411,12 +413,20 @@ Result<JobConfig> prepare_job(const RunOptions& options) {
     in_dir.private_data_dir = dir;
     auto job = prepare_job_in(in_dir);
     if (!job) {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
+        (void)util::remove_tree(dir);
         return job.error();
     }
     job->temporary_private_data_dir = true;
     return job;
+}
+
+void remove_made_for_run(JobConfig& job) {
+    for (const auto& path : job.remove_after_run) {
+        // Best effort: what a job left there is removed without following anything; a failure
+        // (EIO, say) leaves that one path behind, never anything outside it.
+        (void)util::remove_tree(path);
+    }
+    job.remove_after_run.clear();
 }
 
 namespace {
@@ -427,10 +437,7 @@ Result<JobConfig> kept_or_undone(JobConfig job, const Status& status) {
     if (status) {
         return job;
     }
-    for (const auto& path : job.remove_after_run) {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
+    remove_made_for_run(job);
     return status.error();
 }
 
@@ -602,7 +609,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
         Status wrapped = apply_ssh_key(options, job);
         if (wrapped) {
             wrapped =
-                apply_isolation(isolation_paths, sandbox, false, env_inputs.callback_dir, job);
+                apply_isolation(isolation_paths, sandbox, options, env_inputs.callback_dir, job);
         }
         return kept_or_undone(std::move(job), wrapped);
     }
@@ -682,9 +689,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     job.command = build_ansible_command(command);
     Status wrapped = apply_ssh_key(options, job);
     if (wrapped) {
-        const bool module_run = !options.binary && options.module.has_value();
-        wrapped =
-            apply_isolation(isolation_paths, sandbox, module_run, env_inputs.callback_dir, job);
+        wrapped = apply_isolation(isolation_paths, sandbox, options, env_inputs.callback_dir, job);
     }
     return kept_or_undone(std::move(job), wrapped);
 }

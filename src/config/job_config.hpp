@@ -87,6 +87,10 @@ struct JobConfig {
 /// generated playbook (docs/inline-inputs.md).
 Result<JobConfig> prepare_job(const RunOptions& options);
 
+/// Removes what was made for this run only (JobConfig::remove_after_run: a role's playbook, the
+/// project's copy, the sandbox's staging dir) through util::remove_tree, and forgets it.
+void remove_made_for_run(JobConfig& job);
+
 /// ansible-runner's container_auth_data mapping (host, username, password, optional verify_ssl),
 /// from env/settings or job kwargs; `where` names the source in the errors, which never quote a
 /// value.

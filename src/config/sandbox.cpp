@@ -118,8 +118,14 @@ Result<IsolationPaths> read_isolation_paths(const RunOptions& options, const Jso
     ARUNNER_TRY(setting_paths(settings, "process_isolation_ro_paths", paths.ro));
     ARUNNER_TRY(setting_path(settings, "directory_isolation_base_path", paths.directory_base));
     if (auto it = settings.find("directory_isolation_cleanup"); it != settings.end()) {
-        paths.directory_cleanup =
-            util::python_truthy(*it);  // bool() of the value, as ansible-runner
+        paths.directory_cleanup = util::python_truthy(*it);  // bool(), as ansible-runner
+        paths.directory_cleanup_given = true;
+    }
+    for (const auto& [path, key] : {std::pair{&paths.staging_base, "process_isolation_path"},
+                                    {&paths.directory_base, "directory_isolation_base_path"}}) {
+        if (*path && (*path)->empty()) {
+            return Error{std::string(key) + " must be a path, not empty"};
+        }
     }
     return paths;
 }
@@ -156,6 +162,11 @@ Status check_isolation_paths(const IsolationPaths& paths, IsolationKind kind,
                     return Error{what + ", which a command (run_command) does not use"};
             }
         }
+    }
+    if (paths.directory_cleanup_given && !paths.directory_base) {
+        return Error{
+            "directory_isolation_cleanup (env/settings) applies only with "
+            "directory_isolation_base_path (--directory-isolation-base-path)"};
     }
     if (paths.directory_base) {
         const std::string what = "directory_isolation_base_path (--directory-isolation-base-path) ";
@@ -213,8 +224,7 @@ Result<SandboxPlan> plan_sandbox(const IsolationPaths& paths, const std::string&
         fs::path dir;
         ~Remover() {
             if (!dir.empty()) {
-                std::error_code ec;
-                fs::remove_all(dir, ec);
+                (void)util::remove_tree(dir);
             }
         }
     } remover{plan.staging_dir};
@@ -279,7 +289,8 @@ std::vector<std::string> sandbox_command(const SandboxPlan& plan, const HostRoot
         }
     }
     for (const auto& m : plan.mounts) {
-        const char* op = m.kind == SandboxMount::Kind::read_only ? "--ro-bind" : "--bind";
+        // A cover is read-only too: a job cannot fill the staging base through a hidden path.
+        const char* op = m.kind == SandboxMount::Kind::show ? "--bind" : "--ro-bind";
         argv.insert(argv.end(), {op, m.source.string(), m.path.string()});
     }
     if (!plan.chdir.empty()) {
@@ -289,14 +300,53 @@ std::vector<std::string> sandbox_command(const SandboxPlan& plan, const HostRoot
     return argv;
 }
 
+namespace {
+
+/// A default location (PDD/project, PDD/artifacts) must stay in the private data dir: a job in
+/// an earlier sandbox could have made it a symlink to anywhere, which this sandbox would show.
+Status check_stays_inside(const fs::path& path, const fs::path& pdd, const char* setting) {
+    const fs::path real = real_path(path);
+    if (!real.empty() && !is_within(real, pdd)) {
+        return Error{"the sandbox does not show " + path.string() +
+                     ": it leads outside the private data dir (to " + real.string() + "); set " +
+                     setting + " to use that directory"};
+    }
+    return {};
+}
+
+/// `command`'s words that name a file of `from` (a role's generated playbook) now name it in
+/// `to`, the project's copy.
+void point_into_copy(std::vector<std::string>& command, const fs::path& from, const fs::path& to,
+                     const std::vector<fs::path>& made) {
+    for (const auto& file : made) {
+        if (file.parent_path() != from) {
+            continue;
+        }
+        for (auto& word : command) {
+            if (word == file.string()) {
+                word = (to / file.filename()).string();
+            }
+        }
+    }
+}
+
+}  // namespace
+
 Status apply_isolation(const IsolationPaths& paths,
-                       const std::optional<std::string>& sandbox_executable, bool module_run,
-                       const fs::path& callback_dir, JobConfig& job) {
+                       const std::optional<std::string>& sandbox_executable,
+                       const RunOptions& options, const fs::path& callback_dir, JobConfig& job) {
+    const fs::path pdd = real_path(job.private_data_dir);
     if (sandbox_executable) {
         auto path = job.env.get("PATH");
         if (util::find_executable(*sandbox_executable, path.value_or("")).empty()) {
             return Error{"Unable to find process isolation executable: " + *sandbox_executable +
                          " (process_isolation_executable; for bwrap, install bubblewrap)"};
+        }
+        if (!options.project_dir) {
+            ARUNNER_TRY(check_stays_inside(job.project_dir, pdd, "project_dir"));
+        }
+        if (!options.artifact_dir) {
+            ARUNNER_TRY(check_stays_inside(job.artifact_dir.parent_path(), pdd, "artifact_dir"));
         }
     }
     std::optional<fs::path> copy;
@@ -307,10 +357,11 @@ Status apply_isolation(const IsolationPaths& paths,
         std::error_code ec;
         if (fs::exists(job.project_dir, ec)) {
             if (auto copied = util::copy_tree(job.project_dir, *copy); !copied) {
-                fs::remove_all(*copy, ec);
+                (void)util::remove_tree(*copy);
                 return Error{"directory isolation: " + copied.error().message};
             }
         }
+        point_into_copy(job.command, job.project_dir, *copy, job.remove_after_run);
         job.remove_after_run.push_back(*copy);
         if (job.cwd == job.project_dir) {
             job.cwd = *copy;
@@ -328,20 +379,29 @@ Status apply_isolation(const IsolationPaths& paths,
         return done();
     }
     // What every sandboxed job needs: the private data dir, its artifacts, its project (or the
-    // copy), arunner's callback plugin and the ssh-agent's socket dir.
-    const fs::path pdd = real_path(job.private_data_dir);
+    // copy), arunner's callback plugin and the ssh-agent's socket dir. The run's own inputs in
+    // the private data dir are read-only, so a job cannot rewrite the next run's settings (say,
+    // turn the sandbox off in env/settings).
     std::vector<SandboxMount> implicit = {{SandboxMount::Kind::show, pdd, pdd}};
     auto show_outside_pdd = [&](const fs::path& path) {
         fs::path real = real_path(path);
-        if (!real.empty() && !is_within(real, pdd)) {
+        if (real.empty()) {
+            real = path;  // made by the run before the sandbox starts (the artifact root)
+        }
+        if (!is_within(real, pdd)) {
             implicit.push_back({SandboxMount::Kind::show, real, real});
         }
     };
-    const fs::path artifact_root = job.artifact_dir.parent_path();
-    ARUNNER_TRY(util::make_dirs(artifact_root, 0700));  // so it can be shown before the run
-    show_outside_pdd(artifact_root);
+    show_outside_pdd(job.artifact_dir.parent_path());
     show_outside_pdd(copy ? *copy : job.project_dir);
-    if (fs::path real = real_path(callback_dir); !real.empty()) {
+    for (const char* input : {"env", "args", "inventory"}) {
+        if (fs::path real = real_path(pdd / input); !real.empty() && is_within(real, pdd)) {
+            implicit.push_back({SandboxMount::Kind::read_only, real, real});
+        }
+    }
+    // AWX_LIB_DIRECTORY replaces the callback dir in the job's environment: that one is shown.
+    const fs::path plugin_dir = job.env.get("AWX_LIB_DIRECTORY").value_or(callback_dir.string());
+    if (fs::path real = real_path(plugin_dir); !real.empty()) {
         implicit.push_back({SandboxMount::Kind::read_only, real, real});
     }
     if (job.ssh_key && !job.ssh_key->agent_socket_dir.empty()) {
@@ -349,7 +409,19 @@ Status apply_isolation(const IsolationPaths& paths,
         const fs::path& dir = job.ssh_key->agent_socket_dir;
         implicit.push_back({SandboxMount::Kind::show, dir, dir});
     }
+    // Hiding what the job needs would leave it an empty directory to run in.
+    for (const auto& hidden : paths.hide) {
+        const fs::path real = real_path(hidden);
+        for (const auto& needed : implicit) {
+            if (!real.empty() && real == needed.path && needed.kind == SandboxMount::Kind::show) {
+                return Error{"process_isolation_hide_paths: " + hidden +
+                             " is a directory the job needs (the private data dir, its "
+                             "artifacts, its project or the ssh-agent's); it cannot be hidden"};
+            }
+        }
+    }
     // ansible-runner: a module runs from the private data dir, anything else from the cwd.
+    const bool module_run = !options.binary && options.module.has_value();
     const fs::path chdir = module_run ? pdd : real_path(job.cwd);
     ARUNNER_ASSIGN_OR_RETURN(auto plan,
                              plan_sandbox(paths, *sandbox_executable, std::move(implicit), chdir));

@@ -24,6 +24,7 @@ struct IsolationPaths {
     std::vector<std::string> ro;                          ///< process_isolation_ro_paths
     std::optional<std::filesystem::path> directory_base;  ///< directory_isolation_base_path
     bool directory_cleanup = true;                        ///< directory_isolation_cleanup
+    bool directory_cleanup_given = false;  ///< env/settings has directory_isolation_cleanup
 };
 
 /// Reads them from `options` and env/settings (`settings`); a path setting there may be one
@@ -86,9 +87,12 @@ std::vector<std::string> sandbox_command(const SandboxPlan& plan, const HostRoot
 /// project copied into `runner_di_XXXXXX` under the base path (the cwd moves there), then
 /// job.command wrapped in the sandbox when `sandbox_executable` is set. What it makes is added
 /// to job.remove_after_run (the copy only when directory_isolation_cleanup holds).
-/// The sandbox also shows `callback_dir` (arunner's callback plugin) read-only.
+/// The sandbox also shows `callback_dir` (arunner's callback plugin) read-only. `options` says
+/// whether the project and artifact dirs were set (else they must stay inside the private data
+/// dir) and whether this is a module run (which runs from the private data dir).
 Status apply_isolation(const IsolationPaths& paths,
-                       const std::optional<std::string>& sandbox_executable, bool module_run,
-                       const std::filesystem::path& callback_dir, JobConfig& job);
+                       const std::optional<std::string>& sandbox_executable,
+                       const RunOptions& options, const std::filesystem::path& callback_dir,
+                       JobConfig& job);
 
 }  // namespace arunner::config

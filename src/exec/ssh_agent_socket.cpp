@@ -151,8 +151,8 @@ int SshAgentSocket::end(std::chrono::milliseconds limit) {
                errno == EINTR) {
         }
     }
-    std::error_code ec;
-    fs::remove_all(dir_, ec);  // the socket, and anything a job left there; links not followed
+    // The socket, and anything a job left there (any depth; links not followed).
+    (void)util::remove_tree(dir_);
     dir_.clear();
     return killed;
 }

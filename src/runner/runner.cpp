@@ -60,15 +60,6 @@ std::string what_of(const std::exception_ptr& error) {
     }
 }
 
-/// Removes what was made for one run only (config::JobConfig::remove_after_run), and forgets it.
-void remove_paths(std::vector<std::filesystem::path>& paths) {
-    for (const auto& path : paths) {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    paths.clear();
-}
-
 bool on_main_thread() {
     return ::getpid() == ::gettid();
 }
@@ -94,10 +85,9 @@ Runner::~Runner() {
             state_->thread.join();
         }
     }
-    remove_paths(state_->job.remove_after_run);  // a job created and never run
+    config::remove_made_for_run(state_->job);  // a job created and never run
     if (state_->job.temporary_private_data_dir) {
-        std::error_code ec;
-        std::filesystem::remove_all(state_->job.private_data_dir, ec);
+        (void)util::remove_tree(state_->job.private_data_dir);
     }
 }
 
@@ -109,6 +99,10 @@ Result<std::shared_ptr<Runner>> Runner::create(const RunOptions& options, RunCal
     state->console_fd = options.console_fd;
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        config::remove_made_for_run(state->job);
+        if (state->job.temporary_private_data_dir) {
+            (void)util::remove_tree(state->job.private_data_dir);
+        }
         return Error{"cannot create a pipe for the job"};
     }
     state->abort_read.reset(fds[0]);
@@ -221,7 +215,7 @@ void Runner::execute() {
         record_error_status();
     }
     s.changed.notify_all();
-    remove_paths(s.job.remove_after_run);
+    config::remove_made_for_run(s.job);
 
     // A handler that fails the job (by throwing or by calling fail()) leaves an `error` status.
     auto failures = [&s]() {
@@ -330,6 +324,11 @@ std::string Runner::error_message() const {
 
 const std::string& Runner::ident() const {
     return state_->job.ident;
+}
+
+void Runner::hand_over_run_files() {
+    state_->job.remove_after_run.clear();
+    state_->job.temporary_private_data_dir = false;
 }
 
 const std::filesystem::path& Runner::private_data_dir() const {

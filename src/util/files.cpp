@@ -263,16 +263,39 @@ Result<std::vector<std::string>> list_dir_at(int dir_fd, const std::filesystem::
 
 namespace {
 
-Status remove_children(int dir_fd, const std::filesystem::path& shown) {
-    ARUNNER_ASSIGN_OR_RETURN(auto names, list_dir_at(dir_fd, shown));
-    for (const std::string& name : names) {
-        ARUNNER_TRY(remove_tree_at(dir_fd, name, shown / name));
+/// How deep remove_tree_at descends holding one open directory per level; a directory found
+/// deeper is moved up to the top of the tree first (see below).
+constexpr size_t kRemoveDepth = 64;
+
+/// One directory being emptied: its stream and its name in the level above.
+struct Level {
+    std::unique_ptr<DIR, int (*)(DIR*)> stream{nullptr, ::closedir};
+    std::string name;
+    bool rescanned = false;
+};
+
+Result<Level> open_level(int parent_fd, const std::string& name,
+                         const std::filesystem::path& shown) {
+    ARUNNER_ASSIGN_OR_RETURN(auto fd, open_dir_at(parent_fd, name, shown));
+    ::fchmod(fd.get(), 0700);  // a read-only dir can still be emptied
+    DIR* stream = ::fdopendir(fd.get());
+    if (stream == nullptr) {
+        return errno_error("cannot list", shown, errno);
     }
-    return {};
+    fd.release();
+    Level level;
+    level.stream.reset(stream);
+    level.name = name;
+    return level;
 }
 
 }  // namespace
 
+// Iterative, with at most kRemoveDepth directories open: a tree of any depth (a job can make one
+// a million levels deep) neither overflows the stack nor runs out of descriptors. A directory
+// met at that depth is renamed into the top directory under a fresh name and emptied from
+// there later; renaming within the tree never leaves it. Nothing is followed: symlinks are
+// unlinked, directories opened with O_NOFOLLOW.
 Status remove_tree_at(int dir_fd, const std::string& name, const std::filesystem::path& shown) {
     if (::unlinkat(dir_fd, name.c_str(), 0) == 0 || errno == ENOENT) {
         return {};
@@ -280,17 +303,69 @@ Status remove_tree_at(int dir_fd, const std::string& name, const std::filesystem
     if (errno != EISDIR && errno != EPERM) {
         return errno_error("cannot remove", shown, errno);
     }
-    // A directory (never a symlink to one: unlinkat removed those above).
-    auto sub = open_dir_at(dir_fd, name, shown);
-    if (!sub) {
-        return errno == ENOENT ? Status() : Status(sub.error());
+    auto top = open_level(dir_fd, name, shown);
+    if (!top) {
+        return errno == ENOENT ? Status() : Status(top.error());
     }
-    ::fchmod(sub->get(), 0700);  // a read-only dir can still be emptied
-    ARUNNER_TRY(remove_children(sub->get(), shown));
-    if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
-        return errno_error("cannot remove", shown, errno);
+    std::vector<Level> stack;
+    stack.push_back(std::move(*top));
+    const int top_fd = ::dirfd(stack.front().stream.get());
+    unsigned long moved = 0;
+    while (!stack.empty()) {
+        Level& level = stack.back();
+        DIR* stream = level.stream.get();
+        errno = 0;
+        dirent* ent = ::readdir(stream);
+        if (ent == nullptr) {
+            if (errno != 0) {
+                return errno_error("cannot list", shown, errno);
+            }
+            // Entries may be missed while the directory changes under the stream (moves into the
+            // top one): it is read once more before it is removed.
+            if (!level.rescanned) {
+                level.rescanned = true;
+                ::rewinddir(stream);
+                continue;
+            }
+            const std::string done = level.name;
+            stack.pop_back();
+            const int parent = stack.empty() ? dir_fd : ::dirfd(stack.back().stream.get());
+            if (::unlinkat(parent, done.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+                return errno_error("cannot remove", shown, errno);
+            }
+            continue;
+        }
+        const std::string_view entry = ent->d_name;
+        if (entry == "." || entry == "..") {
+            continue;
+        }
+        const std::string child(entry);
+        const int here = ::dirfd(stream);
+        if (::unlinkat(here, child.c_str(), 0) == 0 || errno == ENOENT) {
+            continue;
+        }
+        if (errno != EISDIR && errno != EPERM) {
+            return errno_error("cannot remove", shown / child, errno);
+        }
+        if (::unlinkat(here, child.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT) {
+            continue;  // an empty directory
+        }
+        if (stack.size() >= kRemoveDepth) {
+            const std::string flat = ".arunner-removing-" + std::to_string(moved++);
+            if (::renameat(here, child.c_str(), top_fd, flat.c_str()) != 0) {
+                return errno_error("cannot move up for removal", shown / child, errno);
+            }
+            stack.front().rescanned = false;
+            continue;
+        }
+        ARUNNER_ASSIGN_OR_RETURN(auto sub, open_level(here, child, shown / child));
+        stack.push_back(std::move(sub));
     }
     return {};
+}
+
+Status remove_tree(const std::filesystem::path& path) {
+    return remove_tree_at(AT_FDCWD, path.string(), path);
 }
 
 namespace {

@@ -80,8 +80,13 @@ Status write_file_atomic_at(int dir_fd, const std::string& name, std::string_vie
 Result<std::vector<std::string>> list_dir_at(int dir_fd, const std::filesystem::path& shown);
 
 /// Removes `name` under `dir_fd` and, when it is a directory, everything in it, through
-/// directory fds: a symlink anywhere in the tree is removed, never followed. ENOENT is fine.
+/// directory fds: a symlink anywhere in the tree is removed, never followed; read-only
+/// directories are made writable first; a tree of any depth is removed with bounded stack and
+/// descriptors. ENOENT is fine.
 Status remove_tree_at(int dir_fd, const std::string& name, const std::filesystem::path& shown);
+
+/// remove_tree_at() of a path (relative to the cwd); its parents are taken as they are.
+Status remove_tree(const std::filesystem::path& path);
 
 /// True when the process umask would strip a bit of `mode` from a new file (read once).
 bool umask_strips(mode_t mode);

@@ -316,5 +316,34 @@ TEST(DirectoryIsolationRun, RunsFromACopyUnderTheBaseAndRemovesOnlyTheCopy) {
     }
 }
 
+TEST(DirectoryIsolationRun, AStartedDaemonRunsFromTheCopyInTheSandboxAndRemovesIt) {
+    // `start` prepares the run, then forks the daemon that runs it: the copy and the staging
+    // dir belong to the daemon, not to the process that returns.
+    TempDir tmp;
+    fs::path pdd = copy_fixture("dir-isolation", tmp);
+    fs::path base = tmp / "base";
+    write(base / "keep.txt", "mine");
+    fs::create_directories(tmp / "staging");
+    CommandResult started = run_command(arunner(
+        {"start", pdd.string(), "-p", "site.yml", "-i", "dd", "--directory-isolation-base-path",
+         base.string(), "--process-isolation", "--process-isolation-executable", "bwrap",
+         "--process-isolation-path", (tmp / "staging").string()}));
+    ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+    const fs::path art = pdd / "artifacts/dd";
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return fs::exists(art / "status") &&
+                   run_command(arunner({"is-alive", pdd.string()})).exit_code != 0;
+        },
+        120s))
+        << read_text(pdd / "daemon.log");
+    EXPECT_EQ(read_text(art / "status"), "successful") << read_text(art / "stdout");
+    auto outputs = task_outputs(art);
+    EXPECT_EQ(fs::path(outputs["where"]).parent_path(), fs::canonical(base));
+    EXPECT_EQ(outputs["leave a file"], "made");
+    EXPECT_EQ(names_in(base), std::set<std::string>{"keep.txt"});
+    EXPECT_TRUE(fs::is_empty(tmp / "staging"));
+}
+
 }  // namespace
 }  // namespace arunner::testing

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "support/temp_dir.hpp"
+#include "util/files.hpp"
 
 namespace arunner::util {
 namespace {
@@ -69,6 +70,41 @@ TEST(CopyTree, AMissingSourceIsAnErrorNamingIt) {
     auto copied = copy_tree(dir / "nope", dir / "dst");
     ASSERT_FALSE(copied.ok());
     EXPECT_NE(copied.error().message.find((dir / "nope").string()), std::string::npos);
+}
+
+// remove_tree: what a job may leave in a copy or a cover, removed without touching anything
+// outside it.
+TEST(RemoveTree, ReadOnlyDirsLinksFifosAndAMillionLevelsAreRemovedNothingOutside) {
+    testing::TempDir dir;
+    const fs::path tree = dir / "tree";
+    fs::create_directories(tree / "ro");
+    std::ofstream(tree / "ro/file") << "x";
+    fs::permissions(tree / "ro", fs::perms(0500));
+    std::ofstream(dir / "outside.txt") << "keep";
+    fs::create_directories(dir / "outside-dir");
+    std::ofstream(dir / "outside-dir/file") << "keep";
+    fs::create_symlink(dir / "outside.txt", tree / "link");
+    fs::create_directory_symlink(dir / "outside-dir", tree / "dirlink");
+    ASSERT_EQ(::mkfifo((tree / "fifo").c_str(), 0600), 0);
+    // Deeper than any path can name: made one level at a time through descriptors.
+    int fd = ::open(tree.c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(fd, 0);
+    for (int i = 0; i < 20000; ++i) {
+        ASSERT_EQ(::mkdirat(fd, "d", 0700), 0) << i;
+        int sub = ::openat(fd, "d", O_RDONLY | O_DIRECTORY);
+        ::close(fd);
+        ASSERT_GE(sub, 0);
+        fd = sub;
+    }
+    ::close(::openat(fd, "leaf", O_CREAT | O_WRONLY, 0600));
+    ::close(fd);
+
+    auto removed = remove_tree(tree);
+    ASSERT_TRUE(removed.ok()) << removed.error().message;
+    EXPECT_FALSE(fs::exists(fs::symlink_status(tree)));
+    EXPECT_EQ(read(dir / "outside.txt"), "keep");
+    EXPECT_EQ(read(dir / "outside-dir/file"), "keep");
+    EXPECT_TRUE(remove_tree(tree).ok()) << "a path that is gone is fine";
 }
 
 }  // namespace

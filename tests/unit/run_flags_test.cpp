@@ -70,6 +70,29 @@ TEST(RunFlags, FlagsBecomeRunOptions) {
     EXPECT_EQ(parsed.logfile, "/tmp/x.log");
 }
 
+TEST(RunFlags, TheSandboxsFlagsBecomeRunOptionsAndTransmitHasNone) {
+    testing::TempDir tmp;
+    ParsedRun parsed;
+    ASSERT_EQ(parse({tmp.path().string(), "-p", "site.yml", "--process-isolation",
+                     "--process-isolation-executable", "bwrap", "--process-isolation-path", "",
+                     "--process-isolation-hide-paths", "/h1", "/h2",
+                     "--process-isolation-show-paths", "/s", "--process-isolation-ro-paths", "/r",
+                     "--directory-isolation-base-path", "/base"},
+                    parsed),
+              -1);
+    const RunOptions& o = parsed.options;
+    EXPECT_EQ(o.process_isolation_executable, "bwrap");
+    EXPECT_EQ(o.process_isolation_path, fs::path("")) << "given empty: kept, refused later";
+    EXPECT_EQ(o.process_isolation_hide_paths, (std::vector<std::string>{"/h1", "/h2"}));
+    EXPECT_EQ(o.process_isolation_show_paths, std::vector<std::string>{"/s"});
+    EXPECT_EQ(o.process_isolation_ro_paths, std::vector<std::string>{"/r"});
+    EXPECT_EQ(o.directory_isolation_base_path, fs::path("/base"));
+
+    ASSERT_EQ(parse({tmp.path().string(), "-p", "site.yml"}, parsed, nullptr, false), -1);
+    EXPECT_FALSE(parsed.options.process_isolation_path);
+    EXPECT_FALSE(parsed.options.directory_isolation_base_path);
+}
+
 TEST(RunFlags, UsageErrorsExitTwoInArgparsesWords) {
     ParsedRun parsed;
     std::string err;

@@ -298,6 +298,36 @@ TEST(Runner, ATemporaryPrivateDataDirAndARolesPlaybookGoWithTheRunner) {
     EXPECT_FALSE(fs::exists(tmp / "project")) << "the project dir was made for the play";
 }
 
+TEST(Runner, TheSandboxsStagingDirAndTheProjectsCopyGoWithTheRunnerUnlessHandedOver) {
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "pdd/project");
+    std::ofstream(tmp / "pdd/project/site.yml") << "[]\n";
+    fs::create_directories(tmp / "base");
+    fs::create_directories(tmp / "staging");
+    RunOptions options;
+    options.private_data_dir = tmp / "pdd";
+    options.playbook = "site.yml";
+    options.process_isolation = true;
+    options.process_isolation_executable = "bwrap";
+    options.process_isolation_path = tmp / "staging";
+    options.directory_isolation_base_path = tmp / "base";
+    {
+        auto runner = Runner::create(options);
+        ASSERT_TRUE(runner.ok()) << runner.error().message;
+        EXPECT_FALSE(fs::is_empty(tmp / "base"));
+        EXPECT_FALSE(fs::is_empty(tmp / "staging"));
+    }
+    EXPECT_TRUE(fs::is_empty(tmp / "base")) << "a Runner never run removes the copy";
+    EXPECT_TRUE(fs::is_empty(tmp / "staging"));
+    {
+        auto runner = Runner::create(options);
+        ASSERT_TRUE(runner.ok()) << runner.error().message;
+        (*runner)->hand_over_run_files();  // as `arunner start` does once its daemon runs
+    }
+    EXPECT_FALSE(fs::is_empty(tmp / "base")) << "handed over: the other process removes them";
+    EXPECT_FALSE(fs::is_empty(tmp / "staging"));
+}
+
 TEST(Runner, FactCacheRoundTrip) {
     testing::TempDir tmp;
     fs::path pdd = fake_job(tmp, "true\n");

@@ -83,7 +83,7 @@ TEST(SandboxCommand, AnsibleRunnersLineWithTheHostsLibEntriesAndTheMountsInOrder
                      "--bind",
                      "/pdd",
                      "/pdd",
-                     "--bind",
+                     "--ro-bind",
                      "/tmp/ansible_runner_pi_x/abc",
                      "/pdd/secret",
                      "--ro-bind",
@@ -352,6 +352,101 @@ TEST(SandboxJob, WhatCannotBeHonouredIsRefusedAndNothingIsLeft) {
     ASSERT_FALSE(job.ok());
     EXPECT_NE(job.error().message.find("process_isolation_path"), std::string::npos);
     EXPECT_TRUE(fs::is_empty(pdd / "base"));
+}
+
+TEST(IsolationPaths, EmptyPathsAndACleanupWithoutABaseAreRefused) {
+    RunOptions options;
+    options.process_isolation_path = "";
+    auto paths = read_isolation_paths(options, Json::object());
+    ASSERT_FALSE(paths.ok());
+    EXPECT_EQ(paths.error().message, "process_isolation_path must be a path, not empty");
+    options.process_isolation_path.reset();
+    paths = read_isolation_paths(options, Json{{"directory_isolation_base_path", ""}});
+    ASSERT_FALSE(paths.ok());
+    EXPECT_EQ(paths.error().message, "directory_isolation_base_path must be a path, not empty");
+    paths = read_isolation_paths(options, Json{{"directory_isolation_cleanup", false}});
+    ASSERT_TRUE(paths.ok()) << paths.error().message;
+    auto refused = check_isolation_paths(*paths, IsolationKind::none, "");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("directory_isolation_cleanup (env/settings) applies "
+                                           "only with directory_isolation_base_path"),
+              std::string::npos);
+}
+
+TEST(SandboxJob, TheRunsInputsAreReadOnlyAndWhatItNeedsCannotBeHidden) {
+    testing::TempDir pdd;
+    write(pdd / "project/site.yml", "- hosts: all\n");
+    write(pdd / "inventory/hosts", "localhost\n");
+    write(pdd / "env/extravars", "{}");
+    auto job = prepare_job(sandbox_options(pdd.path()));
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    Made made{job->remove_after_run};
+    const fs::path real = fs::canonical(pdd.path());
+    const Words& c = job->command;
+    for (const char* input : {"env", "inventory"}) {
+        auto at = std::find(c.begin(), c.end(), (real / input).string());
+        ASSERT_NE(at, c.end()) << input;
+        EXPECT_EQ(*(at - 1), "--ro-bind") << input;
+        EXPECT_LT(std::find(c.begin(), c.end(), real.string()), at) << "after the dir's own bind";
+    }
+
+    RunOptions options = sandbox_options(pdd.path());
+    options.process_isolation_hide_paths = {pdd.path().string()};
+    auto hidden = prepare_job(options);
+    ASSERT_FALSE(hidden.ok());
+    EXPECT_NE(hidden.error().message.find("is a directory the job needs"), std::string::npos)
+        << hidden.error().message;
+
+    options = sandbox_options(pdd.path());
+    options.container_engine_socket = "/run/podman/podman.sock";
+    auto socket = prepare_job(options);
+    ASSERT_FALSE(socket.ok());
+    EXPECT_NE(socket.error().message.find("container_engine_socket applies to a container"),
+              std::string::npos);
+}
+
+TEST(SandboxJob, AProjectLinkedOutOfThePrivateDataDirIsNotShownUnlessConfigured) {
+    // A job in an earlier sandbox could have replaced PDD/project with a link to anywhere.
+    testing::TempDir dir;
+    write(dir / "elsewhere/site.yml", "- hosts: all\n");
+    fs::create_directories(dir / "pdd");
+    fs::create_directory_symlink(dir / "elsewhere", dir / "pdd/project");
+    RunOptions options = sandbox_options(dir / "pdd");
+    options.directory_isolation_base_path = dir / "base";
+    fs::create_directories(dir / "base");
+    auto job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("it leads outside the private data dir"), std::string::npos)
+        << job.error().message;
+    EXPECT_TRUE(fs::is_empty(dir / "base")) << "nothing was copied";
+
+    options.project_dir = dir / "pdd/project";  // configured: the user's choice, shown
+    options.directory_isolation_base_path.reset();
+    job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    Made made{job->remove_after_run};
+    const std::string shown = fs::canonical(dir / "elsewhere").string();
+    auto at = std::find(job->command.begin(), job->command.end(), shown);
+    ASSERT_NE(at, job->command.end());
+    EXPECT_EQ(*(at - 1), "--bind");
+}
+
+TEST(DirectoryIsolation, ARolesPlaybookRunsFromTheCopy) {
+    testing::TempDir dir;
+    const fs::path pdd = dir / "pdd";
+    write(pdd / "project/keep.yml", "[]\n");
+    fs::create_directories(dir / "base");
+    RunOptions options;
+    options.private_data_dir = pdd;
+    options.role = "greet";
+    options.directory_isolation_base_path = dir / "base";
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    Made made{job->remove_after_run};
+    const fs::path playbook = job->command.back();
+    EXPECT_EQ(playbook.parent_path(), job->cwd) << "the copy's playbook, not the original's";
+    EXPECT_EQ(job->cwd.parent_path(), dir / "base");
+    EXPECT_TRUE(fs::exists(playbook));
 }
 
 TEST(DirectoryIsolation, TheProjectIsCopiedUnderTheBaseAndOnlyTheCopyIsRemoved) {

@@ -113,7 +113,8 @@ struct Reader {
             }
         }
     }
-    void words(const char* key, std::vector<std::string>& out) {
+    void words(const char* key, std::vector<std::string>& out,
+               const char* expected = "a list of strings") {
         if (const Json* v = get(key)) {
             bool ok = v->is_array();
             for (size_t i = 0; ok && i < v->size(); ++i) {
@@ -122,7 +123,7 @@ struct Reader {
             if (ok) {
                 out = v->get<std::vector<std::string>>();
             } else {
-                fail(key, "a list of strings");
+                fail(key, expected);
             }
         }
     }
@@ -130,16 +131,15 @@ struct Reader {
     void paths(const char* key, std::vector<std::string>& out) {
         if (const Json* v = get(key); v && v->is_string()) {
             out = {v->get<std::string>()};
-        } else if (v) {
-            bool ok = v->is_array();
-            for (size_t i = 0; ok && i < v->size(); ++i) {
-                ok = (*v)[i].is_string();
-            }
-            if (ok) {
-                out = v->get<std::vector<std::string>>();
-            } else {
-                fail(key, "a path or a list of paths");
-            }
+        } else {
+            words(key, out, "a path or a list of paths");
+        }
+    }
+    void path(const char* key, std::optional<fs::path>& out) {
+        std::optional<std::string> text_value;
+        text(key, text_value);
+        if (text_value) {
+            out = *text_value;
         }
     }
     void object(const char* key, Json& out) {
@@ -347,16 +347,8 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
     r.object("role_vars", o.role_vars);
     r.flag("role_skip_facts", o.role_skip_facts);
     r.text("forks", o.forks);
-    std::optional<std::string> dir;
-    r.text("project_dir", dir);
-    if (dir) {
-        o.project_dir = *dir;
-    }
-    dir.reset();
-    r.text("artifact_dir", dir);
-    if (dir) {
-        o.artifact_dir = *dir;
-    }
+    r.path("project_dir", o.project_dir);
+    r.path("artifact_dir", o.artifact_dir);
     if (const Json* roles = r.get("roles_path")) {
         if (roles->is_string()) {
             o.roles_path = roles->get<std::string>();
@@ -415,19 +407,11 @@ Result<RunOptions> from_kwargs(const Json& kwargs, const fs::path& private_data_
     }
     r.words("container_volume_mounts", o.container_volume_mounts);
     r.words("container_options", o.container_options);
-    text.reset();
-    r.text("process_isolation_path", text);
-    if (text) {
-        o.process_isolation_path = *text;
-    }
+    r.path("process_isolation_path", o.process_isolation_path);
     r.paths("process_isolation_hide_paths", o.process_isolation_hide_paths);
     r.paths("process_isolation_show_paths", o.process_isolation_show_paths);
     r.paths("process_isolation_ro_paths", o.process_isolation_ro_paths);
-    text.reset();
-    r.text("directory_isolation_base_path", text);
-    if (text) {
-        o.directory_isolation_base_path = *text;
-    }
+    r.path("directory_isolation_base_path", o.directory_isolation_base_path);
     if (const Json* auth = r.get("container_auth_data"); auth && !auth->is_null()) {
         auto parsed = config::parse_container_auth(*auth, "kwargs");
         if (!parsed) {

@@ -141,20 +141,6 @@ TEST(Run, SigintCancelsAndLeavesNoProcess) {
     expect_signal_cancels(SIGINT);
 }
 
-/// Live processes of the job at `art` running `sleep 300` (the detached sleeper).
-std::vector<int> detached_sleepers(const fs::path& art) {
-    std::vector<int> found;
-    for (int pid : processes_with_environment(art_env(art))) {
-        std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
-        if (cmdline == std::string("sleep\0"
-                                   "300\0",
-                                   10)) {
-            found.push_back(pid);
-        }
-    }
-    return found;
-}
-
 TEST(Run, SigtermCancelKillsADetachedSleeperBeforeArunnerExits) {
     // `nohup setsid sleep 300 &` leaves the job's process group and session, and its parent
     // shell exits: only a subreaper can still find it. arunner returns after it is gone.

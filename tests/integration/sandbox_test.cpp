@@ -189,20 +189,6 @@ TEST(SandboxRun, SettingsTravelToEitherWorker) {
     }
 }
 
-/// Live processes of the job at `art` running `sleep 300` (the detached sleeper).
-std::vector<int> detached_sleepers(const fs::path& art) {
-    std::vector<int> found;
-    for (int pid : processes_with_environment(art_env(art))) {
-        std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
-        if (cmdline == std::string("sleep\0"
-                                   "300\0",
-                                   10)) {
-            found.push_back(pid);
-        }
-    }
-    return found;
-}
-
 std::vector<std::string> detached_sleeper_run(const fs::path& pdd, const fs::path& staging,
                                               const std::string& ident) {
     return arunner({"run", pdd.string(), "-p", "site.yml", "-i", ident, "--process-isolation",

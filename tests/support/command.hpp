@@ -183,4 +183,18 @@ inline std::string art_env(const std::filesystem::path& art) {
     return "AWX_ISOLATED_DATA_DIR=" + art.string();
 }
 
+/// Live processes of the job at `art` running `sleep 300` (tests/fixtures/detached-sleeper's).
+inline std::vector<int> detached_sleepers(const std::filesystem::path& art) {
+    std::vector<int> found;
+    for (int pid : processes_with_environment(art_env(art))) {
+        std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+        if (cmdline == std::string("sleep\0"
+                                   "300\0",
+                                   10)) {
+            found.push_back(pid);
+        }
+    }
+    return found;
+}
+
 }  // namespace arunner::testing

@@ -14,10 +14,12 @@
 #   ESC _ arunner:<secret>: ESC \
 #
 # <secret> is the run's frame secret (docs/frames.md): arunner hands it over on an inherited fd
-# named by ARUNNER_FRAME_FD (or, in a container, in ARUNNER_FRAME_SECRET). It is read once when
-# the plugin is first imported, before ansible starts any worker or module; the fd is closed and
-# both variables are removed from os.environ, so modules, connections and scripts never inherit
-# them. arunner takes bytes that look like a frame without the secret as plain output.
+# named by ARUNNER_FRAME_FD (or, in a container, in ARUNNER_FRAME_SECRET). In a local run the
+# start-up hook awx_display_boot takes it when Python starts, before any of ansible's code (and
+# so any inventory script) runs, and makes the process non-dumpable; the plugin reads it itself
+# only where the hook did not run. The fd is closed and both variables are removed from
+# os.environ, so modules, connections and scripts never inherit them. arunner takes bytes that
+# look like a frame without the secret as plain output.
 #
 # The three pieces are written under one process-wide lock to the stream the text goes to,
 # normally in a single write (see awx_display_frames._EventOutput), and the stream is flushed after the closing

@@ -55,6 +55,31 @@ Status ArtifactDir::write_file(const std::string& name, std::string_view content
     return util::write_file_at(fd_.get(), name, content, 0600, path_ / name);
 }
 
+Status ArtifactDir::repair_fact_cache(const fs::path& fact_cache_dir) const {
+    const fs::path rel = fact_cache_dir.lexically_relative(path_);
+    if (rel.empty() || *rel.begin() == "..") {
+        return {};
+    }
+    util::UniqueFd dir(::fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
+    fs::path shown = path_;
+    for (const auto& part : rel) {
+        if (part == ".") {
+            continue;
+        }
+        const std::string name = part.string();
+        shown /= part;
+        struct stat st {};
+        if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            return {};  // missing: ansible makes it
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            ARUNNER_TRY(util::remove_tree_at(dir.get(), name, shown));
+        }
+        ARUNNER_ASSIGN_OR_RETURN(dir, util::make_dir_at(dir.get(), name, 0700, shown));
+    }
+    return {};
+}
+
 Status ArtifactDir::open_output_files() {
     for (auto [name, fd] : {std::pair{"stdout", &stdout_}, std::pair{"stderr", &stderr_}}) {
         ARUNNER_ASSIGN_OR_RETURN(
@@ -112,7 +137,7 @@ Status write_art_file(const fs::path& art, const std::string& name, std::string_
                   : util::write_file_at(fd.get(), name, content, 0600, art / name);
 }
 
-Status rotate_artifacts(const fs::path& artifact_root, int keep) {
+Status rotate_artifacts(const fs::path& artifact_root, int keep, const std::string& current) {
     if (keep < 1) {
         return {};
     }
@@ -144,7 +169,14 @@ Status rotate_artifacts(const fs::path& artifact_root, int keep) {
     if (entries.size() <= static_cast<size_t>(keep)) {
         return {};
     }
-    std::sort(entries.begin(), entries.end(), [](const auto& l, const auto& r) {
+    // Oldest first; the current run's dir last whatever its mtime (a job can set it in the
+    // future or the past), so it is always among those kept.
+    std::sort(entries.begin(), entries.end(), [&current](const auto& l, const auto& r) {
+        const bool l_current = !current.empty() && l.second == current;
+        const bool r_current = !current.empty() && r.second == current;
+        if (l_current != r_current) {
+            return r_current;
+        }
         return l.first.tv_sec != r.first.tv_sec     ? l.first.tv_sec < r.first.tv_sec
                : l.first.tv_nsec != r.first.tv_nsec ? l.first.tv_nsec < r.first.tv_nsec
                                                     : l.second < r.second;

@@ -55,6 +55,11 @@ class ArtifactDir {
     Status write_env_list(const util::Environment& env) const;
     /// Any other file directly in ART (0600), e.g. container_id.
     Status write_file(const std::string& name, std::string_view content) const;
+    /// Makes sure the fact cache dir ansible is handed (`fact_cache_dir`, when it lies beneath
+    /// ART) is a real directory inside ART: each of its components that a previous job replaced
+    /// with a link, a file or a FIFO is removed (never followed) and made again as a directory
+    /// (0700). Missing components are left for ansible to make. One outside ART is the user's.
+    Status repair_fact_cache(const std::filesystem::path& fact_cache_dir) const;
 
   private:
     ArtifactDir(std::filesystem::path path, util::UniqueFd fd)
@@ -72,8 +77,10 @@ Status write_art_file(const std::filesystem::path& art, const std::string& name,
                       std::string_view content, bool atomic);
 
 /// Keeps only the `keep` most recently modified entries of `artifact_root` (every entry counts,
-/// as in ansible-runner); 0 keeps everything. Removal goes through directory fds and never
-/// follows a symlink (a symlinked entry is removed itself).
-Status rotate_artifacts(const std::filesystem::path& artifact_root, int keep);
+/// as in ansible-runner); 0 keeps everything. The entry named `current` (the running job's
+/// ident) counts as the newest, whatever its mtime: it is never removed. Removal goes through
+/// directory fds and never follows a symlink (a symlinked entry is removed itself).
+Status rotate_artifacts(const std::filesystem::path& artifact_root, int keep,
+                        const std::string& current = "");
 
 }  // namespace arunner::artifacts

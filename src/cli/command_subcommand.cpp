@@ -10,6 +10,7 @@
 #include "cli/debug_log.hpp"
 #include "cli/query_subcommands.hpp"
 #include "cli/run_command.hpp"
+#include "util/text.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -118,11 +119,11 @@ int command_subcommand(const std::vector<std::string>& args) {
     std::fflush(stdout);
     auto result = run_command(run, std::move(callbacks));
     if (!result) {
-        std::fprintf(stderr, "%s: %s\n", kProg, result.error().message.c_str());
+        std::fprintf(stderr, "%s: %s\n", kProg, util::printable(result.error().message).c_str());
         return 1;
     }
     if (result->status == JobStatus::error) {
-        std::fprintf(stderr, "%s: %s\n", kProg, result->error_message.c_str());
+        std::fprintf(stderr, "%s: %s\n", kProg, util::printable(result->error_message).c_str());
         return 1;
     }
     // A command killed by a signal has no rc (ansible-runner's None): exit 1, it did not succeed.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "exec/termination_signals.hpp"
 #include "util/files.hpp"
 #include "util/unique_fd.hpp"
+#include "util/text.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -41,20 +43,40 @@ fs::path daemon_log(const fs::path& pdd) {
     return pdd / "daemon.log";
 }
 
+/// PDD/daemon.log opened for writing with `extra_flags`, created (0600) when missing. A link, a
+/// FIFO or anything else but a regular file there is an error that names it: opened without
+/// blocking and without following a link, so a job that planted one cannot hang stop or is-alive.
+Result<util::UniqueFd> open_daemon_log(const fs::path& log, int extra_flags) {
+    util::UniqueFd fd(::open(log.c_str(),
+                             O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+                                 extra_flags,
+                             0600));
+    if (!fd.valid() && errno == ENXIO) {
+        return Error{log.string() + " is not a regular file (a FIFO)"};
+    }
+    if (!fd.valid()) {
+        return util::errno_error("cannot open", log, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return Error{log.string() + " is not a regular file"};
+    }
+    // Back to blocking writes: the daemon's stderr.
+    ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
 /// PDD (0700) and an empty PDD/daemon.log (0600), each made when missing, as ansible-runner's
 /// start, stop and is-alive do.
 Status prepare_private_data_dir(const fs::path& pdd) {
     ARUNNER_TRY(util::make_dirs(pdd, 0700));
     fs::path log = daemon_log(pdd);
-    util::UniqueFd fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!fd.valid()) {
-        return util::errno_error("cannot create", log, errno);
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto fd, open_daemon_log(log, 0));
     return {};
 }
 
 int failed(const char* command, const std::string& message) {
-    std::fprintf(stderr, "arunner %s: %s\n", command, message.c_str());
+    std::fprintf(stderr, "arunner %s: %s\n", command, util::printable(message).c_str());
     return 1;
 }
 
@@ -69,10 +91,10 @@ Status detach_stdio(const fs::path& pdd) {
         return util::errno_error("cannot open", "/dev/null", errno);
     }
     fs::path log = daemon_log(pdd);
-    util::UniqueFd log_fd(::open(
-        log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!log_fd.valid()) {
-        return util::errno_error("cannot open", log, errno);
+    ARUNNER_ASSIGN_OR_RETURN(auto log_fd, open_daemon_log(log, O_APPEND));
+    // Emptied once it is known to be a regular file: it holds this daemon's messages.
+    if (::ftruncate(log_fd.get(), 0) != 0) {
+        return util::errno_error("cannot empty", log, errno);
     }
     std::fflush(nullptr);
     if (::dup2(null_fd.get(), STDIN_FILENO) < 0 || ::dup2(null_fd.get(), STDOUT_FILENO) < 0 ||

@@ -12,6 +12,7 @@
 #include "arunner/version.hpp"
 #include "cli/command_flags.hpp"
 #include "cli/query_subcommands.hpp"
+#include "util/text.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -58,7 +59,7 @@ void print_response(const QueryResult& result) {
 /// The exit code of a finished query: its rc, 1 when it ended in an error or without one.
 int exit_code_of(const char* prog, const QueryResult& result) {
     if (result.command.status == JobStatus::error) {
-        std::fprintf(stderr, "%s: %s\n", prog, result.command.error_message.c_str());
+        std::fprintf(stderr, "%s: %s\n", prog, util::printable(result.command.error_message).c_str());
         return 1;
     }
     return result.command.rc.value_or(1);
@@ -76,7 +77,7 @@ int run_query(const char* prog, const CommandLine& line, const CommandJobFlags& 
     run_options.console_fd = -1;  // the response is printed, not the job's echo
     auto result = run(query, run_options, RunCallbacks{});
     if (!result) {
-        std::fprintf(stderr, "%s: %s\n", prog, result.error().message.c_str());
+        std::fprintf(stderr, "%s: %s\n", prog, util::printable(result.error().message).c_str());
         return 1;
     }
     print_response(*result);

@@ -1,4 +1,5 @@
 #include "cli/run_command.hpp"
+#include "util/text.hpp"
 
 #include <cstdio>
 #include <variant>
@@ -32,7 +33,7 @@ std::variant<PreparedRun, int> prepare_run(const ParsedRun& parsed) {
     // No cancel_callback: the library cancels the job on SIGINT and SIGTERM, as ansible-runner.
     auto runner = Runner::create(parsed.options, std::move(callbacks));
     if (!runner) {
-        std::fprintf(stderr, "arunner: %s\n", runner.error().message.c_str());
+        std::fprintf(stderr, "arunner: %s\n", util::printable(runner.error().message).c_str());
         return 1;
     }
     prepared.runner = std::move(*runner);
@@ -42,7 +43,7 @@ std::variant<PreparedRun, int> prepare_run(const ParsedRun& parsed) {
 int run_prepared(Runner& runner) {
     runner.run();
     if (runner.errored()) {
-        std::fprintf(stderr, "arunner: %s\n", runner.error_message().c_str());
+        std::fprintf(stderr, "arunner: %s\n", util::printable(runner.error_message()).c_str());
         return 1;
     }
     // A job rc of None (the child died of a signal) exits 0, as ansible-runner's sys.exit(None).

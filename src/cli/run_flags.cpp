@@ -18,6 +18,7 @@
 #include "cli/usage.hpp"
 #include "util/files.hpp"
 #include "util/shlex.hpp"
+#include "util/text.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -344,14 +345,14 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     if (!f.role_vars.empty()) {
         auto parsed_vars = parse_role_vars(f.role_vars);
         if (!parsed_vars) {
-            std::fprintf(stderr, "arunner: %s\n", parsed_vars.error().message.c_str());
+            std::fprintf(stderr, "arunner: %s\n", util::printable(parsed_vars.error().message).c_str());
             return 1;
         }
         role_vars = std::move(*parsed_vars);
     }
     // ansible-runner creates the private data dir (0700) before anything else reads it.
     if (auto made = util::make_dirs(pdd, 0700); !made) {
-        std::fprintf(stderr, "arunner: %s\n", made.error().message.c_str());
+        std::fprintf(stderr, "arunner: %s\n", util::printable(made.error().message).c_str());
         return 1;
     }
 
@@ -402,7 +403,7 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
         auto words = util::shlex_split(f.container_worker_command);
         if (!words || words->empty()) {
             std::fprintf(stderr, "arunner: --container-worker-command: %s\n",
-                         words ? "no command given" : words.error().message.c_str());
+                         words ? "no command given" : util::printable(words.error().message).c_str());
             return 1;
         }
         options.container_worker_command = std::move(*words);

@@ -1,5 +1,6 @@
 #include "cli/stream_commands.hpp"
 
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@
 #include "stream/worker_cleanup.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
+#include "util/text.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -92,7 +94,7 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
     log.line("starting debug logging");
     auto dirs = stream::cleanup_private_data_dirs(options, stdout);
     if (!dirs) {
-        std::fprintf(stderr, "%s\n", dirs.error().message.c_str());
+        std::fprintf(stderr, "%s\n", util::printable(dirs.error().message).c_str());
         return 1;
     }
     // One engine for the image and container steps, found as for a job (the embedded podman
@@ -109,7 +111,7 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
         return connection->engine.get();
     };
     auto failed = [](const Error& error) {
-        std::fprintf(stderr, "arunner worker cleanup: %s\n", error.message.c_str());
+        std::fprintf(stderr, "arunner worker cleanup: %s\n", util::printable(error.message).c_str());
         return 1;
     };
     int images = 0;
@@ -249,7 +251,7 @@ int transmit_command(const std::vector<std::string>& args) {
     log.line("starting debug logging");
     Status sent = arunner::transmit(run.options, STDOUT_FILENO);
     if (!sent) {
-        std::fprintf(stderr, "arunner transmit: %s\n", sent.error().message.c_str());
+        std::fprintf(stderr, "arunner transmit: %s\n", util::printable(sent.error().message).c_str());
         return 1;
     }
     return 0;
@@ -289,6 +291,10 @@ int worker_command(const std::vector<std::string>& args) {
         // work() refuses a value out of range; text that is no number is 0, as atof.
         options.keepalive_seconds = util::parse_double(env).value_or(0);
     }
+    // Not dumpable: what the job runs (as the same user, in the same container) cannot open
+    // /proc/<worker>/fd/1 and write a stream of its own into ours, nor read our memory, without
+    // CAP_SYS_PTRACE (docs/stream-trust.md). Its children are dumpable again after their exec.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     Result<int> exit_code = arunner::work(STDIN_FILENO, STDOUT_FILENO, options);
     if (!exit_code) {
         // Already said in the stream, as ansible-runner's worker does.
@@ -321,7 +327,7 @@ int process_command(const std::vector<std::string>& args) {
     } else {
         options.private_data_dir = util::absolute_path(positionals[0]);
         if (auto made = util::make_dirs(options.private_data_dir, 0700); !made) {
-            std::fprintf(stderr, "arunner process: %s\n", made.error().message.c_str());
+            std::fprintf(stderr, "arunner process: %s\n", util::printable(made.error().message).c_str());
             return 1;
         }
     }
@@ -343,7 +349,7 @@ int process_command(const std::vector<std::string>& args) {
     }
     Result<ProcessResult> result = arunner::process(STDIN_FILENO, options);
     if (!result) {
-        std::fprintf(stderr, "arunner process: %s\n", result.error().message.c_str());
+        std::fprintf(stderr, "arunner process: %s\n", util::printable(result.error().message).c_str());
         return 1;
     }
     return 0;

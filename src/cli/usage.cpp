@@ -1,4 +1,5 @@
 #include "cli/usage.hpp"
+#include "util/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -322,7 +323,7 @@ std::string CommandLine::help() const {
 
 int CommandLine::usage_error(const std::string& message) const {
     std::fputs(usage().c_str(), stderr);
-    std::fprintf(stderr, "%s: error: %s\n", prog_.c_str(), message.c_str());
+    std::fprintf(stderr, "%s: error: %s\n", prog_.c_str(), util::printable(message).c_str());
     return kUsageExit;
 }
 

@@ -11,4 +11,8 @@ namespace arunner::config {
 /// holds awx_display.py. Empty if none does.
 std::string find_callback_dir();
 
+/// The plugin's start-up hook, a directory inside the callback dir that holds the package
+/// `sitecustomize` (plugins/callback/awx_display_boot, docs/frames.md).
+inline constexpr const char* kPythonBootDirName = "awx_display_boot";
+
 }  // namespace arunner::config

@@ -12,8 +12,8 @@
 
 #include "util/python_json.hpp"
 #include "util/python_truth.hpp"
+#include "util/read_beneath.hpp"
 #include "util/text.hpp"
-#include "util/unique_fd.hpp"
 
 namespace arunner::config {
 
@@ -25,39 +25,6 @@ constexpr int kMaxDepth = 1000;  // deeper nesting is refused, as yaml_to_json d
 
 // ---------------------------------------------------------------------------------------------
 // Files
-
-enum class ReadOutcome {
-    kRead,     // the text was read
-    kMissing,  // no such file
-};
-
-Result<ReadOutcome> read_all(const std::filesystem::path& path, std::string_view display_name,
-                             std::string& text) {
-    auto failure = [&](int err) {
-        return Error{"cannot read " + std::string(display_name) + ": " + std::strerror(err)};
-    };
-    util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-        if (errno == ENOENT || errno == ENOTDIR) {
-            return ReadOutcome::kMissing;
-        }
-        return failure(errno);
-    }
-    char buffer[65536];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return failure(errno);
-        }
-        if (n == 0) {
-            return ReadOutcome::kRead;
-        }
-        text.append(buffer, static_cast<size_t>(n));
-    }
-}
 
 bool deeper_than(const Json& v, int limit) {
     if (!v.is_structured()) {
@@ -100,12 +67,16 @@ Error json_error(std::string_view display_name, const Json::parse_error& e) {
 
 }  // namespace
 
-Result<std::optional<Json>> load_mapping_file(const std::filesystem::path& path,
-                                              std::string_view display_name) {
-    std::string text;
-    ARUNNER_ASSIGN_OR_RETURN(const ReadOutcome outcome, read_all(path, display_name, text));
+Result<std::optional<Json>> load_mapping_file(const std::filesystem::path& dir,
+                                              const std::string& relative) {
+    ARUNNER_ASSIGN_OR_RETURN(auto file, util::read_file_beneath(dir, relative, relative));
+    if (!file) {
+        return std::optional<Json>();
+    }
+    const std::string& text = *file;
+    const std::string_view display_name = relative;
     const size_t first = text.find_first_not_of(" \t\r\n\f\v");
-    if (outcome == ReadOutcome::kMissing || first == std::string::npos) {
+    if (first == std::string::npos) {
         return std::optional<Json>();
     }
     // Python reads the file as UTF-8 and fails on anything else.
@@ -144,14 +115,9 @@ Result<std::optional<Json>> load_mapping_file(const std::filesystem::path& path,
     return std::optional<Json>(std::move(value));
 }
 
-Result<std::optional<std::string>> load_text_file(const std::filesystem::path& path,
-                                                  std::string_view display_name) {
-    std::string text;
-    ARUNNER_ASSIGN_OR_RETURN(const ReadOutcome outcome, read_all(path, display_name, text));
-    if (outcome == ReadOutcome::kMissing) {
-        return std::optional<std::string>();
-    }
-    return std::optional<std::string>(std::move(text));
+Result<std::optional<std::string>> load_text_file(const std::filesystem::path& dir,
+                                                  const std::string& relative) {
+    return util::read_file_beneath(dir, relative, relative);
 }
 
 std::vector<std::pair<std::string, std::string>> stringify_mapping(const Json& mapping) {

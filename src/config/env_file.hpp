@@ -27,20 +27,23 @@ namespace arunner::config {
 /// the text's size.
 Result<nlohmann::ordered_json> yaml_to_json(std::string_view text, std::string_view source_name);
 
-/// Loads a structured env file (env/envvars, env/passwords, env/settings). Returns nullopt when
-/// the file does not exist, is empty or blank, or holds a YAML null document. Otherwise the
-/// text is parsed as JSON (key order kept) and, when that fails or gives a falsy value, as
-/// YAML. Fails, naming `display_name`, when the file cannot be read, cannot be parsed (a
-/// JSON-looking text reports the JSON error and its position, anything else the YAML one), or
-/// holds something other than a mapping. Reading blocks until EOF, so a FIFO works.
-Result<std::optional<nlohmann::ordered_json>> load_mapping_file(const std::filesystem::path& path,
-                                                                std::string_view display_name);
+/// Loads a structured env file (env/envvars, env/passwords, env/settings): `relative` beneath
+/// the private data dir `dir`, read as util::read_file_beneath() reads (no link out of the dir,
+/// a regular file or a FIFO, at most 16 MiB, a FIFO given 10 s). Returns nullopt when the file
+/// does not exist, is empty or blank, or holds a YAML null document. Otherwise the text is
+/// parsed as JSON (key order kept) and, when that fails or gives a falsy value, as YAML. Fails,
+/// naming `relative`, when the file cannot be read, cannot be parsed (a JSON-looking text
+/// reports the JSON error and its position, anything else the YAML one), or holds something
+/// other than a mapping.
+Result<std::optional<nlohmann::ordered_json>> load_mapping_file(const std::filesystem::path& dir,
+                                                                const std::string& relative);
 
-/// Reads a string file (env/cmdline, env/ssh_key, args) as raw bytes. Returns nullopt when it does
-/// not exist; fails with `cannot read <display_name>: <strerror>` when it cannot be opened or
-/// read (permission denied, a directory). Reading blocks until EOF, so a FIFO works.
-Result<std::optional<std::string>> load_text_file(const std::filesystem::path& path,
-                                                  std::string_view display_name);
+/// Reads a string file (env/cmdline, env/ssh_key, args) beneath `dir` as raw bytes, with the
+/// same rules as load_mapping_file(). Returns nullopt when it does not exist; fails with
+/// `cannot read <relative>: <why>` when it cannot be read (permission denied, a directory, a
+/// link out of the dir, a device, too large).
+Result<std::optional<std::string>> load_text_file(const std::filesystem::path& dir,
+                                                  const std::string& relative);
 
 /// Turns each key and value of a mapping into text with Python's `str()` (util::python_str),
 /// keeping their order: how env/envvars entries reach the child's environment. A value that is

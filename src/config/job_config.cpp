@@ -12,12 +12,14 @@
 #include "config/env_file.hpp"
 #include "config/generated_inputs.hpp"
 #include "config/passwords.hpp"
+#include "config/run_inputs.hpp"
 #include "config/sandbox.hpp"
 #include "config/ssh_agent.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
 #include "util/python_truth.hpp"
 #include "util/shlex.hpp"
+#include "util/text.hpp"
 #include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
 
@@ -441,6 +443,23 @@ Result<JobConfig> kept_or_undone(JobConfig job, const Status& status) {
     return status.error();
 }
 
+/// An environment entry the child could not get as written: a name that is empty or holds '='
+/// (`A=B: 1` would set A to "B=1") or a NUL, a value that holds a NUL (the child would see it
+/// cut short while ART/command records all of it).
+Status check_environment_entries(const std::vector<std::pair<std::string, std::string>>& entries,
+                                 const std::string& source) {
+    for (const auto& [name, value] : entries) {
+        if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos) {
+            return Error{source + ": '" + util::printable(name) +
+                         "' cannot name an environment variable (empty, or holds '=' or NUL)"};
+        }
+        if (value.find('\0') != std::string::npos) {
+            return Error{source + ": the value of " + name + " holds a NUL byte"};
+        }
+    }
+    return {};
+}
+
 Result<JobConfig> prepare_job_in(const RunOptions& options) {
     JobConfig job;
     ARUNNER_TRY(check_what_to_run(options));
@@ -472,6 +491,9 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     ARUNNER_TRY(check_forks(options.forks));
     const fs::path& pdd = job.private_data_dir;
     job.ident = options.ident.empty() ? util::uuid4() : options.ident;
+    if (job.ident.find('\0') != std::string::npos) {
+        return Error{"ident holds a NUL byte: it cannot name an artifact directory"};
+    }
     if (job.ident.find('/') != std::string::npos || job.ident == "." || job.ident == "..") {
         return Error{"ident '" + job.ident + "' cannot name an artifact directory"};
     }
@@ -488,7 +510,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     nlohmann::ordered_json settings =
         options.settings.is_object() ? options.settings : nlohmann::ordered_json::object();
     ARUNNER_ASSIGN_OR_RETURN(auto settings_file,
-                             load_mapping_file(pdd / "env" / "settings", "env/settings"));
+                             load_mapping_file(pdd, "env/settings"));
     if (settings_file) {
         for (const auto& [key, value] : settings_file->items()) {
             settings[key] = value;
@@ -542,6 +564,9 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
                                                                : IsolationKind::none,
                                       job.container ? job.container->engine : std::string()));
     ARUNNER_TRY(dump_env_options(options, pdd));
+    if (job.container || sandbox) {
+        ARUNNER_TRY(make_env_dir(pdd));  // read-only to the job (config/run_inputs.hpp)
+    }
     // Inside the container the private data dir is /runner; these name the container's paths.
     const fs::path inner_pdd = job.container ? fs::path(kContainerPrivateDataDir) : pdd;
     const fs::path inner_artifact_dir =
@@ -549,18 +574,23 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
 
     // The environment.
     ARUNNER_ASSIGN_OR_RETURN(auto envvars_file,
-                             load_mapping_file(pdd / "env" / "envvars", "env/envvars"));
+                             load_mapping_file(pdd, "env/envvars"));
     EnvironmentInputs env_inputs;
     env_inputs.base = util::Environment::from_current_process();
     env_inputs.envvars_option = options.envvars;
     if (envvars_file) {
         env_inputs.envvars_file = stringify_mapping(*envvars_file);
     }
+    ARUNNER_TRY(check_environment_entries(env_inputs.envvars_option, "the envvars option"));
+    ARUNNER_TRY(check_environment_entries(env_inputs.envvars_file, "env/envvars"));
     env_inputs.callback_dir = find_callback_dir();
     if (env_inputs.callback_dir.empty()) {
         return Error{
             "cannot find arunner's Ansible callback plugin (awx_display.py): set "
             "ARUNNER_CALLBACK_DIR to the directory that holds it"};
+    }
+    if (!job.container) {
+        job.python_boot_dir = (fs::path(env_inputs.callback_dir) / kPythonBootDirName).string();
     }
     if (job.container) {
         job.container->host_callback_dir = env_inputs.callback_dir;
@@ -599,7 +629,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     }
 
     // PDD/args replaces the whole command (raw mode).
-    ARUNNER_ASSIGN_OR_RETURN(auto args, load_text_file(pdd / "args", "args"));
+    ARUNNER_ASSIGN_OR_RETURN(auto args, load_text_file(pdd, "args"));
     if (args) {
         ARUNNER_ASSIGN_OR_RETURN(auto words, split_words(*args, "args"));
         if (words.empty()) {
@@ -638,11 +668,13 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     std::string cmdline_source = "--cmdline";
     if (options.cmdline && !options.cmdline->empty()) {
         cmdline_text = options.cmdline;
+        // Checked before it is kept: a bad one in env/cmdline would fail every later run.
+        ARUNNER_TRY(split_words(*options.cmdline, cmdline_source));
         if (!options.suppress_env_files && !path_exists(pdd / "env" / "cmdline")) {
             ARUNNER_TRY(dump_cmdline(pdd, *options.cmdline));
         }
     } else {
-        ARUNNER_ASSIGN_OR_RETURN(auto file, load_text_file(pdd / "env" / "cmdline", "env/cmdline"));
+        ARUNNER_ASSIGN_OR_RETURN(auto file, load_text_file(pdd, "env/cmdline"));
         cmdline_text = std::move(file);
         cmdline_source = "env/cmdline";
     }

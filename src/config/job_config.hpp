@@ -46,6 +46,10 @@ struct JobConfig {
     std::filesystem::path fact_cache_dir;
     std::vector<std::string> command;
     util::Environment env;
+    /// The callback plugin's start-up hook dir (awx_display_boot) as the job sees it: put first
+    /// on the job's PYTHONPATH when it starts, never in `env` (docs/frames.md). Empty in a
+    /// container, whose secret still travels in its environment.
+    std::string python_boot_dir;
     std::filesystem::path cwd;
     RunnerSettings settings;
     RunnerMode runner_mode = RunnerMode::pexpect;

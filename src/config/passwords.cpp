@@ -34,7 +34,7 @@ Result<PasswordAnswers> load_password_answers(const std::filesystem::path& priva
                                               const PasswordAnswers& option) {
     PasswordAnswers answers = option;
     ARUNNER_ASSIGN_OR_RETURN(
-        auto file, load_mapping_file(private_data_dir / "env" / "passwords", "env/passwords"));
+        auto file, load_mapping_file(private_data_dir, "env/passwords"));
     if (!file) {
         return answers;
     }

@@ -10,6 +10,7 @@
 #include <set>
 #include <tuple>
 
+#include "config/run_inputs.hpp"
 #include "util/copy_tree.hpp"
 #include "util/files.hpp"
 #include "util/python_truth.hpp"
@@ -51,19 +52,6 @@ Status setting_path(const Json& settings, const char* key, std::optional<fs::pat
     }
     out = it->get<std::string>();
     return {};
-}
-
-/// `path` with its symlinks resolved; empty when it does not exist.
-fs::path real_path(const fs::path& path) {
-    std::error_code ec;
-    fs::path real = fs::canonical(path, ec);
-    return ec ? fs::path() : real;
-}
-
-/// True when `path` is `dir` or below it (both real, absolute paths).
-bool is_within(const fs::path& path, const fs::path& dir) {
-    auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
-    return d == dir.end();
 }
 
 fs::path default_staging_base() {
@@ -394,14 +382,18 @@ Status apply_isolation(const IsolationPaths& paths,
     };
     show_outside_pdd(job.artifact_dir.parent_path());
     show_outside_pdd(copy ? *copy : job.project_dir);
-    for (const char* input : {"env", "args", "inventory"}) {
-        if (fs::path real = real_path(pdd / input); !real.empty() && is_within(real, pdd)) {
-            implicit.push_back({SandboxMount::Kind::read_only, real, real});
+    for (const RunInput& input : present_run_inputs(pdd)) {
+        if (is_within(input.real, pdd)) {
+            implicit.push_back({SandboxMount::Kind::read_only, input.real, input.real});
         }
     }
     // AWX_LIB_DIRECTORY replaces the callback dir in the job's environment: that one is shown.
     const fs::path plugin_dir = job.env.get("AWX_LIB_DIRECTORY").value_or(callback_dir.string());
     if (fs::path real = real_path(plugin_dir); !real.empty()) {
+        implicit.push_back({SandboxMount::Kind::read_only, real, real});
+    }
+    // arunner's own start-up hook (job.python_boot_dir) even when the plugin is another's.
+    if (fs::path real = real_path(job.python_boot_dir); !real.empty() && plugin_dir != callback_dir) {
         implicit.push_back({SandboxMount::Kind::read_only, real, real});
     }
     if (job.ssh_key && !job.ssh_key->agent_socket_dir.empty()) {

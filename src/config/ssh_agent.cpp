@@ -71,7 +71,7 @@ Status apply_ssh_key(const RunOptions& options, JobConfig& job) {
         setup.source = "the ssh_key option";
     } else {
         ARUNNER_ASSIGN_OR_RETURN(
-            auto file, load_text_file(job.private_data_dir / "env" / "ssh_key", "env/ssh_key"));
+            auto file, load_text_file(job.private_data_dir, "env/ssh_key"));
         if (!file) {
             return {};
         }

@@ -1,6 +1,7 @@
 #include "exec/child_process.hpp"
 
 #include "exec/job_processes.hpp"
+#include "util/environment.hpp"
 #include "util/files.hpp"
 
 #include <fcntl.h>
@@ -191,11 +192,23 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnRequest& request, SpawnFailu
         // close-on-exec here, so children spawned at the same time do not).
         posix_spawn_file_actions_adddup2(&spawn.actions, secret_read.get(), kFrameSecretFd);
         posix_spawn_file_actions_addclosefrom_np(&spawn.actions, kFrameSecretFd + 1);
+        bool python_path_set = false;
         for (const auto& entry : request.envp) {
-            if (!names_variable(entry, kFrameFdVariable) &&
-                !names_variable(entry, kFrameSecretVariable)) {
-                envp_strings.push_back(entry);
+            if (names_variable(entry, kFrameFdVariable) ||
+                names_variable(entry, kFrameSecretVariable)) {
+                continue;
             }
+            if (!request.python_boot_dir.empty() && names_variable(entry, "PYTHONPATH")) {
+                envp_strings.push_back(
+                    "PYTHONPATH=" + util::python_path_with(request.python_boot_dir,
+                                                           std::string_view(entry).substr(11)));
+                python_path_set = true;
+                continue;
+            }
+            envp_strings.push_back(entry);
+        }
+        if (!request.python_boot_dir.empty() && !python_path_set) {
+            envp_strings.push_back("PYTHONPATH=" + request.python_boot_dir);
         }
         envp_strings.push_back(std::string(kFrameFdVariable) + "=" +
                                std::to_string(kFrameSecretFd));

@@ -32,6 +32,11 @@ struct SpawnRequest {
     /// a pipe at fd kFrameSecretFd, named by ARUNNER_FRAME_FD in its environment; nothing else
     /// the child starts inherits it unless the child passes it on (the plugin closes it).
     std::string frame_secret;
+    /// With a frame secret: a directory put first on the child's PYTHONPATH (the callback
+    /// plugin's start-up hook, which takes the secret before any of ansible's code runs and puts
+    /// PYTHONPATH back; docs/frames.md). Added at spawn time like ARUNNER_FRAME_FD, so
+    /// ART/command never shows it. Empty: none.
+    std::string python_boot_dir;
     /// Pipes mode only: descriptors the caller owns that become the child's stdin, stdout and
     /// stderr (run_command's input_fd, output_fd, error_fd); -1: stdin is /dev/null, and the
     /// output is a pipe read through output_fd()/error_fd(). A stream given here is not

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "config/run_inputs.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
 
@@ -198,6 +199,25 @@ Status add_user_settings(const config::ContainerJobConfig& c, ContainerSpec& spe
     return {};
 }
 
+/// The run's inputs (config/run_inputs.hpp) over the private data dir's mount, read-only, so
+/// the job cannot rewrite what decides the next run. One that is a link within the private data
+/// dir is covered at its real place too (where the job could otherwise write it). The engine
+/// mounts parents before children, whatever the order here.
+void add_read_only_run_inputs(const fs::path& private_data_dir, ContainerSpec& spec) {
+    const fs::path pdd = config::real_path(private_data_dir);
+    const fs::path inner = config::kContainerPrivateDataDir;
+    for (const config::RunInput& input : config::present_run_inputs(pdd)) {
+        spec.mounts.push_back(
+            Mount{input.real.string(), (inner / input.name).string(), true, SelinuxRelabel::none});
+        if (input.real != pdd / input.name && config::is_within(input.real, pdd) &&
+            input.real != pdd) {
+            spec.mounts.push_back(Mount{input.real.string(),
+                                        (inner / input.real.lexically_relative(pdd)).string(),
+                                        true, SelinuxRelabel::none});
+        }
+    }
+}
+
 }  // namespace
 
 Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
@@ -242,6 +262,7 @@ Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
     // The plugin is read, never written; not relabelled (it lives in a system directory).
     spec.mounts.push_back(Mount{trim_slashes(c.host_callback_dir.string()),
                                 config::kContainerCallbackDir, true, SelinuxRelabel::none});
+    add_read_only_run_inputs(job.private_data_dir, spec);
     ARUNNER_TRY(add_user_settings(c, spec));
     return spec;
 }

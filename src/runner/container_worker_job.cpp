@@ -1,6 +1,7 @@
 #include "runner/container_worker_job.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "stream/spool_file.hpp"
 #include "stream/transmitter.hpp"
 #include "util/files.hpp"
+#include "util/read_beneath.hpp"
 #include "util/strings.hpp"
 #include "util/unique_fd.hpp"
 
@@ -109,10 +111,42 @@ std::string engine_account(engine::ContainerEngine& engine, const std::string& i
     return account;
 }
 
+/// How long a worker that sent eof may take to end its stream (it exits right after eof).
+constexpr int kAfterEofWaitMs = 10000;
+
+/// Reads `fd` until its end or until it stays quiet for kAfterEofWaitMs of `clock`'s time; how
+/// many bytes came.
+size_t bytes_until_end(int fd, util::Clock& clock) {
+    size_t count = 0;
+    char buffer[4096];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        const int ready = clock.poll(&p, 1, kAfterEofWaitMs);
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0) {
+            return count;
+        }
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+        if (n <= 0) {
+            return count;
+        }
+        count += static_cast<size_t>(n);
+    }
+}
+
 /// The job's rc as the worker's ART/rc (unpacked from the artifacts zip) says.
 std::optional<int> worker_rc(const std::filesystem::path& artifact_dir, JobStatus status) {
-    if (auto text = util::read_file(artifact_dir / "rc")) {
-        if (auto rc = util::parse_int<int>(util::trim(*text))) {
+    util::ReadBounds bounds;
+    bounds.max_bytes = 64;  // a number
+    auto text = util::read_file_beneath(artifact_dir.string(), "rc", (artifact_dir / "rc").string(),
+                                        bounds);
+    if (text && *text) {
+        if (auto rc = util::parse_int<int>(util::trim(**text))) {
             return rc;
         }
     }
@@ -147,7 +181,8 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
         return Error{std::string("cannot rewind the job stream: ") + std::strerror(errno)};
     }
     ARUNNER_ASSIGN_OR_RETURN(auto dir, artifacts::ArtifactDir::create(job.artifact_dir));
-    ARUNNER_TRY(artifacts::rotate_artifacts(job.artifact_dir.parent_path(), job.rotate_artifacts));
+    ARUNNER_TRY(artifacts::rotate_artifacts(job.artifact_dir.parent_path(), job.rotate_artifacts,
+                                           job.artifact_dir.filename().string()));
 
     engine::ContainerEngine& engine = *prepared.engine;
     ARUNNER_ASSIGN_OR_RETURN(const std::string id,
@@ -255,6 +290,18 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
     }
     stream::ProcessResult processed =
         stream::run_processor(processor_in.get(), processing, processor_hooks);
+    // Nothing may follow eof. A task in the container that wrote a whole stream of its own
+    // (status, zip, eof) into the worker's stdout would be followed by the worker's real one.
+    if (processed.saw_eof) {
+        const size_t more = processed.bytes_after_eof + bytes_until_end(processor_in.get(), clock);
+        if (more > 0) {
+            processed.status = JobStatus::error;
+            processed.error = "the worker stream went on after its eof line (" +
+                              std::to_string(more) +
+                              " more bytes): something in the container wrote into the "
+                              "worker's stream, so the job's result cannot be trusted";
+        }
+    }
     const std::string oom =
         oom_account(oom_watch ? oom_watch->kills() : std::nullopt, prepared.spec);
     // The stream said all it will say: stop reading it, and stop the container if it goes on.

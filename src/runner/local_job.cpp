@@ -97,8 +97,11 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
                                  isolation::prepare_container(job, pull_context(job, hooks)));
     }
     ARUNNER_ASSIGN_OR_RETURN(auto dir, artifacts::ArtifactDir::create(job.artifact_dir));
+    // A reused ART may hold a fact_cache that an earlier job linked out of it.
+    ARUNNER_TRY(dir.repair_fact_cache(job.fact_cache_dir));
     ARUNNER_TRY(dir.write_command(job.command, job.cwd.string(), job.env));
-    ARUNNER_TRY(artifacts::rotate_artifacts(job.artifact_dir.parent_path(), job.rotate_artifacts));
+    ARUNNER_TRY(artifacts::rotate_artifacts(job.artifact_dir.parent_path(), job.rotate_artifacts,
+                                           job.artifact_dir.filename().string()));
     if (!job.suppress_output_file) {
         ARUNNER_TRY(dir.open_output_files());
     }
@@ -157,6 +160,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     request.envp = job.env.to_envp();
     request.cwd = job.cwd;
     request.frame_secret = frame_secret;
+    request.python_boot_dir = job.python_boot_dir;
     request.terminal =
         job.runner_mode == RunnerMode::pexpect ? exec::Terminal::pty : exec::Terminal::pipes;
     request.stdin_fd = job.input_fd;

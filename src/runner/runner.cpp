@@ -18,6 +18,7 @@
 #include "runner/local_job.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
+#include "util/read_beneath.hpp"
 #include "util/unique_fd.hpp"
 
 namespace arunner {
@@ -64,9 +65,23 @@ bool on_main_thread() {
     return ::getpid() == ::gettid();
 }
 
+/// ART's files can be rewritten by a container job: read without following a link out of
+/// their directory, never blocking, and bounded (util/read_beneath.hpp).
+constexpr size_t kMaxOutputFileBytes = size_t{256} << 20;
+constexpr size_t kMaxEventFileBytes = size_t{64} << 20;
+
 Result<Json> read_json_file(const std::filesystem::path& path) {
-    ARUNNER_ASSIGN_OR_RETURN(auto text, util::read_file(path));
-    Json parsed = Json::parse(text, nullptr, false);
+    util::ReadBounds bounds;
+    bounds.max_bytes = kMaxEventFileBytes;
+    ARUNNER_ASSIGN_OR_RETURN(auto text,
+                             util::read_file_beneath(path.parent_path().string(),
+                                                     path.filename().string(), path.string(),
+                                                     bounds));
+    if (!text) {
+        return Error{path.string() + ": missing"};
+    }
+    bool too_deep = false;
+    Json parsed = util::parse_json_bounded(*text, too_deep);
     if (parsed.is_discarded()) {
         return Error{path.string() + ": not valid JSON"};
     }
@@ -386,8 +401,12 @@ std::optional<Json> EventStream::next() {
 }
 
 std::optional<Json> Runner::stats() const {
-    for (const auto& event : events()) {
-        if (event.value("event", "") != "playbook_on_stats") {
+    // The job's last playbook_on_stats: ansible emits it once, at the very end, so one seen
+    // earlier was not the end of the job (docs/frames.md, "What can forge an event").
+    const std::vector<Json> all = events();
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        const Json& event = *it;
+        if (!event.is_object() || !event.contains("event") || event["event"] != "playbook_on_stats") {
             continue;
         }
         const Json& data = event.contains("event_data") ? event["event_data"] : Json::object();
@@ -405,38 +424,53 @@ std::vector<Json> Runner::host_events(const std::string& host) const {
     std::vector<Json> matching;
     for (auto& event : events()) {
         if (event.contains("event_data") && event["event_data"].is_object() &&
-            event["event_data"].value("host", "") == host) {
+            event["event_data"].contains("host") && event["event_data"]["host"] == host) {
             matching.push_back(std::move(event));
         }
     }
     return matching;
 }
 
-Result<std::string> Runner::stdout_text() const {
-    std::filesystem::path file = state_->job.artifact_dir / "stdout";
-    std::error_code ec;
-    if (!std::filesystem::exists(file, ec)) {
-        return Error{"stdout missing"};
+namespace {
+
+/// ART/stdout or ART/stderr, read as a file the job could have replaced (util/read_beneath.hpp).
+Result<std::string> read_output_file(const std::filesystem::path& art, const std::string& name) {
+    util::ReadBounds bounds;
+    bounds.max_bytes = kMaxOutputFileBytes;
+    ARUNNER_ASSIGN_OR_RETURN(auto text,
+                             util::read_file_beneath(art.string(), name, (art / name).string(), bounds));
+    if (!text) {
+        return Error{name + " missing"};
     }
-    return util::read_file(file);
+    return std::move(*text);
+}
+
+}  // namespace
+
+Result<std::string> Runner::stdout_text() const {
+    return read_output_file(state_->job.artifact_dir, "stdout");
 }
 
 Result<std::string> Runner::stderr_text() const {
-    std::filesystem::path file = state_->job.artifact_dir / "stderr";
-    std::error_code ec;
-    if (!std::filesystem::exists(file, ec)) {
-        return Error{"stderr missing"};
-    }
-    return util::read_file(file);
+    return read_output_file(state_->job.artifact_dir, "stderr");
 }
 
 Result<Json> Runner::get_fact_cache(const std::string& host) const {
-    std::filesystem::path file = state_->job.fact_cache_dir / host;
-    std::error_code ec;
-    if (!std::filesystem::exists(file, ec)) {
+    if (host.empty() || host.find('/') != std::string::npos || host == "." || host == "..") {
         return Json::object();
     }
-    return read_json_file(file);
+    const std::filesystem::path& dir = state_->job.fact_cache_dir;
+    ARUNNER_ASSIGN_OR_RETURN(auto text,
+                             util::read_file_beneath(dir.string(), host, (dir / host).string()));
+    if (!text) {
+        return Json::object();
+    }
+    bool too_deep = false;
+    Json parsed = util::parse_json_bounded(*text, too_deep);
+    if (parsed.is_discarded()) {
+        return Error{(dir / host).string() + ": not valid JSON"};
+    }
+    return parsed;
 }
 
 Status Runner::set_fact_cache(const std::string& host, const Json& facts) const {

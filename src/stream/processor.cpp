@@ -493,6 +493,7 @@ ProcessResult process_stream(int in_fd, const ProcessorOptions& options,
         } else if (data.contains("eof")) {
             saw_eof = true;
             result.saw_eof = true;
+            result.bytes_after_eof = in.buffered();
             break;
         } else if (auto event = data.find("event");
                    event != data.end() && event->is_string() && *event == "keepalive") {

@@ -23,6 +23,9 @@ struct ProcessResult {
     std::filesystem::path artifact_dir;
     std::string error;     ///< why, when status is `error` (e.g. "the worker stream was cut")
     bool saw_eof = false;  ///< the stream ended with its eof line
+    /// Bytes already read past the eof line (nothing may follow it: a caller that owns the
+    /// stream's writer checks that nothing more comes, runner/container_worker_job.cpp).
+    size_t bytes_after_eof = 0;
 };
 
 /// What an in-process caller (a worker-container job, runner/container_worker_job.hpp) adds to

@@ -6,26 +6,16 @@
 
 #include "stream/wire.hpp"
 #include "stream/zip_reader.hpp"
-#include "util/files.hpp"
+#include "util/temp_dir.hpp"
 
 namespace arunner::stream {
 
 Result<SpoolFile> SpoolFile::create() {
-    std::string templ = (std::filesystem::temp_directory_path() / "arunner-zip-XXXXXX").string();
-    int fd = ::mkostemp(templ.data(), O_CLOEXEC);
-    if (fd < 0) {
-        return util::errno_error("cannot create a temp file like", templ, errno);
-    }
+    ARUNNER_ASSIGN_OR_RETURN(auto fd, util::unnamed_temp_file());
     SpoolFile spool;
-    spool.fd_.reset(fd);
-    spool.path_ = templ;
+    spool.path_ = "/proc/self/fd/" + std::to_string(fd.get());
+    spool.fd_ = std::move(fd);
     return spool;
-}
-
-SpoolFile::~SpoolFile() {
-    if (!path_.empty()) {
-        ::unlink(path_.c_str());
-    }
 }
 
 Status receive_zip(WireReader& in, const nlohmann::ordered_json& size,

@@ -1,6 +1,7 @@
 #pragma once
-// A temporary file for a zip on its way into or out of a stream: created in $TMPDIR, removed
-// when the handle dies. Keeps payloads on disk, never in memory.
+// A temporary file for a zip on its way into or out of a stream: created in $TMPDIR without a
+// name (util::unnamed_temp_file), so nothing of a job's inputs is left on disk after any crash,
+// SIGKILL included. Keeps payloads on disk, never in memory.
 
 #include <filesystem>
 #include <utility>
@@ -14,16 +15,17 @@
 
 namespace arunner::stream {
 
-/// An open, named temp file that is deleted on destruction.
+/// An open temp file without a name; gone when the last descriptor of it closes.
 class SpoolFile {
   public:
     static Result<SpoolFile> create();
     SpoolFile(SpoolFile&& other) noexcept
         : fd_(std::move(other.fd_)), path_(std::exchange(other.path_, {})) {}
     SpoolFile& operator=(SpoolFile&&) = delete;
-    ~SpoolFile();
+    ~SpoolFile() = default;
 
     int fd() const { return fd_.get(); }
+    /// /proc/self/fd/<fd>: opens the same file again, for readers that take a path.
     const std::filesystem::path& path() const { return path_; }
 
   private:

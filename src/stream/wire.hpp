@@ -68,6 +68,9 @@ class WireReader {
     /// Decodes the payload of a `{"zipfile": size}` line into `out_fd`. An Error when the
     /// stream ends early or holds something that is not base64.
     Status read_zip(uint64_t size, int out_fd);
+    /// How many bytes were read from the fd and not yet returned (what came after the last
+    /// line returned, in the same reads).
+    size_t buffered() const { return end_ - start_; }
 
   private:
     /// Reads more bytes into the buffer; false at end of stream.

@@ -17,7 +17,9 @@
 #include "stream/wire.hpp"
 #include "stream/worker_cleanup.hpp"
 #include "stream/zip_writer.hpp"
+#include "util/environment.hpp"
 #include "util/files.hpp"
+#include "util/temp_dir.hpp"
 #include "util/unique_fd.hpp"
 
 namespace arunner::stream {
@@ -76,7 +78,8 @@ class WorkDir {
     static Result<WorkDir> open(const WorkerOptions& options) {
         WorkDir dir;
         if (!options.private_data_dir) {
-            std::string templ = (fs::temp_directory_path() / "arunner-worker-XXXXXX").string();
+            ARUNNER_ASSIGN_OR_RETURN(const fs::path tmp, util::temp_dir());
+            std::string templ = (tmp / "arunner-worker-XXXXXX").string();
             if (::mkdtemp(templ.data()) == nullptr) {
                 return util::errno_error("cannot create a temp dir like", templ, errno);
             }
@@ -144,8 +147,10 @@ Json status_line(const StatusUpdate& update) {
     if (update.status == JobStatus::starting) {
         line["command"] = update.command;
         Json env = Json::object();
+        // Secret-looking values stay on the worker (docs/stream.md): the stream reaches
+        // the controller's logs and handlers (AWX users asked for this, awx #16141).
         for (const auto& [name, value] : update.env) {
-            env[name] = value;
+            env[name] = util::looks_secret(name) ? std::string(util::kHiddenValue) : value;
         }
         line["env"] = std::move(env);
         line["cwd"] = update.cwd;

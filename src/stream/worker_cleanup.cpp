@@ -14,6 +14,7 @@
 #include <set>
 
 #include "util/files.hpp"
+#include "util/temp_dir.hpp"
 
 namespace arunner::stream {
 namespace {
@@ -29,7 +30,8 @@ bool is_system_dir(const fs::path& resolved) {
         return true;
     }
     std::error_code ec;
-    return resolved == fs::weakly_canonical(fs::temp_directory_path(), ec);
+    auto tmp = util::temp_dir();
+    return tmp && resolved == fs::weakly_canonical(*tmp, ec);
 }
 
 /// The names in the open directory `dir_fd` (not "." and ".."), or an Error.
@@ -191,6 +193,7 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
     if (options.file_pattern.empty()) {
         return result;
     }
+    ARUNNER_ASSIGN_OR_RETURN(const fs::path tmp_root, util::temp_dir());
     glob_t found{};
     int rc = ::glob(options.file_pattern.c_str(), GLOB_NOSORT, nullptr, &found);
     std::vector<Match> matches;
@@ -258,7 +261,7 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
             auto idents = list_dir(artifacts.get(), path / "artifacts");
             for (const auto& ident : idents ? *idents : std::vector<std::string>()) {
                 std::string pattern =
-                    glob_escape((fs::temp_directory_path() / "ansible_runner_registry_").string() +
+                    glob_escape((tmp_root / "ansible_runner_registry_").string() +
                                 ident) +
                     "_*";
                 glob_t auth{};

@@ -20,6 +20,7 @@
 
 #include "util/files.hpp"
 #include "util/unique_fd.hpp"
+#include "util/text.hpp"
 #include "util/utf8_locale.hpp"
 
 namespace arunner::stream {
@@ -218,6 +219,12 @@ class ZipWalker {
 
     Status add(int dir_fd, const std::string& name, const fs::path& path, const std::string& rel,
                const struct stat& st) {
+        // Zip names are UTF-8 for both workers (Python's zipfile cannot even read such a name
+        // off the disk: ansible-runner's transmit fails on it up front), so refuse it here.
+        if (!util::is_valid_utf8(rel)) {
+            return Error{"cannot send " + util::printable(path.string()) +
+                         ": its name is not valid UTF-8, which a zip for a worker cannot carry"};
+        }
         EntryPtr entry(archive_entry_new());
         archive_entry_set_pathname(entry.get(), rel.c_str());
         archive_entry_set_mode(entry.get(), st.st_mode);

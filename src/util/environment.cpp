@@ -1,6 +1,7 @@
 #include "util/environment.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <utility>
 
 extern char** environ;
@@ -59,6 +60,28 @@ std::vector<std::string> Environment::to_envp() const {
         entry += '=';
         entry += value;
         out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+bool looks_secret(std::string_view name) {
+    std::string upper(name);
+    for (char& c : upper) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    for (const char* word : {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"}) {
+        if (upper.find(word) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string python_path_with(std::string_view dir, std::string_view existing) {
+    std::string out(dir);
+    if (!existing.empty()) {
+        out += ':';
+        out += existing;
     }
     return out;
 }

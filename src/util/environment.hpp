@@ -36,4 +36,16 @@ class Environment {
     std::vector<Entry> entries_;
 };
 
+/// True when a variable's name says its value is a secret: it holds (in any case) TOKEN,
+/// SECRET, PASSWORD, PASSWD, KEY, CREDENTIAL or AUTH.
+bool looks_secret(std::string_view name);
+
+/// What stands for a secret-looking variable's value where arunner shows an environment to a
+/// peer (the worker's `starting` status): AWX's marker for a hidden value.
+inline constexpr const char* kHiddenValue = "**********";
+
+/// PYTHONPATH with `dir` first: "dir" when `existing` is empty (an empty entry would put the
+/// cwd on sys.path), else "dir:existing".
+std::string python_path_with(std::string_view dir, std::string_view existing);
+
 }  // namespace arunner::util

@@ -51,6 +51,35 @@ std::string valid_utf8(std::string_view bytes) {
     return out;
 }
 
+std::string printable(std::string_view bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size());
+    size_t i = 0;
+    while (i < bytes.size()) {
+        const Utf8Char c = decode_utf8_char(bytes.substr(i));
+        const bool control = c.valid && ((c.code_point < 0x20 && c.code_point != '\t' &&
+                                          c.code_point != '\n') ||
+                                         (c.code_point >= 0x7f && c.code_point < 0xa0));
+        if (c.valid && !control) {
+            out.append(bytes.substr(i, c.length));
+        } else if (control && c.code_point >= 0x80) {
+            out += "\\u00";
+            out += kHex[(c.code_point >> 4) & 0xf];
+            out += kHex[c.code_point & 0xf];
+        } else {
+            for (size_t k = 0; k < c.length; ++k) {
+                const auto b = static_cast<unsigned char>(bytes[i + k]);
+                out += "\\x";
+                out += kHex[b >> 4];
+                out += kHex[b & 0xf];
+            }
+        }
+        i += c.length;
+    }
+    return out;
+}
+
 size_t count_newlines(std::string_view text) {
     size_t count = 0;
     const char* p = text.data();

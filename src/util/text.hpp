@@ -72,6 +72,12 @@ std::vector<std::string_view> split_lines_keep_ends(std::string_view text);
 /// bytes.decode('utf-8', 'replace'). Returns the input unchanged (no copy) when it is valid.
 std::string valid_utf8(std::string_view bytes);
 
+/// `bytes` safe to print on a terminal: every control character (C0 but tab and newline, DEL,
+/// and C1 such as U+009B, the one-byte CSI) becomes `\xNN` or `\u00NN`, an invalid UTF-8 byte
+/// `\xNN`, so text from a peer (a worker's explanation, a registry's error) cannot move the
+/// cursor, retitle the window or hide what follows.
+std::string printable(std::string_view bytes);
+
 /// Number of '\n' bytes in `text`.
 size_t count_newlines(std::string_view text);
 

@@ -102,6 +102,56 @@ TEST(RotateArtifacts, KeepsTheNewestEntries) {
     EXPECT_TRUE(std::filesystem::exists(tmp / "run2"));
 }
 
+TEST(RotateArtifacts, TheCurrentRunsDirIsKeptWhateverItsMtime) {
+    testing::TempDir tmp;
+    for (int i = 0; i < 3; ++i) {
+        auto path = tmp / ("run" + std::to_string(i));
+        std::filesystem::create_directory(path);
+        struct utimbuf times {
+            1000000 + i * 10, 1000000 + i * 10
+        };
+        ::utime(path.c_str(), &times);
+    }
+    // The running job's ART, dated long ago (or far ahead: a job can touch it either way).
+    struct utimbuf old_times {
+        10, 10
+    };
+    ::utime((tmp / "run0").c_str(), &old_times);
+    ASSERT_TRUE(rotate_artifacts(tmp.path(), 1, "run0").ok());
+    EXPECT_TRUE(std::filesystem::exists(tmp / "run0"));
+    EXPECT_FALSE(std::filesystem::exists(tmp / "run1"));
+    EXPECT_FALSE(std::filesystem::exists(tmp / "run2"));
+}
+
+TEST(ArtifactDir, AFactCacheLinkedOutOfArtIsReplacedByARealDirectory) {
+    testing::TempDir host;
+    std::filesystem::create_directory(host / "etc");
+    testing::TempDir tmp;
+    auto dir = ArtifactDir::create(tmp / "art");
+    ASSERT_TRUE(dir.ok());
+    std::filesystem::create_directory_symlink(host / "etc", tmp / "art/fact_cache");
+    ASSERT_TRUE(dir->repair_fact_cache(tmp / "art/fact_cache").ok());
+    EXPECT_FALSE(std::filesystem::is_symlink(tmp / "art/fact_cache"));
+    EXPECT_TRUE(std::filesystem::is_directory(tmp / "art/fact_cache"));
+    EXPECT_TRUE(std::filesystem::exists(host / "etc")) << "the link's target is left alone";
+    // A file or FIFO in its place too, and a nested setting's link on the way.
+    std::filesystem::remove(tmp / "art/fact_cache");
+    ASSERT_EQ(::mkfifo((tmp / "art/fact_cache").c_str(), 0600), 0);
+    ASSERT_TRUE(dir->repair_fact_cache(tmp / "art/fact_cache").ok());
+    EXPECT_TRUE(std::filesystem::is_directory(tmp / "art/fact_cache"));
+    std::filesystem::create_directory_symlink(host / "etc", tmp / "art/nested");
+    ASSERT_TRUE(dir->repair_fact_cache(tmp / "art/nested/cache").ok());
+    EXPECT_FALSE(std::filesystem::is_symlink(tmp / "art/nested"));
+    EXPECT_TRUE(std::filesystem::is_empty(host / "etc"));
+    // A real one keeps its facts; a missing one is left for ansible; one outside ART is the user's.
+    std::ofstream(tmp / "art/fact_cache/host1") << "{}";
+    ASSERT_TRUE(dir->repair_fact_cache(tmp / "art/fact_cache").ok());
+    EXPECT_TRUE(std::filesystem::exists(tmp / "art/fact_cache/host1"));
+    ASSERT_TRUE(dir->repair_fact_cache(tmp / "art/missing").ok());
+    EXPECT_FALSE(std::filesystem::exists(tmp / "art/missing"));
+    ASSERT_TRUE(dir->repair_fact_cache(host / "etc").ok());
+}
+
 std::vector<std::string> names_in(const std::filesystem::path& dir) {
     std::vector<std::string> names;
     for (const auto& e : std::filesystem::directory_iterator(dir)) {

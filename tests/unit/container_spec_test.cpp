@@ -132,7 +132,7 @@ TEST_F(JobContainerSpec, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
     EXPECT_TRUE(spec->tty);  // pexpect mode wants a pty
     EXPECT_TRUE(spec->init);
     EXPECT_EQ(value_of(spec->labels, kIdentLabel), "job:1");
-    ASSERT_EQ(spec->mounts.size(), 2u);
+    ASSERT_EQ(spec->mounts.size(), 3u);  // and env/, read-only (the next test)
     EXPECT_EQ(spec->mounts[0].source, dir_.path().string());
     EXPECT_EQ(spec->mounts[0].target, "/runner");
     EXPECT_EQ(spec->mounts[0].relabel, SelinuxRelabel::private_);
@@ -146,6 +146,39 @@ TEST_F(JobContainerSpec, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
     auto piped = prepare();
     ASSERT_TRUE(piped.ok());
     EXPECT_FALSE(make_container_spec(*piped)->tty);
+}
+
+TEST_F(JobContainerSpec, TheRunsInputsAreReadOnlyOverTheWritableDataDir) {
+    // Present: env/ (made by SetUp), args, inventory/, pid and daemon.log. env/ is made when
+    // missing, so the job cannot create it; a link within the dir is covered where it leads.
+    std::ofstream(dir_ / "args") << "ansible-playbook site.yml\n";
+    std::filesystem::create_directories(dir_ / "project" / "inv");
+    std::filesystem::create_directory_symlink("project/inv", dir_ / "inventory");
+    std::ofstream(dir_ / "pid") << "1\n";
+    std::ofstream(dir_ / "daemon.log") << "";
+    auto job = prepare();
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    auto spec = make_container_spec(*job);
+    ASSERT_TRUE(spec.ok()) << spec.error().message;
+    std::vector<std::string> read_only;
+    for (const Mount& m : spec->mounts) {
+        if (m.read_only && m.target != config::kContainerCallbackDir) {
+            read_only.push_back(m.source.substr(dir_.path().string().size()) + " " + m.target);
+        }
+    }
+    EXPECT_EQ(read_only, (std::vector<std::string>{
+                             "/env /runner/env", "/args /runner/args",
+                             "/project/inv /runner/inventory", "/project/inv /runner/project/inv",
+                             "/pid /runner/pid", "/daemon.log /runner/daemon.log"}));
+
+    std::filesystem::remove_all(dir_ / "env");
+    std::filesystem::remove(dir_ / "args");
+    std::filesystem::remove(dir_ / "inventory");
+    auto without = prepare();
+    ASSERT_TRUE(without.ok()) << without.error().message;
+    EXPECT_TRUE(std::filesystem::is_directory(dir_ / "env"));
+    EXPECT_EQ(std::filesystem::status(dir_ / "env").permissions(),
+              std::filesystem::perms::owner_all);
 }
 
 TEST_F(JobContainerSpec, WorkerSpecStreamsOnStdinAndMountsNoDataDir) {

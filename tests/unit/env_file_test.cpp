@@ -58,7 +58,9 @@ class TempDir {
 // Loads `content` from a real file as env/settings would be.
 Result<std::optional<Json>> load_text(const std::string& content) {
     TempDir dir;
-    return load_mapping_file(dir.write("settings", content), "env/settings");
+    fs::create_directory(dir.path() / "env");
+    dir.write("env/settings", content);
+    return load_mapping_file(dir.path(), "env/settings");
 }
 
 Pairs stringified(const std::string& content) {
@@ -99,10 +101,11 @@ TEST(EnvFileMapping, YamlKeyOrderKept) {
 
 TEST(EnvFileMapping, MissingEmptyAndNullAreAbsent) {
     TempDir dir;
-    auto missing = load_mapping_file(dir.path() / "nope", "env/settings");
+    auto missing = load_mapping_file(dir.path(), "nope");
     ASSERT_TRUE(missing.ok());
     EXPECT_FALSE(missing->has_value());
-    auto under_file = load_mapping_file(dir.write("file", "x") / "child", "env/settings");
+    dir.write("file", "x");
+    auto under_file = load_mapping_file(dir.path(), "file/child");
     ASSERT_TRUE(under_file.ok());
     EXPECT_FALSE(under_file->has_value());
     for (const char* text : {"", "  \n\t\n", "null", "---\n", "# comment\n", "~"}) {
@@ -177,9 +180,9 @@ TEST(EnvFileMapping, JsonWithFlowYamlFallback) {
 TEST(EnvFileMapping, DirectoryIsAnError) {
     TempDir dir;
     fs::create_directory(dir.path() / "settings");
-    auto v = load_mapping_file(dir.path() / "settings", "/abs/env/settings");
+    auto v = load_mapping_file(dir.path(), "settings");
     ASSERT_FALSE(v.ok());
-    EXPECT_EQ(v.error().message, "cannot read /abs/env/settings: Is a directory");
+    EXPECT_EQ(v.error().message, "cannot read settings: Is a directory");
 }
 
 TEST(EnvFileMapping, ReadsAFifoWrittenByAThread) {
@@ -193,7 +196,7 @@ TEST(EnvFileMapping, ReadsAFifoWrittenByAThread) {
         expected.emplace_back("KEY_" + std::to_string(i), "value number " + std::to_string(i));
     }
     std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << content; });
-    auto v = load_mapping_file(fifo, "env/envvars");
+    auto v = load_mapping_file(dir.path(), "envvars");
     writer.join();
     ASSERT_TRUE(v.ok()) << v.error().message;
     ASSERT_TRUE(v->has_value());
@@ -203,15 +206,17 @@ TEST(EnvFileMapping, ReadsAFifoWrittenByAThread) {
 TEST(EnvFileText, RawBytesMissingAndErrors) {
     TempDir dir;
     const std::string raw("-e 'a b'\r\n\0tail", 15);
-    auto text = load_text_file(dir.write("cmdline", raw), "env/cmdline");
+    dir.write("cmdline", raw);
+    auto text = load_text_file(dir.path(), "cmdline");
     ASSERT_TRUE(text.ok());
     ASSERT_TRUE(text->has_value());
     EXPECT_EQ(**text, raw);
 
-    auto missing = load_text_file(dir.path() / "ssh_key", "env/ssh_key");
+    auto missing = load_text_file(dir.path(), "ssh_key");
     ASSERT_TRUE(missing.ok());
     EXPECT_FALSE(missing->has_value());
 
+    fs::create_directory(dir.path() / "args");
     auto is_dir = load_text_file(dir.path(), "args");
     ASSERT_FALSE(is_dir.ok());
     EXPECT_EQ(is_dir.error().message, "cannot read args: Is a directory");
@@ -220,12 +225,12 @@ TEST(EnvFileText, RawBytesMissingAndErrors) {
 TEST(EnvFileText, OpenFailureOtherThanMissingIsAnError) {
     TempDir dir;
     fs::create_symlink("loop", dir.path() / "loop");
-    auto v = load_text_file(dir.path() / "loop", "env/cmdline");
+    auto v = load_text_file(dir.path(), "loop");
     ASSERT_FALSE(v.ok());
-    EXPECT_EQ(v.error().message, "cannot read env/cmdline: Too many levels of symbolic links");
-    auto m = load_mapping_file(dir.path() / "loop", "env/envvars");
+    EXPECT_EQ(v.error().message, "cannot read loop: Too many levels of symbolic links");
+    auto m = load_mapping_file(dir.path(), "loop");
     ASSERT_FALSE(m.ok());
-    EXPECT_EQ(m.error().message, "cannot read env/envvars: Too many levels of symbolic links");
+    EXPECT_EQ(m.error().message, "cannot read loop: Too many levels of symbolic links");
 }
 
 TEST(EnvFileText, ReadsAFifo) {
@@ -234,7 +239,7 @@ TEST(EnvFileText, ReadsAFifo) {
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     const std::string key = "-----BEGIN KEY-----\nabc\n-----END KEY-----\n";
     std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << key; });
-    auto v = load_text_file(fifo, "env/ssh_key");
+    auto v = load_text_file(dir.path(), "ssh_key");
     writer.join();
     ASSERT_TRUE(v.ok());
     ASSERT_TRUE(v->has_value());

@@ -59,5 +59,20 @@ TEST(Environment, FromCurrentProcessSeesThisProcessVariables) {
     EXPECT_EQ(env.get("ARUNNER_ENVIRONMENT_TEST"), "a=b c");
 }
 
+TEST(Environment, SecretLookingNames) {
+    for (const char* name : {"AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "db_password", "PASSWD",
+                             "VAULT_CREDENTIALS", "X_AUTH", "api_key", "SSH_AUTH_SOCK"}) {
+        EXPECT_TRUE(looks_secret(name)) << name;
+    }
+    for (const char* name : {"PATH", "HOME", "ANSIBLE_FORCE_COLOR", "RUNNER_OMIT_EVENTS"}) {
+        EXPECT_FALSE(looks_secret(name)) << name;
+    }
+}
+
+TEST(Environment, PythonPathWithADirFirst) {
+    EXPECT_EQ(python_path_with("/boot", ""), "/boot");
+    EXPECT_EQ(python_path_with("/boot", "/a:/b"), "/boot:/a:/b");
+}
+
 }  // namespace
 }  // namespace arunner::util

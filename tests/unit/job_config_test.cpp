@@ -165,6 +165,69 @@ TEST(JobConfig, BadInputIsAnErrorThatNamesIt) {
     EXPECT_EQ(conflict.error().message, "Only one of playbook and module options are allowed");
 }
 
+TEST(JobConfig, AnIdentWithANulByteIsRefused) {
+    testing::TempDir tmp;
+    RunOptions options = playbook_options(tmp / "pdd");
+    options.ident = std::string("..\0x", 4);  // "..": ART would be the private data dir
+    auto job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_EQ(job.error().message, "ident holds a NUL byte: it cannot name an artifact directory");
+}
+
+TEST(JobConfig, EnvironmentEntriesTheChildCouldNotGetAreRefused) {
+    testing::TempDir tmp;
+    write(tmp / "pdd/env/envvars", "{\"ANSIBLE_STDOUT_CALLBACK=minimal\": \"1\"}");
+    auto eq = prepare_job(playbook_options(tmp / "pdd"));
+    ASSERT_FALSE(eq.ok());
+    EXPECT_EQ(eq.error().message,
+              "env/envvars: 'ANSIBLE_STDOUT_CALLBACK=minimal' cannot name an environment variable "
+              "(empty, or holds '=' or NUL)");
+    write(tmp / "pdd/env/envvars", "{\"A\": \"x\\u0000y\"}");
+    auto nul_value = prepare_job(playbook_options(tmp / "pdd"));
+    ASSERT_FALSE(nul_value.ok());
+    EXPECT_EQ(nul_value.error().message, "env/envvars: the value of A holds a NUL byte");
+    fs::remove(tmp / "pdd/env/envvars");
+    RunOptions options = playbook_options(tmp / "pdd");
+    options.envvars = {{std::string("B\0C", 3), "1"}};
+    auto nul_name = prepare_job(options);
+    ASSERT_FALSE(nul_name.ok());
+    EXPECT_EQ(nul_name.error().message,
+              "the envvars option: 'B\\x00C' cannot name an environment variable (empty, or "
+              "holds '=' or NUL)");
+}
+
+TEST(JobConfig, AnInvalidCmdlineIsRefusedBeforeItIsKept) {
+    testing::TempDir tmp;
+    RunOptions options = playbook_options(tmp / "pdd");
+    options.cmdline = "--tags 'unclosed";
+    auto job = prepare_job(options);
+    ASSERT_FALSE(job.ok());
+    EXPECT_NE(job.error().message.find("--cmdline"), std::string::npos) << job.error().message;
+    EXPECT_FALSE(fs::exists(tmp / "pdd/env/cmdline"));
+    options.cmdline.reset();
+    EXPECT_TRUE(prepare_job(options).ok()) << "the next run is not spoiled";
+}
+
+TEST(JobConfig, EnvFilesLinkedOutOfThePrivateDataDirAreRefused) {
+    testing::TempDir host;
+    write(host / "values.yml", "FROM_HOST: yes\n");
+    write(host / "machine-id", "0123\n");
+    testing::TempDir tmp;
+    fs::create_directories(tmp / "pdd/env");
+    fs::create_symlink(host / "values.yml", tmp / "pdd/env/envvars");
+    auto envvars = prepare_job(playbook_options(tmp / "pdd"));
+    ASSERT_FALSE(envvars.ok());
+    EXPECT_EQ(envvars.error().message.rfind("cannot read env/envvars: a link that leads out", 0),
+              0u)
+        << envvars.error().message;
+    fs::remove(tmp / "pdd/env/envvars");
+    fs::create_symlink(host / "machine-id", tmp / "pdd/env/cmdline");
+    auto cmdline = prepare_job(playbook_options(tmp / "pdd"));
+    ASSERT_FALSE(cmdline.ok());
+    EXPECT_EQ(cmdline.error().message.rfind("cannot read env/cmdline: a link that leads out", 0),
+              0u);
+}
+
 }  // namespace
 }  // namespace arunner::config
 

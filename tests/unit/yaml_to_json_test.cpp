@@ -24,9 +24,9 @@ using Pairs = std::vector<std::pair<std::string, std::string>>;
 // Loads `content` from a real file as env/settings would be.
 Result<std::optional<Json>> load_text(const std::string& content) {
     testing::TempDir dir;
-    const auto path = dir / "settings";
-    std::ofstream(path, std::ios::binary) << content;
-    return load_mapping_file(path, "env/settings");
+    std::filesystem::create_directory(dir / "env");
+    std::ofstream(dir / "env/settings", std::ios::binary) << content;
+    return load_mapping_file(dir.path(), "env/settings");
 }
 
 Pairs stringified(const std::string& content) {

@@ -98,9 +98,15 @@ def _frame_secret():
     secret = getattr(Display, '_arunner_frame_secret', None)
     if secret is not None:
         return secret
+    # Taken at start-up by arunner's hook (../awx_display_boot), before any of ansible's code
+    # ran; read here only where the hook did not run (python -I, a PYTHONPATH it could not use).
+    booted = getattr(sys, '_arunner_frame_secret', None)
     fd_text = os.environ.pop('ARUNNER_FRAME_FD', None)
     env_secret = os.environ.pop('ARUNNER_FRAME_SECRET', None)
-    secret = _read_secret_fd(fd_text) if fd_text is not None else (env_secret or '')
+    if booted is not None:
+        secret = booted
+    else:
+        secret = _read_secret_fd(fd_text) if fd_text is not None else (env_secret or '')
     if not _SECRET_RE.fullmatch(secret):
         secret = ''  # frames then carry no secret, and arunner takes them as plain output
     Display._arunner_frame_secret = secret

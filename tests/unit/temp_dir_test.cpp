@@ -1,0 +1,93 @@
+#include "util/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "support/temp_dir.hpp"
+
+namespace arunner::util {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// TMPDIR set to `value` (nullptr: unset) for the life of the object.
+class TmpdirVariable {
+  public:
+    explicit TmpdirVariable(const char* value) {
+        const char* old = ::getenv("TMPDIR");
+        had_ = old != nullptr;
+        saved_ = old ? old : "";
+        if (value != nullptr) {
+            ::setenv("TMPDIR", value, 1);
+        } else {
+            ::unsetenv("TMPDIR");
+        }
+    }
+    ~TmpdirVariable() {
+        if (had_) {
+            ::setenv("TMPDIR", saved_.c_str(), 1);
+        } else {
+            ::unsetenv("TMPDIR");
+        }
+    }
+
+  private:
+    bool had_ = false;
+    std::string saved_;
+};
+
+TEST(TempDir, TmpdirOrTmp) {
+    testing::TempDir dir;
+    {
+        TmpdirVariable tmpdir(dir.path().c_str());
+        EXPECT_EQ(temp_dir().value(), dir.path());
+    }
+    TmpdirVariable none(nullptr);
+    EXPECT_EQ(temp_dir().value(), fs::path("/tmp"));
+    TmpdirVariable empty("");
+    EXPECT_EQ(temp_dir().value(), fs::path("/tmp"));
+}
+
+TEST(TempDir, AMissingRelativeOrFileTmpdirIsAnErrorThatNamesIt) {
+    {
+        TmpdirVariable tmpdir("/nonexistent");
+        auto dir = temp_dir();
+        ASSERT_FALSE(dir.ok());
+        EXPECT_EQ(dir.error().message, "TMPDIR names /nonexistent: No such file or directory");
+        auto file = unnamed_temp_file();
+        ASSERT_FALSE(file.ok());
+        EXPECT_EQ(file.error().message, dir.error().message);
+    }
+    {
+        TmpdirVariable tmpdir("relative");
+        EXPECT_EQ(temp_dir().error().message, "TMPDIR is 'relative', not an absolute path");
+    }
+    testing::TempDir dir;
+    const fs::path file = dir / "file";
+    { std::ofstream(file) << "x"; }
+    TmpdirVariable tmpdir(file.c_str());
+    EXPECT_EQ(temp_dir().error().message, "TMPDIR names " + file.string() + ", which is not a directory");
+}
+
+TEST(TempDir, AnUnnamedTempFileLeavesNothingInTheDirectory) {
+    testing::TempDir dir;
+    TmpdirVariable tmpdir(dir.path().c_str());
+    auto file = unnamed_temp_file();
+    ASSERT_TRUE(file.ok()) << file.error().message;
+    ASSERT_EQ(::write(file->get(), "abc", 3), 3);
+    EXPECT_TRUE(fs::is_empty(dir.path()));
+    // Reopened through /proc, as the zip readers do.
+    std::ifstream again("/proc/self/fd/" + std::to_string(file->get()), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content, "abc");
+}
+
+}  // namespace
+}  // namespace arunner::util

@@ -21,8 +21,8 @@
 #include "exec/job_processes.hpp"
 #include "exec/termination_signals.hpp"
 #include "util/files.hpp"
-#include "util/unique_fd.hpp"
 #include "util/text.hpp"
+#include "util/unique_fd.hpp"
 
 namespace arunner::cli {
 namespace {
@@ -47,10 +47,9 @@ fs::path daemon_log(const fs::path& pdd) {
 /// FIFO or anything else but a regular file there is an error that names it: opened without
 /// blocking and without following a link, so a job that planted one cannot hang stop or is-alive.
 Result<util::UniqueFd> open_daemon_log(const fs::path& log, int extra_flags) {
-    util::UniqueFd fd(::open(log.c_str(),
-                             O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-                                 extra_flags,
-                             0600));
+    util::UniqueFd fd(::open(
+        log.c_str(),
+        O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | extra_flags, 0600));
     if (!fd.valid() && errno == ENXIO) {
         return Error{log.string() + " is not a regular file (a FIFO)"};
     }

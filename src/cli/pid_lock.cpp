@@ -79,7 +79,8 @@ Result<bool> lock_exclusive(int fd, const std::filesystem::path& path) {
 
 Result<PidFileState> inspect_pid_file(const std::filesystem::path& path) {
     PidFileState state;
-    util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+    util::UniqueFd fd(
+        ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
     if (!fd.valid()) {
         if (errno == ENOENT) {
             return state;
@@ -107,7 +108,8 @@ Result<PidFileState> inspect_pid_file(const std::filesystem::path& path) {
 Result<PidLock> PidLock::acquire(const std::filesystem::path& path) {
     // Retried when the file was removed or replaced while we waited for its lock.
     for (;;) {
-        util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644));
+        util::UniqueFd fd(::open(
+            path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644));
         if (!fd.valid()) {
             return util::errno_error("cannot open", path, errno);
         }
@@ -131,7 +133,8 @@ Result<PidLock> PidLock::acquire(const std::filesystem::path& path) {
 }
 
 std::optional<PidLock> PidLock::take_over(const std::filesystem::path& path, pid_t pid) {
-    util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+    util::UniqueFd fd(
+        ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
     if (!fd.valid() || !check_regular(fd.get(), path)) {
         return std::nullopt;
     }

@@ -59,7 +59,8 @@ void print_response(const QueryResult& result) {
 /// The exit code of a finished query: its rc, 1 when it ended in an error or without one.
 int exit_code_of(const char* prog, const QueryResult& result) {
     if (result.command.status == JobStatus::error) {
-        std::fprintf(stderr, "%s: %s\n", prog, util::printable(result.command.error_message).c_str());
+        std::fprintf(stderr, "%s: %s\n", prog,
+                     util::printable(result.command.error_message).c_str());
         return 1;
     }
     return result.command.rc.value_or(1);

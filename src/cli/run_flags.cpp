@@ -345,7 +345,8 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     if (!f.role_vars.empty()) {
         auto parsed_vars = parse_role_vars(f.role_vars);
         if (!parsed_vars) {
-            std::fprintf(stderr, "arunner: %s\n", util::printable(parsed_vars.error().message).c_str());
+            std::fprintf(stderr, "arunner: %s\n",
+                         util::printable(parsed_vars.error().message).c_str());
             return 1;
         }
         role_vars = std::move(*parsed_vars);
@@ -402,8 +403,9 @@ std::variant<ParsedRun, int> parse_run_arguments(const std::vector<std::string>&
     if (!f.container_worker_command.empty()) {
         auto words = util::shlex_split(f.container_worker_command);
         if (!words || words->empty()) {
-            std::fprintf(stderr, "arunner: --container-worker-command: %s\n",
-                         words ? "no command given" : util::printable(words.error().message).c_str());
+            std::fprintf(
+                stderr, "arunner: --container-worker-command: %s\n",
+                words ? "no command given" : util::printable(words.error().message).c_str());
             return 1;
         }
         options.container_worker_command = std::move(*words);

@@ -111,7 +111,8 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
         return connection->engine.get();
     };
     auto failed = [](const Error& error) {
-        std::fprintf(stderr, "arunner worker cleanup: %s\n", util::printable(error.message).c_str());
+        std::fprintf(stderr, "arunner worker cleanup: %s\n",
+                     util::printable(error.message).c_str());
         return 1;
     };
     int images = 0;
@@ -251,7 +252,8 @@ int transmit_command(const std::vector<std::string>& args) {
     log.line("starting debug logging");
     Status sent = arunner::transmit(run.options, STDOUT_FILENO);
     if (!sent) {
-        std::fprintf(stderr, "arunner transmit: %s\n", util::printable(sent.error().message).c_str());
+        std::fprintf(stderr, "arunner transmit: %s\n",
+                     util::printable(sent.error().message).c_str());
         return 1;
     }
     return 0;
@@ -327,7 +329,8 @@ int process_command(const std::vector<std::string>& args) {
     } else {
         options.private_data_dir = util::absolute_path(positionals[0]);
         if (auto made = util::make_dirs(options.private_data_dir, 0700); !made) {
-            std::fprintf(stderr, "arunner process: %s\n", util::printable(made.error().message).c_str());
+            std::fprintf(stderr, "arunner process: %s\n",
+                         util::printable(made.error().message).c_str());
             return 1;
         }
     }
@@ -349,7 +352,8 @@ int process_command(const std::vector<std::string>& args) {
     }
     Result<ProcessResult> result = arunner::process(STDIN_FILENO, options);
     if (!result) {
-        std::fprintf(stderr, "arunner process: %s\n", util::printable(result.error().message).c_str());
+        std::fprintf(stderr, "arunner process: %s\n",
+                     util::printable(result.error().message).c_str());
         return 1;
     }
     return 0;

@@ -509,8 +509,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     // Settings: the option's keys, then env/settings over them.
     nlohmann::ordered_json settings =
         options.settings.is_object() ? options.settings : nlohmann::ordered_json::object();
-    ARUNNER_ASSIGN_OR_RETURN(auto settings_file,
-                             load_mapping_file(pdd, "env/settings"));
+    ARUNNER_ASSIGN_OR_RETURN(auto settings_file, load_mapping_file(pdd, "env/settings"));
     if (settings_file) {
         for (const auto& [key, value] : settings_file->items()) {
             settings[key] = value;
@@ -573,8 +572,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
         job.container ? inner_pdd / "artifacts" / job.ident : job.artifact_dir;
 
     // The environment.
-    ARUNNER_ASSIGN_OR_RETURN(auto envvars_file,
-                             load_mapping_file(pdd, "env/envvars"));
+    ARUNNER_ASSIGN_OR_RETURN(auto envvars_file, load_mapping_file(pdd, "env/envvars"));
     EnvironmentInputs env_inputs;
     env_inputs.base = util::Environment::from_current_process();
     env_inputs.envvars_option = options.envvars;

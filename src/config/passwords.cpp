@@ -33,8 +33,7 @@ Result<PasswordAnswers> password_answers_from_json(const nlohmann::ordered_json&
 Result<PasswordAnswers> load_password_answers(const std::filesystem::path& private_data_dir,
                                               const PasswordAnswers& option) {
     PasswordAnswers answers = option;
-    ARUNNER_ASSIGN_OR_RETURN(
-        auto file, load_mapping_file(private_data_dir, "env/passwords"));
+    ARUNNER_ASSIGN_OR_RETURN(auto file, load_mapping_file(private_data_dir, "env/passwords"));
     if (!file) {
         return answers;
     }

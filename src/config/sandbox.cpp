@@ -393,7 +393,8 @@ Status apply_isolation(const IsolationPaths& paths,
         implicit.push_back({SandboxMount::Kind::read_only, real, real});
     }
     // arunner's own start-up hook (job.python_boot_dir) even when the plugin is another's.
-    if (fs::path real = real_path(job.python_boot_dir); !real.empty() && plugin_dir != callback_dir) {
+    if (fs::path real = real_path(job.python_boot_dir);
+        !real.empty() && plugin_dir != callback_dir) {
         implicit.push_back({SandboxMount::Kind::read_only, real, real});
     }
     if (job.ssh_key && !job.ssh_key->agent_socket_dir.empty()) {

@@ -70,8 +70,7 @@ Status apply_ssh_key(const RunOptions& options, JobConfig& job) {
         setup.key = *options.ssh_key;
         setup.source = "the ssh_key option";
     } else {
-        ARUNNER_ASSIGN_OR_RETURN(
-            auto file, load_text_file(job.private_data_dir, "env/ssh_key"));
+        ARUNNER_ASSIGN_OR_RETURN(auto file, load_text_file(job.private_data_dir, "env/ssh_key"));
         if (!file) {
             return {};
         }

@@ -199,9 +199,9 @@ Result<ChildProcess> ChildProcess::spawn(const SpawnRequest& request, SpawnFailu
                 continue;
             }
             if (!request.python_boot_dir.empty() && names_variable(entry, "PYTHONPATH")) {
-                envp_strings.push_back(
-                    "PYTHONPATH=" + util::python_path_with(request.python_boot_dir,
-                                                           std::string_view(entry).substr(11)));
+                envp_strings.push_back("PYTHONPATH=" +
+                                       util::python_path_with(request.python_boot_dir,
+                                                              std::string_view(entry).substr(11)));
                 python_path_set = true;
                 continue;
             }

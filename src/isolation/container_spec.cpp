@@ -212,8 +212,8 @@ void add_read_only_run_inputs(const fs::path& private_data_dir, ContainerSpec& s
         if (input.real != pdd / input.name && config::is_within(input.real, pdd) &&
             input.real != pdd) {
             spec.mounts.push_back(Mount{input.real.string(),
-                                        (inner / input.real.lexically_relative(pdd)).string(),
-                                        true, SelinuxRelabel::none});
+                                        (inner / input.real.lexically_relative(pdd)).string(), true,
+                                        SelinuxRelabel::none});
         }
     }
 }

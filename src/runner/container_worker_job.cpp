@@ -182,7 +182,7 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
     }
     ARUNNER_ASSIGN_OR_RETURN(auto dir, artifacts::ArtifactDir::create(job.artifact_dir));
     ARUNNER_TRY(artifacts::rotate_artifacts(job.artifact_dir.parent_path(), job.rotate_artifacts,
-                                           job.artifact_dir.filename().string()));
+                                            job.artifact_dir.filename().string()));
 
     engine::ContainerEngine& engine = *prepared.engine;
     ARUNNER_ASSIGN_OR_RETURN(const std::string id,

@@ -101,7 +101,7 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
     ARUNNER_TRY(dir.repair_fact_cache(job.fact_cache_dir));
     ARUNNER_TRY(dir.write_command(job.command, job.cwd.string(), job.env));
     ARUNNER_TRY(artifacts::rotate_artifacts(job.artifact_dir.parent_path(), job.rotate_artifacts,
-                                           job.artifact_dir.filename().string()));
+                                            job.artifact_dir.filename().string()));
     if (!job.suppress_output_file) {
         ARUNNER_TRY(dir.open_output_files());
     }

@@ -73,10 +73,9 @@ constexpr size_t kMaxEventFileBytes = size_t{64} << 20;
 Result<Json> read_json_file(const std::filesystem::path& path) {
     util::ReadBounds bounds;
     bounds.max_bytes = kMaxEventFileBytes;
-    ARUNNER_ASSIGN_OR_RETURN(auto text,
-                             util::read_file_beneath(path.parent_path().string(),
-                                                     path.filename().string(), path.string(),
-                                                     bounds));
+    ARUNNER_ASSIGN_OR_RETURN(
+        auto text, util::read_file_beneath(path.parent_path().string(), path.filename().string(),
+                                           path.string(), bounds));
     if (!text) {
         return Error{path.string() + ": missing"};
     }
@@ -406,7 +405,8 @@ std::optional<Json> Runner::stats() const {
     const std::vector<Json> all = events();
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
         const Json& event = *it;
-        if (!event.is_object() || !event.contains("event") || event["event"] != "playbook_on_stats") {
+        if (!event.is_object() || !event.contains("event") ||
+            event["event"] != "playbook_on_stats") {
             continue;
         }
         const Json& data = event.contains("event_data") ? event["event_data"] : Json::object();
@@ -437,8 +437,8 @@ namespace {
 Result<std::string> read_output_file(const std::filesystem::path& art, const std::string& name) {
     util::ReadBounds bounds;
     bounds.max_bytes = kMaxOutputFileBytes;
-    ARUNNER_ASSIGN_OR_RETURN(auto text,
-                             util::read_file_beneath(art.string(), name, (art / name).string(), bounds));
+    ARUNNER_ASSIGN_OR_RETURN(
+        auto text, util::read_file_beneath(art.string(), name, (art / name).string(), bounds));
     if (!text) {
         return Error{name + " missing"};
     }

@@ -261,9 +261,7 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
             auto idents = list_dir(artifacts.get(), path / "artifacts");
             for (const auto& ident : idents ? *idents : std::vector<std::string>()) {
                 std::string pattern =
-                    glob_escape((tmp_root / "ansible_runner_registry_").string() +
-                                ident) +
-                    "_*";
+                    glob_escape((tmp_root / "ansible_runner_registry_").string() + ident) + "_*";
                 glob_t auth{};
                 if (::glob(pattern.c_str(), 0, nullptr, &auth) == 0) {
                     for (size_t i = 0; i < auth.gl_pathc; ++i) {

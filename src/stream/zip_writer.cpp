@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "util/files.hpp"
-#include "util/unique_fd.hpp"
 #include "util/text.hpp"
+#include "util/unique_fd.hpp"
 #include "util/utf8_locale.hpp"
 
 namespace arunner::stream {

@@ -69,7 +69,8 @@ bool looks_secret(std::string_view name) {
     for (char& c : upper) {
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
-    for (const char* word : {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"}) {
+    for (const char* word :
+         {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"}) {
         if (upper.find(word) != std::string::npos) {
             return true;
         }

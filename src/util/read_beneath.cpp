@@ -40,7 +40,8 @@ int open_path_beneath(int dir_fd, const std::string& relative) {
             errno = EXDEV;
             return -1;
         }
-        int flags = O_PATH | O_NOFOLLOW | O_CLOEXEC | (slash == std::string::npos ? 0 : O_DIRECTORY);
+        int flags =
+            O_PATH | O_NOFOLLOW | O_CLOEXEC | (slash == std::string::npos ? 0 : O_DIRECTORY);
         UniqueFd next(::openat(current.get(), part.empty() ? "." : part.c_str(), flags));
         if (!next.valid()) {
             return -1;
@@ -89,8 +90,8 @@ Result<std::string> read_bounded(int fd, bool fifo, const std::string& shown,
         if (n < 0 && errno != EAGAIN) {
             return read_error(shown, std::strerror(errno));
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - clock.now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock.now());
         if (left.count() <= 0) {
             return read_error(shown, "a FIFO that no writer finished within " +
                                          std::to_string(bounds.fifo_wait.count()) + " ms");
@@ -133,8 +134,9 @@ Result<std::optional<std::string>> read_file_beneath(int dir_fd, const std::stri
     }
     const bool fifo = S_ISFIFO(st.st_mode);
     if (!S_ISREG(st.st_mode) && !fifo) {
-        return read_error(shown, "not a regular file (a device or a socket); arunner reads only "
-                                 "regular files and FIFOs");
+        return read_error(shown,
+                          "not a regular file (a device or a socket); arunner reads only "
+                          "regular files and FIFOs");
     }
     if (!fifo && static_cast<unsigned long long>(st.st_size) > bounds.max_bytes) {
         return read_error(shown, "larger than " + std::to_string(bounds.max_bytes) +

@@ -58,9 +58,9 @@ std::string printable(std::string_view bytes) {
     size_t i = 0;
     while (i < bytes.size()) {
         const Utf8Char c = decode_utf8_char(bytes.substr(i));
-        const bool control = c.valid && ((c.code_point < 0x20 && c.code_point != '\t' &&
-                                          c.code_point != '\n') ||
-                                         (c.code_point >= 0x7f && c.code_point < 0xa0));
+        const bool control =
+            c.valid && ((c.code_point < 0x20 && c.code_point != '\t' && c.code_point != '\n') ||
+                        (c.code_point >= 0x7f && c.code_point < 0xa0));
         if (c.valid && !control) {
             out.append(bytes.substr(i, c.length));
         } else if (control && c.code_point >= 0x80) {

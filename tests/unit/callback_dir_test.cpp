@@ -6,37 +6,16 @@
 #include <filesystem>
 #include <string>
 
+#include "support/scoped_variable.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
 /// Sets ARUNNER_CALLBACK_DIR for a scope, then puts it back as it was.
-class CallbackDirVariable {
+class CallbackDirVariable : public arunner::testing::ScopedVariable {
   public:
-    explicit CallbackDirVariable(const char* value) {
-        if (const char* old = std::getenv("ARUNNER_CALLBACK_DIR")) {
-            saved_ = old;
-            had_ = true;
-        }
-        if (value != nullptr) {
-            ::setenv("ARUNNER_CALLBACK_DIR", value, 1);
-        } else {
-            ::unsetenv("ARUNNER_CALLBACK_DIR");
-        }
-    }
-    ~CallbackDirVariable() {
-        if (had_) {
-            ::setenv("ARUNNER_CALLBACK_DIR", saved_.c_str(), 1);
-        } else {
-            ::unsetenv("ARUNNER_CALLBACK_DIR");
-        }
-    }
-    CallbackDirVariable(const CallbackDirVariable&) = delete;
-    CallbackDirVariable& operator=(const CallbackDirVariable&) = delete;
-
-  private:
-    std::string saved_;
-    bool had_ = false;
+    explicit CallbackDirVariable(const char* value)
+        : ScopedVariable("ARUNNER_CALLBACK_DIR", value) {}
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "stream/wire.hpp"
 #include "stream/zip_writer.hpp"
 #include "support/file_helpers.hpp"
+#include "support/scoped_variable.hpp"
 #include "support/temp_dir.hpp"
 #include "util/unique_fd.hpp"
 
@@ -22,24 +23,14 @@ namespace fs = std::filesystem;
 /// Points $TMPDIR (where spools go) at a dir of the test's own for the life of the object.
 class SpoolDir {
   public:
-    explicit SpoolDir(const fs::path& dir) {
-        const char* old = ::getenv("TMPDIR");
-        had_ = old != nullptr;
-        saved_ = old ? old : "";
-        fs::create_directories(dir);
-        ::setenv("TMPDIR", dir.c_str(), 1);
-    }
-    ~SpoolDir() {
-        if (had_) {
-            ::setenv("TMPDIR", saved_.c_str(), 1);
-        } else {
-            ::unsetenv("TMPDIR");
-        }
-    }
+    explicit SpoolDir(const fs::path& dir) : variable_("TMPDIR", made(dir).c_str()) {}
 
   private:
-    bool had_ = false;
-    std::string saved_;
+    static const fs::path& made(const fs::path& dir) {
+        fs::create_directories(dir);
+        return dir;
+    }
+    testing::ScopedVariable variable_;
 };
 
 TEST(SpoolFile, ASizeAboveTheUnpackLimitIsRefusedBeforeAnythingIsSpooled) {

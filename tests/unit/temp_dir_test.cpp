@@ -10,6 +10,7 @@
 #include <iterator>
 #include <string>
 
+#include "support/scoped_variable.hpp"
 #include "support/temp_dir.hpp"
 
 namespace arunner::util {
@@ -18,29 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 
 /// TMPDIR set to `value` (nullptr: unset) for the life of the object.
-class TmpdirVariable {
+class TmpdirVariable : public testing::ScopedVariable {
   public:
-    explicit TmpdirVariable(const char* value) {
-        const char* old = ::getenv("TMPDIR");
-        had_ = old != nullptr;
-        saved_ = old ? old : "";
-        if (value != nullptr) {
-            ::setenv("TMPDIR", value, 1);
-        } else {
-            ::unsetenv("TMPDIR");
-        }
-    }
-    ~TmpdirVariable() {
-        if (had_) {
-            ::setenv("TMPDIR", saved_.c_str(), 1);
-        } else {
-            ::unsetenv("TMPDIR");
-        }
-    }
-
-  private:
-    bool had_ = false;
-    std::string saved_;
+    explicit TmpdirVariable(const char* value) : ScopedVariable("TMPDIR", value) {}
 };
 
 TEST(TempDir, TmpdirOrTmp) {
@@ -73,7 +54,8 @@ TEST(TempDir, AMissingRelativeOrFileTmpdirIsAnErrorThatNamesIt) {
     const fs::path file = dir / "file";
     { std::ofstream(file) << "x"; }
     TmpdirVariable tmpdir(file.c_str());
-    EXPECT_EQ(temp_dir().error().message, "TMPDIR names " + file.string() + ", which is not a directory");
+    EXPECT_EQ(temp_dir().error().message,
+              "TMPDIR names " + file.string() + ", which is not a directory");
 }
 
 TEST(TempDir, AnUnnamedTempFileLeavesNothingInTheDirectory) {

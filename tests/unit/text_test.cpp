@@ -34,10 +34,13 @@ TEST(SplitLines, MatchesPythonSplitlinesKeepends) {
 }
 
 TEST(Printable, ControlCharactersAreEscapedTextStays) {
-    EXPECT_EQ(printable("plain \xc3\xa9t\xc3\xa9\tand\nlines"), "plain \xc3\xa9t\xc3\xa9\tand\nlines");
+    EXPECT_EQ(printable("plain \xc3\xa9t\xc3\xa9\tand\nlines"),
+              "plain \xc3\xa9t\xc3\xa9\tand\nlines");
     EXPECT_EQ(printable("\x1b]0;pwned\x07\x1b[2J"), "\\x1b]0;pwned\\x07\\x1b[2J");
     EXPECT_EQ(printable("\r\x7f"), "\\x0d\\x7f");
-    EXPECT_EQ(printable("\xc2\x9b" "31m"), "\\u009b31m");  // C1 CSI
+    EXPECT_EQ(printable("\xc2\x9b"
+                        "31m"),
+              "\\u009b31m");  // C1 CSI
     EXPECT_EQ(printable("bad \xff\xfe"), "bad \\xff\\xfe");
     EXPECT_EQ(printable(std::string("a\0b", 3)), "a\\x00b");
 }

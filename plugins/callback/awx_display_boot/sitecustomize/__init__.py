@@ -10,6 +10,7 @@
 #
 # It is a package (sitecustomize/__init__.py) two levels below the callback dir because ansible
 # takes every other .py file there for a callback plugin, and skips __init__.py.
+import importlib
 import os
 import sys
 
@@ -73,7 +74,7 @@ def _chain(here):
     # The sitecustomize this one shadows, found with our dir off the path.
     del sys.modules['sitecustomize']
     try:
-        import sitecustomize  # noqa: F401
+        importlib.import_module('sitecustomize')
     except ImportError:
         pass
 

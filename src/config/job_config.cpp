@@ -589,8 +589,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     }
     if (!job.container) {
         job.python_boot_dir = (fs::path(env_inputs.callback_dir) / kPythonBootDirName).string();
-    }
-    if (job.container) {
+    } else {
         job.container->host_callback_dir = env_inputs.callback_dir;
         job.container->name = sanitize_container_name(job.ident);
         env_inputs.callback_dir = kContainerCallbackDir;

@@ -290,6 +290,9 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
     }
     stream::ProcessResult processed =
         stream::run_processor(processor_in.get(), processing, processor_hooks);
+    // Read while the container (and its cgroup) may still be there.
+    const std::string oom =
+        oom_account(oom_watch ? oom_watch->kills() : std::nullopt, prepared.spec);
     // Nothing may follow eof. A task in the container that wrote a whole stream of its own
     // (status, zip, eof) into the worker's stdout would be followed by the worker's real one.
     if (processed.saw_eof) {
@@ -302,8 +305,6 @@ Result<JobOutcome> run_worker_container(isolation::PreparedContainer& prepared,
                               "worker's stream, so the job's result cannot be trusted";
         }
     }
-    const std::string oom =
-        oom_account(oom_watch ? oom_watch->kills() : std::nullopt, prepared.spec);
     // The stream said all it will say: stop reading it, and stop the container if it goes on.
     ::shutdown(processor_in.get(), SHUT_RDWR);
     container->end(0);

@@ -234,8 +234,23 @@ TEST(WorkerLock, AnArtifactNamedStarDoesNotWidenTheRegistryGlob) {
     EXPECT_FALSE(fs::exists(tmpdir / "ansible_runner_registry_*_abcd"));
 }
 
+/// Whether process `pid` holds a file in `dir` open that has no name there (the spool: O_TMPFILE
+/// shows as "<dir>/#<inode> (deleted)"). The tests run as root, so the worker's /proc/<pid>/fd
+/// is readable although the worker is not dumpable.
+bool holds_unnamed_file_in(pid_t pid, const fs::path& dir) {
+    std::error_code ec;
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        const std::string target = fs::read_symlink(fd.path(), ec).string();
+        if (!ec && target.rfind(dir.string() + "/", 0) == 0 &&
+            target.find(" (deleted)") != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // SIGTERM while the zip is half received: the temp dir and the spooled zip are gone, and the
-// stream still ends with an error status and eof.
+// stream still ends with an error status and eof. The spool never had a name.
 TEST(WorkerSignals, SigtermMidReceiveRemovesTheTempDirAndTheSpool) {
     TempDir tmp;
     fs::path tmpdir = tmp / "t";
@@ -245,8 +260,12 @@ TEST(WorkerSignals, SigtermMidReceiveRemovesTheTempDirAndTheSpool) {
         "{\"kwargs\": {\"ident\": \"w\", \"playbook\": \"site.yml\"}}\n"
         "{\"zipfile\": 100000}\nUEsDBBQAAAAI");
     ASSERT_TRUE(wait_until(
-        [&] { return has_prefix(tmpdir, "arunner-zip-") && has_prefix(tmpdir, "arunner-worker-"); },
+        [&] {
+            return holds_unnamed_file_in(worker.pid(), tmpdir) &&
+                   has_prefix(tmpdir, "arunner-worker-");
+        },
         60s));
+    EXPECT_FALSE(has_prefix(tmpdir, "arunner-zip-"));
     ::kill(worker.pid(), SIGTERM);
     EXPECT_EQ(worker.wait(60s), 128 + SIGTERM);
     bool eof = false;
@@ -254,6 +273,25 @@ TEST(WorkerSignals, SigtermMidReceiveRemovesTheTempDirAndTheSpool) {
         << worker.output();
     EXPECT_TRUE(eof) << worker.output();
     EXPECT_EQ(names_in(tmpdir), std::vector<std::string>{});
+}
+
+// SIGKILL mid-receive: no cleanup runs, and still no file holding the job's inputs is left
+// (only the worker's private data dir, for `worker cleanup`).
+TEST(WorkerSignals, SigkillMidReceiveLeavesNoSpool) {
+    TempDir tmp;
+    fs::path tmpdir = tmp / "t";
+    fs::create_directories(tmpdir);
+    PipedWorker worker({}, tmpdir, tmp / "out");
+    worker.send(
+        "{\"kwargs\": {\"ident\": \"w\", \"playbook\": \"site.yml\", "
+        "\"passwords\": {\"x\": \"hunter2\"}}}\n"
+        "{\"zipfile\": 100000}\nUEsDBBQAAAAI");
+    ASSERT_TRUE(wait_until([&] { return holds_unnamed_file_in(worker.pid(), tmpdir); }, 60s));
+    ::kill(worker.pid(), SIGKILL);
+    EXPECT_EQ(worker.wait(60s), -1);  // killed by the signal
+    const std::vector<std::string> left = names_in(tmpdir);
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_EQ(left[0].rfind("arunner-worker-", 0), 0u) << left[0];
 }
 
 // A worker blocked on a stdin that says nothing notices SIGINT too.

@@ -454,7 +454,7 @@ Status check_environment_entries(const std::vector<std::pair<std::string, std::s
                          "' cannot name an environment variable (empty, or holds '=' or NUL)"};
         }
         if (value.find('\0') != std::string::npos) {
-            return Error{source + ": the value of " + name + " holds a NUL byte"};
+            return Error{source + ": the value of " + util::printable(name) + " holds a NUL byte"};
         }
     }
     return {};

@@ -14,7 +14,7 @@
 #   ESC _ arunner:<secret>: ESC \
 #
 # <secret> is the run's frame secret (docs/frames.md): arunner hands it over on an inherited fd
-# named by ARUNNER_FRAME_FD (or, in a container, in ARUNNER_FRAME_SECRET). In a local run the
+# named by ARUNNER_FRAME_FD (in a container, awx_display_boot/container_init/__init__.py does). The
 # start-up hook awx_display_boot takes it when Python starts, before any of ansible's code (and
 # so any inventory script) runs, and makes the process non-dumpable; the plugin reads it itself
 # only where the hook did not run. The fd is closed and both variables are removed from

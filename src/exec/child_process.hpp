@@ -50,7 +50,8 @@ struct SpawnRequest {
 inline constexpr int kFrameSecretFd = 3;
 /// The environment variable that names kFrameSecretFd to the callback plugin.
 inline constexpr const char* kFrameFdVariable = "ARUNNER_FRAME_FD";
-/// The environment variable that carries the secret into a container (no fd gets there).
+/// The variable the plugin takes a secret from where it has no fd (its own tests set it); never
+/// passed to a child, so a job cannot choose its secret.
 inline constexpr const char* kFrameSecretVariable = "ARUNNER_FRAME_SECRET";
 
 /// Why a spawn failed.

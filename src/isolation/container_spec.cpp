@@ -12,7 +12,9 @@
 #include <filesystem>
 #include <optional>
 
+#include "config/callback_dir.hpp"
 #include "config/run_inputs.hpp"
+#include "util/environment.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
 
@@ -229,7 +231,7 @@ Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
     ContainerSpec spec;
     spec.name = c.name;
     spec.image = c.image;
-    spec.cmd = {"/bin/sh", "-c", kExitFrameScript, "sh"};
+    spec.cmd = {"/bin/sh", "-c", container_init_script(), "sh"};
     spec.cmd.insert(spec.cmd.end(), job.command.begin(), job.command.end());
     spec.workdir = c.workdir;
     for (const auto& entry : job.env.entries()) {
@@ -243,7 +245,7 @@ Result<ContainerSpec> make_container_spec(const config::JobConfig& job) {
         // Prompts are answered on the container's stdin. Its pty echoes by default, unlike the
         // one a local job gets: echo off first, so an answer never reaches the output.
         spec.open_stdin = true;
-        spec.cmd[2] = std::string("stty -echo 2>/dev/null; ") + kExitFrameScript;
+        spec.cmd[2] = "stty -echo 2>/dev/null; " + container_init_script();
     }
     spec.init = true;
     if (c.engine == "docker") {
@@ -282,7 +284,12 @@ Result<ContainerSpec> make_worker_container_spec(const config::JobConfig& job) {
     spec.tty = false;
     spec.open_stdin = true;
     spec.stdin_once = true;
-    spec.init = true;
+    // No init: the worker is the container's pid 1, so that nothing else holds the container's
+    // stdout (an init would, and is dumpable: a task could write a forged status and eof into
+    // /proc/1/fd/1), and a task cannot kill it (pid 1 of a namespace takes no signal from inside
+    // it that it has no handler for). arunner's worker is not dumpable, so its own fds are closed
+    // to the job (docs/stream-trust.md).
+    spec.init = false;
     // podman gives every container TERM=xterm, docker only one with a tty. The worker's ansible
     // colours its output by TERM (as a local run does), so without it the same job's stdout
     // differed on docker; a --container-option --env=TERM=… still wins.
@@ -293,10 +300,26 @@ Result<ContainerSpec> make_worker_container_spec(const config::JobConfig& job) {
     return spec;
 }
 
-void add_frame_secret(ContainerSpec& spec, const std::string& secret) {
-    if (!secret.empty()) {
-        set_env(spec.env, kFrameSecretVariable, secret);
+std::string container_init_script() {
+    const std::string init = std::string(config::kContainerCallbackDir) + "/" +
+                             config::kPythonBootDirName + "/container_init/__init__.py";
+    return "if command -v python3 >/dev/null 2>&1; then exec python3 -I -S " + init +
+           " \"$@\"; fi; exec \"$@\"";
+}
+
+void add_frame_fifo(ContainerSpec& spec, const std::string& ident) {
+    const fs::path fifo =
+        fs::path(config::kContainerPrivateDataDir) / "artifacts" / ident / kFrameFifoName;
+    set_env(spec.env, kFrameFifoVariable, fifo.string());
+    const std::string boot =
+        std::string(config::kContainerCallbackDir) + "/" + config::kPythonBootDirName;
+    std::string existing;
+    for (const auto& [name, value] : spec.env) {
+        if (name == "PYTHONPATH") {
+            existing = value;
+        }
     }
+    set_env(spec.env, "PYTHONPATH", util::python_path_with(boot, existing));
 }
 
 }  // namespace arunner::isolation

@@ -40,23 +40,26 @@ void set_env(std::vector<std::pair<std::string, std::string>>& env, const std::s
 // `podman run` / `docker run` option with a field in the create API), is in
 // isolation/container_options.hpp.
 
-/// The environment variable that carries the run's frame secret into the container (an
-/// inherited fd cannot cross the REST API). The plugin removes it from its environment when it
-/// loads, but a task inside the container may still read it (/proc/1/environ): docs/frames.md.
-inline constexpr const char* kFrameSecretVariable = "ARUNNER_FRAME_SECRET";
+/// The FIFO in ART the run's frame secret reaches the container through (an inherited fd cannot
+/// cross the REST API; docs/frames.md): exec::SecretFifo writes it to the first reader, the
+/// command's init (kContainerInit), which runs before anything of the job.
+inline constexpr const char* kFrameFifoName = "frame_secret";
+/// The environment variable that names that FIFO inside the container.
+inline constexpr const char* kFrameFifoVariable = "ARUNNER_FRAME_FIFO";
 
-/// Sets the run's frame secret in the container's environment; called just before create, so
-/// that the secret is in no artifact (the spec's env is not recorded). Empty: nothing is set.
-void add_frame_secret(engine::ContainerSpec& spec, const std::string& secret);
+/// Names the frame secret's FIFO in the container's environment and puts the start-up hook
+/// (config::kPythonBootDirName) first on its PYTHONPATH; called just before create. The secret
+/// itself is never in the container's environment, nor in any artifact.
+void add_frame_fifo(engine::ContainerSpec& spec, const std::string& ident);
 
-/// The shell script a process-isolated job's command runs under (`sh -c SCRIPT sh COMMAND...`):
-/// it runs the command, then writes its exit status as an exit frame with the run's frame
-/// secret, so the controller knows the end from the stream and need not wait for the engine
-/// (docs/containers.md). Signals reach the command as before: the container's init forwards them
-/// to the whole process group.
-inline constexpr const char* kExitFrameScript =
-    "\"$@\"; s=$?; [ -z \"$ARUNNER_FRAME_SECRET\" ] || "
-    "printf '\\033_arunner:%s:exit:%d\\033\\\\' \"$ARUNNER_FRAME_SECRET\" \"$s\"; exit $s";
+/// The init a process-isolated job's command runs under (`sh -c SCRIPT sh COMMAND...`): the
+/// plugin dir's `awx_display_boot/container_init/__init__.py`, run by the image's python3, takes
+/// the frame secret from its FIFO, runs the command with the secret in a pipe at fd 3, then writes
+/// the command's exit status as an exit frame, so the controller knows the end from the stream and
+/// need not wait for the engine (docs/containers.md). An image without python3 runs the
+/// command directly: no exit frame, and the engine's wait gives the end. Signals reach the
+/// command as before: the container's init forwards them to the whole process group.
+std::string container_init_script();
 
 /// The container for `job` (job.container must be set).
 Result<engine::ContainerSpec> make_container_spec(const config::JobConfig& job);

@@ -6,6 +6,7 @@
 #include "artifacts/artifact_dir.hpp"
 #include "exec/child_process.hpp"
 #include "exec/prompt_responder.hpp"
+#include "exec/secret_fifo.hpp"
 #include "isolation/container_job.hpp"
 #include "isolation/container_spec.hpp"
 #include "runner/job_output.hpp"
@@ -143,9 +144,15 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
 
     if (container) {
         ARUNNER_TRY(dir.write_env_list(job.env));
-        isolation::add_frame_secret(container->spec, frame_secret);
+        // The secret goes to the container's init through a FIFO in ART (docs/frames.md),
+        // removed when the job ends.
+        ARUNNER_ASSIGN_OR_RETURN(
+            auto frame_fifo,
+            exec::SecretFifo::create(dir.fd(), isolation::kFrameFifoName, frame_secret));
+        isolation::add_frame_fifo(container->spec, job.ident);
         auto result = isolation::run_container(*container, job.artifact_dir, output, limits,
                                                hooks.cancel_fds, hooks.should_cancel);
+        frame_fifo->stop();
         if (!result) {
             sink.finish();
             dir.close_output_files();

@@ -33,7 +33,7 @@ Result<std::unique_ptr<SshKeySession>> SshKeySession::start(const config::JobCon
         session->socket_.emplace(std::move(socket));
     }
     ARUNNER_ASSIGN_OR_RETURN(session->fifo_,
-                             exec::SshKeyFifo::create(art_fd, config::kSshKeyFifoName, setup.key));
+                             exec::SecretFifo::create(art_fd, config::kSshKeyFifoName, setup.key));
     return session;
 }
 

@@ -11,8 +11,8 @@
 
 #include "arunner/error.hpp"
 #include "config/job_config.hpp"
+#include "exec/secret_fifo.hpp"
 #include "exec/ssh_agent_socket.hpp"
-#include "exec/ssh_key_fifo.hpp"
 #include "exec/supervisor.hpp"
 
 namespace arunner::runner {
@@ -41,7 +41,7 @@ class SshKeySession : public exec::OutputSink {
 
     const config::SshKeySetup& setup_;
     JobOutput& output_;
-    std::unique_ptr<exec::SshKeyFifo> fifo_;
+    std::unique_ptr<exec::SecretFifo> fifo_;
     std::optional<exec::SshAgentSocket> socket_;
     /// The start of the output, where ssh-add's messages come (bounded).
     std::string head_;

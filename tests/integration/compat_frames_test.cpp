@@ -136,5 +136,29 @@ TEST(CompatFrames, ForgedFramesArePlainOutputAsWithAnsibleRunner) {
     }
 }
 
+// An inventory script, the first of the job's code to run, reads every environment, command line
+// and descriptor it can open (tests/fixtures/secret_hunt) and the play tries all it found as the
+// secret: no forged event. arunner runs without CAP_SYS_PTRACE, as a user other than root would
+// (root with it may read any process). Before the start-up hook, ansible-playbook's fd 3 still
+// held the secret when inventory ran.
+TEST(CompatFrames, NothingTheJobStartsFindsTheSecret) {
+    TempDir tmp;
+    fs::path pdd = copy_fixture("secret_hunt", tmp);
+    auto run = run_command({"setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace",
+                            ARUNNER_BINARY, "run", pdd.string(), "-p", "site.yml", "--ident",
+                            "hunt", "-q"});
+    fs::path art = pdd / "artifacts/hunt";
+    EXPECT_EQ(run.exit_code, 0) << run.err << read_text(art / "stdout");
+    EXPECT_EQ(read_text(art / "status"), "successful");
+    auto hunt = Json::parse(read_text(pdd / "project/hunt.json"));
+    EXPECT_TRUE(hunt["read_environ"].get<bool>()) << hunt.dump();
+    auto events = load_job_events(art);
+    for (const Json& e : events) {
+        EXPECT_FALSE(e.contains("event_data") && e["event_data"].contains("forged")) << e.dump();
+    }
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back()["event"], "playbook_on_stats");
+}
+
 }  // namespace
 }  // namespace arunner::testing

@@ -303,6 +303,30 @@ TEST_F(ContainerWorker, OutOfMemoryIsAnErrorNamingOom) {
     EXPECT_EQ(containers_of(ident), 0u) << "a container was left behind";
 }
 
+// A task writes a forged status and eof into every stdout in the container it can open; the
+// worker is not dumpable, so its own is closed to the task, and the controller reports the job's
+// real end: the next task fails.
+TEST_F(ContainerWorker, ATaskCannotForgeTheWorkerStream) {
+    TempDir dir;
+    auto pdd = copy_fixture("worker_forge", dir);
+    const std::string ident = unique_ident("forge");
+    auto art = pdd / "artifacts" / ident;
+    auto result = run_command(worker_run(pdd, ident));
+    EXPECT_EQ(read_text(art / "status"), "failed") << result.out << result.err;
+    EXPECT_EQ(read_text(art / "rc"), "2") << result.err;
+    EXPECT_NE(result.exit_code, 0);
+    const std::string stdout_text = read_text(art / "stdout");
+    EXPECT_NE(stdout_text.find("the job fails here"), std::string::npos) << stdout_text;
+    // The task did try the worker's stdout (the worker is pid 1), and could not write it.
+    std::string tried;
+    for (const auto& event : load_job_events(art)) {
+        tried += event.dump();
+    }
+    EXPECT_NE(tried.find("tried /proc/1/fd/1"), std::string::npos) << tried;
+    EXPECT_EQ(tried.find("wrote /proc/1/fd/1"), std::string::npos) << tried;
+    EXPECT_EQ(containers_of(ident), 0u) << "a container was left behind";
+}
+
 TEST_F(ContainerWorker, MissingImageIsAClearErrorBeforeAnythingIsWritten) {
     TempDir dir;
     auto pdd = copy_fixture("hello", dir);

@@ -1,7 +1,8 @@
 // Forged frames (tests/fixtures/frames) through --process-isolation on the engine under test:
-// inside the container the secret travels in ARUNNER_FRAME_SECRET, which the plugin removes
-// before any task runs. The run gives the local run's events and stdout, writes nothing outside
-// the private data dir, and records the secret in no artifact.
+// inside the container the secret reaches the command's init through a FIFO and ansible through
+// a pipe its start-up hook empties before any of ansible's code runs (docs/frames.md). The run
+// gives the local run's events and stdout, writes nothing outside the private data dir, and records
+// the secret in no artifact.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -82,6 +83,39 @@ TEST_F(FramesIsolation, ForgedFramesInAContainerArePlainOutput) {
     for (const char* file : {"command", "env.list"}) {
         EXPECT_EQ(read_text(art / file).find("ARUNNER_FRAME"), std::string::npos) << file;
     }
+}
+
+/// True when some event's event_data says `forged`.
+bool holds_a_forged_event(const std::vector<Json>& events) {
+    for (const Json& e : events) {
+        if (e.contains("event_data") && e["event_data"].is_object() &&
+            e["event_data"].contains("forged")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// An inventory script, the first of the job's code to run, reads every environment, command line
+// and descriptor it can open in the container (tests/fixtures/secret_hunt) and the play tries all
+// it found as the secret: no forged event. (With the secret in the container's environment, as
+// before, /proc/1/environ gave it away.)
+TEST_F(FramesIsolation, NothingTheJobStartsFindsTheSecret) {
+    TempDir tmp;
+    fs::path pdd = copy_fixture("secret_hunt", tmp);
+    const std::string ident = "t" + std::to_string(::getpid()) + "_hunt";
+    auto run = run_command(container_run(pdd, ident, "--process-isolation", {"-q"}));
+    fs::path art = pdd / "artifacts" / ident;
+    EXPECT_EQ(run.exit_code, 0) << run.err << read_text(art / "stdout");
+    EXPECT_EQ(read_text(art / "status"), "successful");
+    auto hunt = Json::parse(read_text(pdd / "project/hunt.json"));
+    EXPECT_TRUE(hunt["read_environ"].get<bool>()) << hunt.dump();
+    auto events = load_job_events(art);
+    EXPECT_FALSE(holds_a_forged_event(events));
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back()["event"], "playbook_on_stats");
+    // The FIFO the secret came through is gone.
+    EXPECT_FALSE(fs::exists(fs::symlink_status(art / "frame_secret")));
 }
 
 }  // namespace

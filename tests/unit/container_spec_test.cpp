@@ -117,6 +117,30 @@ TEST_F(JobContainerSpec, AnyOtherExecutableIsTheSandboxNotAContainer) {
         << job.error().message;
 }
 
+// The container's environment names the FIFO the init takes the secret from and puts the
+// start-up hook first on PYTHONPATH, keeping the job's own PYTHONPATH after it; the init runs
+// from the read-only plugin mount, under python3 -I -S.
+TEST(ContainerFrameFifo, TheEnvironmentNamesTheFifoAndTheHookNeverTheSecret) {
+    engine::ContainerSpec spec;
+    spec.env = {{"PYTHONPATH", "/job/lib"}, {"A", "1"}};
+    isolation::add_frame_fifo(spec, "job:1");
+    EXPECT_EQ(value_of(spec.env, "ARUNNER_FRAME_FIFO"), "/runner/artifacts/job:1/frame_secret");
+    EXPECT_EQ(value_of(spec.env, "PYTHONPATH"),
+              std::string(config::kContainerCallbackDir) + "/awx_display_boot:/job/lib");
+    EXPECT_EQ(value_of(spec.env, "A"), "1");
+    for (const auto& [name, value] : spec.env) {
+        EXPECT_EQ(name.find("SECRET"), std::string::npos) << name;
+    }
+    engine::ContainerSpec bare;
+    isolation::add_frame_fifo(bare, "j");
+    EXPECT_EQ(value_of(bare.env, "PYTHONPATH"),
+              std::string(config::kContainerCallbackDir) + "/awx_display_boot");
+    EXPECT_NE(isolation::container_init_script().find(
+                  "exec python3 -I -S " + std::string(config::kContainerCallbackDir) +
+                  "/awx_display_boot/container_init/__init__.py \"$@\""),
+              std::string::npos);
+}
+
 TEST_F(JobContainerSpec, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
     auto job = prepare();
     ASSERT_TRUE(job.ok()) << job.error().message;
@@ -125,7 +149,7 @@ TEST_F(JobContainerSpec, SpecMountsTheDataDirAndThePluginAndLabelsTheIdent) {
     EXPECT_EQ(spec->name, "ansible_runner_job_1");
     EXPECT_EQ(spec->image, "localhost/some-ee");
     // The command runs under the wrapper that reports its exit in-band (docs/containers.md).
-    std::vector<std::string> wrapped = {"/bin/sh", "-c", isolation::kExitFrameScript, "sh"};
+    std::vector<std::string> wrapped = {"/bin/sh", "-c", isolation::container_init_script(), "sh"};
     wrapped.insert(wrapped.end(), job->command.begin(), job->command.end());
     EXPECT_EQ(spec->cmd, wrapped);
     EXPECT_EQ(spec->workdir, "/runner/project");
@@ -197,7 +221,7 @@ TEST_F(JobContainerSpec, WorkerSpecStreamsOnStdinAndMountsNoDataDir) {
     EXPECT_FALSE(spec->tty);  // the wire's bytes pass untouched, whatever --tty says
     EXPECT_TRUE(spec->open_stdin);
     EXPECT_TRUE(spec->stdin_once);
-    EXPECT_TRUE(spec->init);
+    EXPECT_FALSE(spec->init);  // the worker is pid 1: nothing else holds its stdout
     EXPECT_TRUE(spec->mounts.empty());  // the job arrives on stdin
     EXPECT_TRUE(spec->env.empty());
     EXPECT_EQ(spec->memory_bytes, int64_t{64} << 20);

@@ -102,6 +102,8 @@ def _frame_secret():
     # ran; read here only where the hook did not run (python -I, a PYTHONPATH it could not use).
     booted = getattr(sys, '_arunner_frame_secret', None)
     fd_text = os.environ.pop('ARUNNER_FRAME_FD', None)
+    # arunner never sets this (child_environment removes it from a job's environment); the
+    # plugin's own tests hand it the secret this way.
     env_secret = os.environ.pop('ARUNNER_FRAME_SECRET', None)
     if booted is not None:
         secret = booted

@@ -2,10 +2,10 @@
 # is"). arunner puts this package's parent dir first on PYTHONPATH, so Python imports it as
 # `sitecustomize` before any code of ansible's runs, and with it before any inventory script,
 # vars plugin or module could: the first thing it does is make the process non-dumpable, so that
-# nothing it starts later can read its descriptors, environment or memory through /proc (or
-# ptrace) without CAP_SYS_PTRACE; then it takes the run's frame secret from where arunner left
-# it (an inherited pipe, or in a container a FIFO in ART), keeps it on the `sys` module for the
-# callback plugin, and puts PYTHONPATH back as the job had it. Then it hands over to the
+# nothing it starts later can open its descriptors or read its memory through /proc (or ptrace)
+# without CAP_SYS_PTRACE; then it takes the run's frame secret from where it waits (an inherited
+# pipe: arunner's in a local run, container_init's in a container), keeps it on the `sys` module
+# for the callback plugin, and puts PYTHONPATH back as the job had it. Then it hands over to the
 # sitecustomize it shadows (Debian has one), if any.
 #
 # It is a package (sitecustomize/__init__.py) two levels below the callback dir because ansible
@@ -44,20 +44,13 @@ def _read_fd(fd):
 
 def _take_secret():
     fd_text = os.environ.pop('ARUNNER_FRAME_FD', None)
-    fifo = os.environ.pop('ARUNNER_FRAME_FIFO', None)
-    if fd_text is not None:
-        try:
-            fd = int(fd_text)
-        except ValueError:
-            return ''
-        return _read_fd(fd) if fd >= 3 else ''
-    if fifo:
-        try:
-            # arunner writes once a reader has it open, then closes: EOF ends the read.
-            return _read_fd(os.open(fifo, os.O_RDONLY | os.O_CLOEXEC))
-        except OSError:
-            return ''
-    return None
+    if fd_text is None:
+        return None
+    try:
+        fd = int(fd_text)
+    except ValueError:
+        return ''
+    return _read_fd(fd) if fd >= 3 else ''
 
 
 def _restore_pythonpath(here):
@@ -81,7 +74,7 @@ def _chain(here):
 
 def _boot():
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if 'ARUNNER_FRAME_FD' in os.environ or 'ARUNNER_FRAME_FIFO' in os.environ:
+    if 'ARUNNER_FRAME_FD' in os.environ:
         _make_undumpable()
         secret = _take_secret()
         if secret is not None and not hasattr(sys, '_arunner_frame_secret'):

@@ -1,4 +1,4 @@
-#include "exec/ssh_key_fifo.hpp"
+#include "exec/secret_fifo.hpp"
 
 #include <gtest/gtest.h>
 
@@ -35,12 +35,12 @@ std::string read_all(int fd) {
     return out;
 }
 
-TEST(SshKeyFifo, AReaderGetsTheWholeKeyAndTheFifoIsGoneAfterStop) {
+TEST(SecretFifo, AReaderGetsTheWholeKeyAndTheFifoIsGoneAfterStop) {
     testing::TempDir dir;
     auto art = open_dir(dir.path());
     // Larger than a pipe's buffer: written in several turns.
     std::string key = "-----BEGIN KEY-----\n" + std::string(200 * 1024, 'k') + "\n";
-    auto fifo = SshKeyFifo::create(art.get(), "ssh_key_data", key);
+    auto fifo = SecretFifo::create(art.get(), "ssh_key_data", key);
     ASSERT_TRUE(fifo.ok()) << fifo.error().message;
     struct stat st {};
     ASSERT_EQ(::lstat((dir / "ssh_key_data").c_str(), &st), 0);
@@ -50,39 +50,39 @@ TEST(SshKeyFifo, AReaderGetsTheWholeKeyAndTheFifoIsGoneAfterStop) {
     util::UniqueFd reader(::open((dir / "ssh_key_data").c_str(), O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(reader.valid());
     EXPECT_EQ(read_all(reader.get()), key);
-    EXPECT_EQ((*fifo)->wait(seconds(60)), SshKeyFifo::Outcome::delivered);
+    EXPECT_EQ((*fifo)->wait(seconds(60)), SecretFifo::Outcome::delivered);
     (*fifo)->stop();
     EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "ssh_key_data")));
 }
 
-TEST(SshKeyFifo, WithoutAReaderStopEndsTheWriterAndRemovesTheFifo) {
+TEST(SecretFifo, WithoutAReaderStopEndsTheWriterAndRemovesTheFifo) {
     testing::TempDir dir;
     auto art = open_dir(dir.path());
-    auto fifo = SshKeyFifo::create(art.get(), "ssh_key_data", "KEY");
+    auto fifo = SecretFifo::create(art.get(), "ssh_key_data", "KEY");
     ASSERT_TRUE(fifo.ok()) << fifo.error().message;
-    EXPECT_EQ((*fifo)->outcome(), SshKeyFifo::Outcome::waiting);
+    EXPECT_EQ((*fifo)->outcome(), SecretFifo::Outcome::waiting);
     (*fifo)->stop();
-    EXPECT_EQ((*fifo)->outcome(), SshKeyFifo::Outcome::stopped);
+    EXPECT_EQ((*fifo)->outcome(), SecretFifo::Outcome::stopped);
     EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "ssh_key_data")));
     (*fifo)->stop();  // again: harmless
 }
 
-TEST(SshKeyFifo, DestroyingItStopsTheWriterAndRemovesTheFifo) {
+TEST(SecretFifo, DestroyingItStopsTheWriterAndRemovesTheFifo) {
     testing::TempDir dir;
     auto art = open_dir(dir.path());
     {
-        auto fifo = SshKeyFifo::create(art.get(), "ssh_key_data", "KEY");
+        auto fifo = SecretFifo::create(art.get(), "ssh_key_data", "KEY");
         ASSERT_TRUE(fifo.ok()) << fifo.error().message;
     }
     EXPECT_FALSE(fs::exists(fs::symlink_status(dir / "ssh_key_data")));
 }
 
 // A rerun of an ident whose run was killed before it removed its FIFO.
-TEST(SshKeyFifo, ALeftoverFileIsReplacedAndADirectoryRefused) {
+TEST(SecretFifo, ALeftoverFileIsReplacedAndADirectoryRefused) {
     testing::TempDir dir;
     auto art = open_dir(dir.path());
     ASSERT_EQ(::mkfifo((dir / "ssh_key_data").c_str(), 0644), 0);
-    auto fifo = SshKeyFifo::create(art.get(), "ssh_key_data", "KEY");
+    auto fifo = SecretFifo::create(art.get(), "ssh_key_data", "KEY");
     ASSERT_TRUE(fifo.ok()) << fifo.error().message;
     struct stat st {};
     ASSERT_EQ(::lstat((dir / "ssh_key_data").c_str(), &st), 0);
@@ -90,16 +90,16 @@ TEST(SshKeyFifo, ALeftoverFileIsReplacedAndADirectoryRefused) {
     (*fifo)->stop();
 
     fs::create_directory(dir / "ssh_key_data");
-    auto refused = SshKeyFifo::create(art.get(), "ssh_key_data", "KEY");
+    auto refused = SecretFifo::create(art.get(), "ssh_key_data", "KEY");
     ASSERT_FALSE(refused.ok());
     EXPECT_NE(refused.error().message.find("ssh_key_data"), std::string::npos);
 }
 
 // A job that puts another FIFO in its place, and reads that, gets nothing.
-TEST(SshKeyFifo, AFifoPutInItsPlaceGetsNothing) {
+TEST(SecretFifo, AFifoPutInItsPlaceGetsNothing) {
     testing::TempDir dir;
     auto art = open_dir(dir.path());
-    auto fifo = SshKeyFifo::create(art.get(), "ssh_key_data", "SECRET KEY");
+    auto fifo = SecretFifo::create(art.get(), "ssh_key_data", "SECRET KEY");
     ASSERT_TRUE(fifo.ok()) << fifo.error().message;
     ASSERT_EQ(::unlink((dir / "ssh_key_data").c_str()), 0);
     ASSERT_EQ(::mkfifo((dir / "ssh_key_data").c_str(), 0600), 0);
@@ -107,7 +107,7 @@ TEST(SshKeyFifo, AFifoPutInItsPlaceGetsNothing) {
         ::open((dir / "ssh_key_data").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     ASSERT_TRUE(reader.valid());
     // The writer opens it (a reader is there), sees another inode and gives up by itself.
-    EXPECT_EQ((*fifo)->wait(seconds(60)), SshKeyFifo::Outcome::replaced);
+    EXPECT_EQ((*fifo)->wait(seconds(60)), SecretFifo::Outcome::replaced);
     char buffer[64];
     EXPECT_EQ(::read(reader.get(), buffer, sizeof buffer), 0);
     (*fifo)->stop();
@@ -116,27 +116,27 @@ TEST(SshKeyFifo, AFifoPutInItsPlaceGetsNothing) {
 }
 
 // A symlink in its place (to a FIFO someone reads) is not followed.
-TEST(SshKeyFifo, ASymlinkPutInItsPlaceIsNotFollowed) {
+TEST(SecretFifo, ASymlinkPutInItsPlaceIsNotFollowed) {
     testing::TempDir dir;
     auto art = open_dir(dir.path());
-    auto fifo = SshKeyFifo::create(art.get(), "ssh_key_data", "SECRET KEY");
+    auto fifo = SecretFifo::create(art.get(), "ssh_key_data", "SECRET KEY");
     ASSERT_TRUE(fifo.ok()) << fifo.error().message;
     ASSERT_EQ(::mkfifo((dir / "elsewhere").c_str(), 0600), 0);
     util::UniqueFd reader(::open((dir / "elsewhere").c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     ASSERT_TRUE(reader.valid());
     ASSERT_EQ(::unlink((dir / "ssh_key_data").c_str()), 0);
     ASSERT_EQ(::symlink("elsewhere", (dir / "ssh_key_data").c_str()), 0);
-    EXPECT_EQ((*fifo)->wait(seconds(60)), SshKeyFifo::Outcome::replaced);
+    EXPECT_EQ((*fifo)->wait(seconds(60)), SecretFifo::Outcome::replaced);
     char buffer[64];
     EXPECT_EQ(::read(reader.get(), buffer, sizeof buffer), 0);
 }
 
 // A reader that leaves before the whole key is written neither blocks the writer nor kills the
 // process with SIGPIPE.
-TEST(SshKeyFifo, AReaderThatLeavesEarlyEndsTheWriter) {
+TEST(SecretFifo, AReaderThatLeavesEarlyEndsTheWriter) {
     testing::TempDir dir;
     auto art = open_dir(dir.path());
-    auto fifo = SshKeyFifo::create(art.get(), "ssh_key_data", std::string(1024 * 1024, 'k'));
+    auto fifo = SecretFifo::create(art.get(), "ssh_key_data", std::string(1024 * 1024, 'k'));
     ASSERT_TRUE(fifo.ok()) << fifo.error().message;
     {
         util::UniqueFd reader(::open((dir / "ssh_key_data").c_str(), O_RDONLY | O_CLOEXEC));
@@ -144,7 +144,7 @@ TEST(SshKeyFifo, AReaderThatLeavesEarlyEndsTheWriter) {
         char buffer[16];
         ASSERT_GT(::read(reader.get(), buffer, sizeof buffer), 0);
     }
-    EXPECT_EQ((*fifo)->wait(seconds(60)), SshKeyFifo::Outcome::failed);
+    EXPECT_EQ((*fifo)->wait(seconds(60)), SecretFifo::Outcome::failed);
 }
 
 }  // namespace

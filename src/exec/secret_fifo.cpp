@@ -1,4 +1,4 @@
-#include "exec/ssh_key_fifo.hpp"
+#include "exec/secret_fifo.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -36,8 +36,8 @@ void consume_sigpipe() {
 
 }  // namespace
 
-Result<std::unique_ptr<SshKeyFifo>> SshKeyFifo::create(int dir_fd, const std::string& name,
-                                                       std::string key) {
+Result<std::unique_ptr<SecretFifo>> SecretFifo::create(int dir_fd, const std::string& name,
+                                                       std::string secret) {
     util::UniqueFd dir(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
     if (!dir.valid()) {
         return util::errno_error("cannot duplicate the directory fd for", name, errno);
@@ -46,7 +46,7 @@ Result<std::unique_ptr<SshKeyFifo>> SshKeyFifo::create(int dir_fd, const std::st
     // ident replaces it. A directory stays, and fails below.
     ::unlinkat(dir.get(), name.c_str(), 0);
     if (::mkfifoat(dir.get(), name.c_str(), 0600) != 0) {
-        return util::errno_error("cannot create the ssh key FIFO", name, errno);
+        return util::errno_error("cannot create the FIFO", name, errno);
     }
     // Held (O_PATH: neither reader nor writer) until the end, so that its inode number cannot
     // be given to a file a job puts in its place: the identity check below is then sound.
@@ -55,7 +55,7 @@ Result<std::unique_ptr<SshKeyFifo>> SshKeyFifo::create(int dir_fd, const std::st
     if (!pin.valid() || ::fstat(pin.get(), &st) != 0 || !S_ISFIFO(st.st_mode)) {
         int err = errno;
         ::unlinkat(dir.get(), name.c_str(), 0);
-        return util::errno_error("cannot look at the ssh key FIFO", name, err);
+        return util::errno_error("cannot look at the FIFO", name, err);
     }
     util::UniqueFd stop(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!stop.valid()) {
@@ -63,28 +63,28 @@ Result<std::unique_ptr<SshKeyFifo>> SshKeyFifo::create(int dir_fd, const std::st
         ::unlinkat(dir.get(), name.c_str(), 0);
         return util::errno_error("cannot create an eventfd for", name, err);
     }
-    std::unique_ptr<SshKeyFifo> fifo(new SshKeyFifo(std::move(dir), std::move(pin), name,
-                                                    std::move(key), st.st_dev, st.st_ino,
+    std::unique_ptr<SecretFifo> fifo(new SecretFifo(std::move(dir), std::move(pin), name,
+                                                    std::move(secret), st.st_dev, st.st_ino,
                                                     std::move(stop)));
     fifo->thread_ = std::thread([raw = fifo.get()] { raw->run(); });
     return fifo;
 }
 
-SshKeyFifo::SshKeyFifo(util::UniqueFd dir, util::UniqueFd pin, std::string name, std::string key,
+SecretFifo::SecretFifo(util::UniqueFd dir, util::UniqueFd pin, std::string name, std::string secret,
                        dev_t dev, ino_t ino, util::UniqueFd stop)
     : dir_(std::move(dir)),
       pin_(std::move(pin)),
       name_(std::move(name)),
-      key_(std::move(key)),
+      secret_(std::move(secret)),
       dev_(dev),
       ino_(ino),
       stop_(std::move(stop)) {}
 
-SshKeyFifo::~SshKeyFifo() {
+SecretFifo::~SecretFifo() {
     stop();
 }
 
-void SshKeyFifo::stop() {
+void SecretFifo::stop() {
     if (thread_.joinable()) {
         uint64_t one = 1;
         [[maybe_unused]] ssize_t n = ::write(stop_.get(), &one, sizeof one);
@@ -101,28 +101,28 @@ void SshKeyFifo::stop() {
     }
     dir_.reset();
     pin_.reset();
-    // The key is no longer needed here.
-    std::fill(key_.begin(), key_.end(), '\0');
+    // The secret is no longer needed here.
+    std::fill(secret_.begin(), secret_.end(), '\0');
 }
 
-SshKeyFifo::Outcome SshKeyFifo::wait(std::chrono::milliseconds limit) {
+SecretFifo::Outcome SecretFifo::wait(std::chrono::milliseconds limit) {
     std::unique_lock<std::mutex> lock(mutex_);
     ended_.wait_for(lock, limit, [this] { return outcome_ != Outcome::waiting; });
     return outcome_;
 }
 
-SshKeyFifo::Outcome SshKeyFifo::outcome() const {
+SecretFifo::Outcome SecretFifo::outcome() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return outcome_;
 }
 
-bool SshKeyFifo::stop_requested(std::chrono::milliseconds timeout) const {
+bool SecretFifo::stop_requested(std::chrono::milliseconds timeout) const {
     pollfd p{stop_.get(), POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(timeout.count()));
     return n > 0;
 }
 
-void SshKeyFifo::finish(Outcome outcome) {
+void SecretFifo::finish(Outcome outcome) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         outcome_ = outcome;
@@ -130,17 +130,17 @@ void SshKeyFifo::finish(Outcome outcome) {
     ended_.notify_all();
 }
 
-void SshKeyFifo::run() {
+void SecretFifo::run() {
     // A write after the reader left raises SIGPIPE on this thread: blocked here, and cleared.
     sigset_t pipe_set;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     ::pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
-    finish(write_key());
+    finish(write_secret());
     consume_sigpipe();
 }
 
-SshKeyFifo::Outcome SshKeyFifo::write_key() {
+SecretFifo::Outcome SecretFifo::write_secret() {
     util::UniqueFd fifo;
     auto retry = kFirstRetry;
     for (;;) {
@@ -160,7 +160,7 @@ SshKeyFifo::Outcome SshKeyFifo::write_key() {
         }
         retry = std::min(retry * 2, kMaxRetry);
     }
-    // Opening another kind of file (a regular file put in its place) may succeed: the key goes
+    // Opening another kind of file (a regular file put in its place) may succeed: the secret goes
     // only to the FIFO created here.
     struct stat st {};
     if (::fstat(fifo.get(), &st) != 0 || !S_ISFIFO(st.st_mode) || st.st_dev != dev_ ||
@@ -168,8 +168,8 @@ SshKeyFifo::Outcome SshKeyFifo::write_key() {
         return Outcome::replaced;
     }
     size_t done = 0;
-    while (done < key_.size()) {
-        ssize_t n = ::write(fifo.get(), key_.data() + done, key_.size() - done);
+    while (done < secret_.size()) {
+        ssize_t n = ::write(fifo.get(), secret_.data() + done, secret_.size() - done);
         if (n > 0) {
             done += static_cast<size_t>(n);
             continue;
@@ -178,7 +178,7 @@ SshKeyFifo::Outcome SshKeyFifo::write_key() {
             continue;
         }
         if (n < 0 && errno == EAGAIN) {
-            // The reader has not drained the pipe yet (a key beyond the pipe's capacity).
+            // The reader has not drained the pipe yet (a secret beyond the pipe's capacity).
             pollfd p[2] = {{fifo.get(), POLLOUT, 0}, {stop_.get(), POLLIN, 0}};
             if (::poll(p, 2, -1) > 0 && (p[1].revents & POLLIN) != 0) {
                 return Outcome::stopped;

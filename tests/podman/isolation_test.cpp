@@ -138,6 +138,35 @@ TEST_F(Isolation, MatchesTheLocalRun) {
     EXPECT_EQ(containers_of(ident), 0u);
 }
 
+// A task that rewrites env/settings (process_isolation: false would have run the next run on the
+// host), env/envvars and the inventory, and plants a link in env/, changes nothing: the run's
+// inputs are read-only in the container (docs/private-data-dir-trust.md).
+TEST_F(Isolation, ATaskCannotRewriteTheRunsInputs) {
+    TempDir dir;
+    auto pdd = copy_fixture("inputs_rewrite", dir);
+    const std::string settings = read_text(pdd / "env/settings");
+    const std::string envvars = read_text(pdd / "env/envvars");
+    const std::string hosts = read_text(pdd / "inventory/hosts");
+    const std::string ident = unique_ident("inputs");
+    auto run = run_command(isolated(pdd, ident, {"-q"}));
+    auto art = pdd / "artifacts" / ident;
+    EXPECT_EQ(run.exit_code, 0) << run.err << read_text(art / "stdout");
+    std::string said;
+    for (const auto& event : load_job_events(art)) {
+        if (event.value("event", "") == "runner_on_ok") {
+            said += event["event_data"]["res"].value("stdout", "");
+        }
+    }
+    EXPECT_EQ(said,
+              "kept /runner/env/settings\nkept /runner/env/envvars\nkept "
+              "/runner/inventory/hosts\nnot planted");
+    EXPECT_EQ(read_text(pdd / "env/settings"), settings);
+    EXPECT_EQ(read_text(pdd / "env/envvars"), envvars);
+    EXPECT_EQ(read_text(pdd / "inventory/hosts"), hosts);
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(pdd / "env/cmdline")));
+    EXPECT_EQ(containers_of(ident), 0u);
+}
+
 TEST_F(Isolation, MountsOptionsAndEnvironmentReachTheContainer) {
     TempDir dir;
     auto pdd = dir / "pdd";

@@ -221,7 +221,7 @@ TEST_F(JobContainerSpec, WorkerSpecStreamsOnStdinAndMountsNoDataDir) {
     EXPECT_FALSE(spec->tty);  // the wire's bytes pass untouched, whatever --tty says
     EXPECT_TRUE(spec->open_stdin);
     EXPECT_TRUE(spec->stdin_once);
-    EXPECT_FALSE(spec->init);  // the worker is pid 1: nothing else holds its stdout
+    EXPECT_FALSE(spec->init);           // the worker is pid 1: nothing else holds its stdout
     EXPECT_TRUE(spec->mounts.empty());  // the job arrives on stdin
     EXPECT_TRUE(spec->env.empty());
     EXPECT_EQ(spec->memory_bytes, int64_t{64} << 20);

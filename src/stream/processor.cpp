@@ -75,9 +75,17 @@ class EventFiles {
     /// Opens job_events again (an unpacked zip may have replaced it); finish() first.
     Status reopen_dir() { return writer_.reopen(); }
 
-    /// Queues `content` under `name`, a name JobEventWriter::file_name() made.
+    /// Queues `content` under `name`, a name JobEventWriter::file_name() made. A file of a batch's
+    /// size or more is written here and now, after what its writer has queued (so a repeated
+    /// name is still written in order): copying it into a batch would double a huge event's
+    /// memory.
     Status push(std::string_view name, std::string_view content) {
         size_t w = writers_.size() == 1 ? 0 : std::hash<std::string_view>()(name) % writers_.size();
+        if (content.size() >= kBatchBytes) {
+            ARUNNER_TRY(send(w));
+            ARUNNER_TRY(writers_[w]->finish());
+            return writer_.write_named(std::string(name), content, false);
+        }
         Batch& batch = batches_[w];
         Item item;
         item.name = batch.bytes.size();
@@ -173,6 +181,15 @@ class Echo {
     Echo& operator=(const Echo&) = delete;
 
     void line(std::string_view text) {
+        if (text.size() >= kFlushBytes) {  // written as it is, not copied into the buffer
+            flush();
+            (void)util::write_all(fd_, text);
+            buffer_ += '\n';
+            if (tty_) {
+                flush();
+            }
+            return;
+        }
         buffer_.append(text);
         buffer_ += '\n';
         if (tty_ || buffer_.size() >= kFlushBytes) {

@@ -86,24 +86,30 @@ Result<bool> WireReader::fill(size_t max_line) {
     if (start_ == end_) {
         start_ = end_ = 0;
     }
-    if (buffer_.size() - end_ < kReadChunk) {
+    if (capacity_ - end_ < kReadChunk) {
         if (start_ > 0) {  // what is left is part of one line: move it to the front
-            std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+            std::memmove(buffer_.get(), buffer_.get() + start_, end_ - start_);
             end_ -= start_;
             start_ = 0;
         }
-        if (buffer_.size() - end_ < kReadChunk) {
+        if (capacity_ - end_ < kReadChunk) {
             // Doubling, but never far past the longest line allowed.
             size_t cap =
                 max_line < SIZE_MAX - 2 * kReadChunk ? max_line + 2 * kReadChunk : SIZE_MAX;
-            buffer_.resize(std::max(std::min(buffer_.size() * 2, cap), end_ + kReadChunk));
+            size_t size = std::max(std::min(capacity_ * 2, cap), end_ + kReadChunk);
+            std::unique_ptr<char[]> bigger(new char[size]);  // not zero-filled, on purpose
+            if (end_ > 0) {
+                std::memcpy(bigger.get(), buffer_.get(), end_);
+            }
+            buffer_ = std::move(bigger);
+            capacity_ = size;
         }
     }
     for (;;) {
         if (interrupt_fd_ >= 0 || on_idle_) {
             ARUNNER_TRY(wait_readable());
         }
-        ssize_t n = ::read(fd_, buffer_.data() + end_, kReadChunk);
+        ssize_t n = ::read(fd_, buffer_.get() + end_, kReadChunk);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -149,13 +155,13 @@ Result<std::optional<std::string>> WireReader::read_line(size_t max_line) {
 Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_line) {
     size_t searched = start_;
     for (;;) {
-        const void* newline = std::memchr(buffer_.data() + searched, '\n', end_ - searched);
+        const void* newline = std::memchr(buffer_.get() + searched, '\n', end_ - searched);
         if (newline != nullptr) {
-            size_t at = static_cast<size_t>(static_cast<const char*>(newline) - buffer_.data());
+            size_t at = static_cast<size_t>(static_cast<const char*>(newline) - buffer_.get());
             if (at - start_ > max_line) {
                 return line_too_long(max_line);
             }
-            std::string_view line(buffer_.data() + start_, at - start_);
+            std::string_view line(buffer_.get() + start_, at - start_);
             start_ = at + 1;
             return std::optional<std::string_view>(line);
         }
@@ -169,7 +175,7 @@ Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_li
             if (start_ == end_) {
                 return std::optional<std::string_view>();
             }
-            std::string_view rest(buffer_.data() + start_, end_ - start_);
+            std::string_view rest(buffer_.get() + start_, end_ - start_);
             start_ = end_;
             return std::optional<std::string_view>(rest);
         }
@@ -198,7 +204,7 @@ Status WireReader::read_zip(uint64_t size, int out_fd) {
         }
         ARUNNER_ASSIGN_OR_RETURN(
             size_t used,
-            decoder.feed(std::string_view(buffer_.data() + start_, end_ - start_), sink));
+            decoder.feed(std::string_view(buffer_.get() + start_, end_ - start_), sink));
         start_ += used;
     }
     return {};

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -81,7 +82,10 @@ class WireReader {
     int interrupt_fd_ = -1;
     std::function<void()> on_idle_;
     int idle_interval_ms_ = 100;
-    std::string buffer_;  // bytes [start_, end_) are read and not yet returned
+    // Bytes [start_, end_) are read and not yet returned. Grown without zero-filling: a long line
+    // then costs its own pages, not the whole doubled capacity's.
+    std::unique_ptr<char[]> buffer_;
+    size_t capacity_ = 0;
     size_t start_ = 0;
     size_t end_ = 0;
 };

@@ -155,7 +155,9 @@ Result<std::optional<std::string>> WireReader::read_line(size_t max_line) {
 Result<std::optional<std::string_view>> WireReader::read_line_view(size_t max_line) {
     size_t searched = start_;
     for (;;) {
-        const void* newline = std::memchr(buffer_.get() + searched, '\n', end_ - searched);
+        const void* newline =  // (no buffer at all before the first read)
+            end_ > searched ? std::memchr(buffer_.get() + searched, '\n', end_ - searched)
+                            : nullptr;
         if (newline != nullptr) {
             size_t at = static_cast<size_t>(static_cast<const char*>(newline) - buffer_.get());
             if (at - start_ > max_line) {

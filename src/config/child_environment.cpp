@@ -52,6 +52,7 @@ util::Environment build_child_environment(const EnvironmentInputs& in) {
     // through the recorded environment; a value from outside could only confuse the plugin.
     env.erase("ARUNNER_FRAME_FD");
     env.erase("ARUNNER_FRAME_SECRET");
+    env.erase("ARUNNER_JOB");  // each local job's own marker, added at spawn
     return env;
 }
 

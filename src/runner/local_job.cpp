@@ -9,6 +9,7 @@
 #include "exec/secret_fifo.hpp"
 #include "isolation/container_job.hpp"
 #include "isolation/container_spec.hpp"
+#include "runner/abandoned_jobs.hpp"
 #include "runner/job_output.hpp"
 #include "runner/ssh_key_session.hpp"
 #include "util/files.hpp"
@@ -162,9 +163,19 @@ Result<JobOutcome> run_job(const config::JobConfig& job, const JobHooks& hooks) 
         return finish_job(hooks, dir, sink, outcome, set_status);
     }
 
+    // What a killed arunner left running is ended first; this job gets a record of its own, and
+    // every process of it the record's marker (docs/abandoned-jobs.md). A registry that cannot
+    // be used costs only that: the job runs, unrecorded.
+    const std::filesystem::path registry = job_registry_dir();
+    (void)end_abandoned_jobs(registry);
+    auto record = JobRecord::create(registry, job.artifact_dir, job.ident);
+
     exec::SpawnRequest request;
     request.argv = job.command;
     request.envp = job.env.to_envp();
+    if (record) {
+        request.envp.push_back(record->environment_entry());
+    }
     request.cwd = job.cwd;
     request.frame_secret = frame_secret;
     request.python_boot_dir = job.python_boot_dir;

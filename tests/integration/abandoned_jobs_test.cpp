@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "support/command.hpp"
+#include "support/long_job.hpp"
 #include "support/temp_dir.hpp"
 
 namespace arunner::testing {
@@ -17,31 +18,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-/// A private data dir whose job leaves a sleeper that left its session, then touches `marker`
-/// and sleeps.
-fs::path long_job(const fs::path& pdd, const fs::path& marker) {
-    fs::create_directories(pdd / "inventory");
-    fs::create_directories(pdd / "project");
-    std::ofstream(pdd / "inventory/hosts")
-        << "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n";
-    std::ofstream(pdd / "project/site.yml")
-        << "- hosts: all\n"
-           "  gather_facts: false\n"
-           "  tasks:\n"
-           "    - name: start a detached sleeper\n"
-           "      shell: nohup setsid sleep 300 >/dev/null 2>&1 &\n"
-           "    - name: mark and sleep\n"
-           "      shell: touch "
-        << marker.string() << " && exec sleep 300\n";
-    return pdd;
-}
-
 TEST(AbandonedJobs, TheNextRunEndsWhatAKilledArunnerLeft) {
     TempDir tmp;
     const std::vector<std::pair<std::string, std::string>> registry = {
         {"ARUNNER_RUNTIME_DIR", (tmp / "runtime").string()}};
     fs::path marker = tmp / "running";
-    fs::path pdd = long_job(tmp / "long", marker);
+    fs::path pdd = write_long_job(tmp / "long", marker);
     fs::path art = pdd / "artifacts/left";
     BackgroundCommand first(arunner({"run", pdd.string(), "-p", "site.yml", "-i", "left"}),
                             registry);

@@ -11,6 +11,7 @@
 
 #include "support/command.hpp"
 #include "support/fixture.hpp"
+#include "support/long_job.hpp"
 #include "support/temp_dir.hpp"
 
 namespace arunner::testing {
@@ -41,25 +42,8 @@ int daemon_pid(const fs::path& pdd) {
     return std::atoi(read_text(pdd / "pid").c_str());
 }
 
-/// A private data dir whose job leaves a sleeper that left its session (reparented to the
-/// daemon, a subreaper), then touches `marker` and sleeps: once the marker is there, the job
-/// runs.
 fs::path long_job(const TempDir& tmp, const fs::path& marker) {
-    fs::path pdd = tmp / "pdd";
-    fs::create_directories(pdd / "inventory");
-    fs::create_directories(pdd / "project");
-    std::ofstream(pdd / "inventory/hosts")
-        << "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n";
-    std::ofstream(pdd / "project/site.yml")
-        << "- hosts: all\n"
-           "  gather_facts: false\n"
-           "  tasks:\n"
-           "    - name: start a detached sleeper\n"
-           "      shell: nohup setsid sleep 300 >/dev/null 2>&1 &\n"
-           "    - name: mark and sleep\n"
-           "      shell: touch "
-        << marker.string() << " && exec sleep 300\n";
-    return pdd;
+    return write_long_job(tmp / "pdd", marker);
 }
 
 /// Starts the long job as `ident` and waits until it runs.

@@ -170,11 +170,14 @@ Result<JobRecord> JobRecord::create(const fs::path& registry, const fs::path& ar
     }
     // Locked before it has its name: a sweep never sees it unlocked while this process lives.
     if (::flock(record.file_.get(), LOCK_EX) != 0 ||
-        !util::write_all(record.file_.get(), Json{{"marker", record.marker_},
-                                                  {"controller_pid", ::getpid()},
-                                                  {"artifact_dir", artifact_dir.string()},
-                                                  {"ident", ident}}
-                                                 .dump()) ||
+        !util::write_all(
+            record.file_.get(),
+            Json{{"marker", record.marker_},
+                 {"controller_pid", ::getpid()},
+                 {"artifact_dir", artifact_dir.string()},
+                 {"ident", ident}}
+                .dump(-1, ' ', false,
+                      Json::error_handler_t::replace)) ||  // no throw on a non-UTF-8 path
         ::renameat(record.dir_.get(), temp.c_str(), record.dir_.get(), record.name_.c_str()) != 0) {
         int err = errno;
         ::unlinkat(record.dir_.get(), temp.c_str(), 0);

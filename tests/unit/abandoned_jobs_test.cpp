@@ -108,6 +108,13 @@ TEST(AbandonedJobs, ARegistryThatIsALinkOrOpenToOthersIsRefused) {
     EXPECT_FALSE(JobRecord::create(tmp.path() / "open/jobs", tmp.path() / "art", "one").ok());
 }
 
+TEST(AbandonedJobs, AnArtPathThatIsNotUtf8IsRecordedWithoutThrowing) {
+    testing::TempDir tmp;
+    auto record = JobRecord::create(tmp.path() / "rt/jobs", tmp.path() / "art\xff", "one\xfe");
+    ASSERT_TRUE(record.ok()) << record.error().message;
+    EXPECT_EQ(records_in(tmp.path() / "rt/jobs").size(), 1u);
+}
+
 TEST(AbandonedJobs, TheRegistryFollowsArunnerRuntimeDir) {
     testing::ScopedVariable dir("ARUNNER_RUNTIME_DIR", "/some/where");
     EXPECT_EQ(job_registry_dir(), fs::path("/some/where/jobs"));

@@ -25,6 +25,31 @@ Status write_into(const fs::path& dir, const std::string& name, const std::strin
     return util::write_file_atomic(dir / name, text, 0600);
 }
 
+/// Whether one entry of the `:`-separated `search_path` names `dir` (relative entries taken from
+/// the current directory, as ansible-runner's CLI takes `--roles-path`; trailing slashes and
+/// `.`/`..` ignored).
+bool names_dir_in_path(const std::string& search_path, const fs::path& dir) {
+    auto normal = [](const fs::path& p) {
+        std::error_code ec;
+        fs::path absolute = fs::absolute(p, ec);
+        fs::path n = (ec ? p : absolute).lexically_normal();
+        return n.has_filename() ? n : n.parent_path();
+    };
+    const fs::path wanted = normal(dir);
+    std::size_t start = 0;
+    while (start <= search_path.size()) {
+        std::size_t end = search_path.find(':', start);
+        if (end == std::string::npos) {
+            end = search_path.size();
+        }
+        if (end > start && normal(search_path.substr(start, end - start)) == wanted) {
+            return true;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
 }  // namespace
 
 nlohmann::ordered_json role_play(const RunOptions& options) {
@@ -42,11 +67,14 @@ nlohmann::ordered_json role_play(const RunOptions& options) {
 }
 
 std::string role_roles_path(const RunOptions& options, const fs::path& pdd) {
-    std::string roles = (pdd / "roles").string();
-    if (options.roles_path && !options.roles_path->empty()) {
-        return *options.roles_path + ":" + roles;
+    const fs::path roles = pdd / "roles";
+    if (!options.roles_path || options.roles_path->empty()) {
+        return roles.string();
     }
-    return roles;
+    if (names_dir_in_path(*options.roles_path, roles)) {
+        return *options.roles_path;
+    }
+    return *options.roles_path + ":" + roles.string();
 }
 
 Result<GeneratedPlaybook> write_generated_playbook(const nlohmann::ordered_json& plays,

@@ -17,7 +17,8 @@ namespace arunner::config {
 /// "gather_facts": false}], `vars` only when given, `gather_facts` only when skipping facts.
 nlohmann::ordered_json role_play(const RunOptions& options);
 
-/// ANSIBLE_ROLES_PATH for a role run: the roles_path option, then `<pdd>/roles`.
+/// ANSIBLE_ROLES_PATH for a role run: the roles_path option, then `<pdd>/roles` unless the option
+/// already names it (then once, as ansible-runner sets it).
 std::string role_roles_path(const RunOptions& options, const std::filesystem::path& pdd);
 
 /// A playbook file made for one run (a role's play), and the project dir when it was made for

@@ -104,6 +104,24 @@ TEST(RoleRun, ARoleInThePrivateDataDirsRolesIsFound) {
     EXPECT_NE(read_text(pdd / "artifacts/p/stdout").find("pddrole ran"), std::string::npos);
 }
 
+TEST(RoleRun, ARolesPathNamingThePrivateDataDirsRolesIsSetOnceAsAnsibleRunnerSetsIt) {
+    TempDir tmp;
+    fs::path pdd = copy_fixture("role", tmp);
+    const std::vector<std::string> args = {
+        "run", pdd.string(), "-r", "pddrole", "--roles-path", (pdd / "roles").string(), "-i", "rp"};
+    std::vector<std::string> theirs = args;
+    theirs.insert(theirs.begin(), kAnsibleRunner);
+    CommandResult a = run_command(arunner(args));
+    ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+    Json ours = Json::parse(read_text(pdd / "artifacts/rp/command"));
+    fs::remove_all(pdd / "artifacts/rp");
+    CommandResult r = run_command(theirs);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    Json reference = Json::parse(read_text(pdd / "artifacts/rp/command"));
+    EXPECT_EQ(ours["env"]["ANSIBLE_ROLES_PATH"], (pdd / "roles").string());
+    EXPECT_EQ(ours["env"]["ANSIBLE_ROLES_PATH"], reference["env"]["ANSIBLE_ROLES_PATH"]);
+}
+
 TEST(RoleRun, AMissingRoleFailsWithAnsiblesMessageAndLeavesNothing) {
     TempDir tmp;
     fs::path pdd = copy_fixture("role", tmp);

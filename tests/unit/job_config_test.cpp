@@ -506,6 +506,30 @@ TEST(JobConfig, ARoleBecomesAnsibleRunnersGeneratedPlayInAFileRemovedAfterTheRun
         << "the project dir was made for the play, so it goes too";
 }
 
+TEST(JobConfig, ARolesPathThatAlreadyNamesThePrivateDataDirsRolesHasItOnce) {
+    testing::TempDir pdd;
+    for (const std::string& given :
+         {(pdd / "roles").string(), (pdd / "roles/").string(), (pdd / "x/../roles").string(),
+          "/opt/roles:" + (pdd / "roles").string()}) {
+        RunOptions options;
+        options.private_data_dir = pdd.path();
+        options.role = "web";
+        options.roles_path = given;
+        auto job = prepare_job(options);
+        ASSERT_TRUE(job.ok()) << job.error().message;
+        EXPECT_EQ(job->env.get("ANSIBLE_ROLES_PATH"), given);
+    }
+    RunOptions options;
+    options.private_data_dir = pdd.path();
+    options.role = "web";
+    options.roles_path = (pdd / "roles2").string();
+    auto job = prepare_job(options);
+    ASSERT_TRUE(job.ok()) << job.error().message;
+    EXPECT_EQ(job->env.get("ANSIBLE_ROLES_PATH"),
+              (pdd / "roles2").string() + ":" + (pdd / "roles").string())
+        << "a prefix of the name is another directory";
+}
+
 TEST(JobConfig, ARoleWithAPlaybookIsRefusedNamingBoth) {
     testing::TempDir pdd;
     RunOptions options = playbook_options(pdd.path());

@@ -22,6 +22,7 @@
 #include "stream/worker_cleanup.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
+#include "util/temp_dir.hpp"
 #include "util/text.hpp"
 
 namespace arunner::cli {
@@ -320,12 +321,13 @@ int process_command(const std::vector<std::string>& args) {
     }
     ProcessorOptions options;
     if (positionals.empty()) {
-        std::string templ = "/tmp/arunner-process-XXXXXX";
-        if (::mkdtemp(templ.data()) == nullptr) {
-            std::perror("arunner process: cannot create a temp dir");
+        auto dir = util::make_temp_dir("arunner-process-");
+        if (!dir) {
+            std::fprintf(stderr, "arunner process: %s\n",
+                         util::printable(dir.error().message).c_str());
             return 1;
         }
-        options.private_data_dir = templ;  // kept: it is where the results are
+        options.private_data_dir = *dir;  // kept: it is where the results are
     } else {
         options.private_data_dir = util::absolute_path(positionals[0]);
         if (auto made = util::make_dirs(options.private_data_dir, 0700); !made) {

@@ -19,6 +19,7 @@
 #include "util/python_json.hpp"
 #include "util/python_truth.hpp"
 #include "util/shlex.hpp"
+#include "util/temp_dir.hpp"
 #include "util/text.hpp"
 #include "util/unique_fd.hpp"
 #include "util/uuid.hpp"
@@ -372,13 +373,11 @@ Status check_what_to_run(const RunOptions& options) {
 
 /// A fresh private data dir under $TMPDIR (or /tmp), mode 0700, for a run given none.
 Result<fs::path> make_temporary_private_data_dir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        (fs::path(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") / ".arunner-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        return util::errno_error("cannot make a temporary private data dir", pattern, errno);
+    auto dir = util::make_temp_dir(".arunner-");
+    if (!dir) {
+        return Error{"cannot make a temporary private data dir: " + dir.error().message};
     }
-    return fs::path(pattern);
+    return dir;
 }
 
 /// envvars and settings given as options, written to env/ as Python JSON (0600) when the file

@@ -14,6 +14,7 @@
 #include "util/copy_tree.hpp"
 #include "util/files.hpp"
 #include "util/python_truth.hpp"
+#include "util/temp_dir.hpp"
 
 namespace arunner::config {
 namespace {
@@ -54,20 +55,14 @@ Status setting_path(const Json& settings, const char* key, std::optional<fs::pat
     return {};
 }
 
-fs::path default_staging_base() {
-    const char* tmp = std::getenv("TMPDIR");
-    return tmp != nullptr && tmp[0] == '/' ? fs::path(tmp) : fs::path("/tmp");
-}
-
-/// mkdtemp(`dir`/`prefix`XXXXXX), mode 0700.
+/// util::make_temp_dir_in, its error naming the setting that chose `dir`.
 Result<fs::path> make_temp_dir(const fs::path& dir, const std::string& prefix,
                                const std::string& setting) {
-    std::string name = (dir / (prefix + "XXXXXX")).string();
-    if (::mkdtemp(name.data()) == nullptr) {
-        return Error{util::errno_error("cannot make a directory in", dir, errno).message + " (" +
-                     setting + ")"};
+    auto made = util::make_temp_dir_in(dir, prefix);
+    if (!made) {
+        return Error{made.error().message + " (" + setting + ")"};
     }
-    return fs::path(name);
+    return made;
 }
 
 /// The empty item covering a hidden path: a directory (0700) or a file (0600) in `staging`.
@@ -204,8 +199,12 @@ Result<SandboxPlan> plan_sandbox(const IsolationPaths& paths, const std::string&
     SandboxPlan plan;
     plan.executable = executable;
     plan.chdir = chdir;
-    const fs::path base =
-        paths.staging_base ? util::absolute_path(*paths.staging_base) : default_staging_base();
+    fs::path base;
+    if (paths.staging_base) {
+        base = util::absolute_path(*paths.staging_base);
+    } else {
+        ARUNNER_ASSIGN_OR_RETURN(base, util::temp_dir());
+    }
     ARUNNER_ASSIGN_OR_RETURN(plan.staging_dir,
                              make_temp_dir(base, "ansible_runner_pi_", "process_isolation_path"));
     struct Remover {

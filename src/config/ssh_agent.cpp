@@ -5,6 +5,7 @@
 #include "config/env_file.hpp"
 #include "config/job_config.hpp"
 #include "util/shlex.hpp"
+#include "util/temp_dir.hpp"
 #include "util/uuid.hpp"
 
 namespace arunner::config {
@@ -24,14 +25,14 @@ std::string join_quoted(const std::vector<std::string>& words) {
     return out;
 }
 
-/// Where the agents' private socket directories go: $TMPDIR when it is absolute and short
-/// enough for a unix socket path (108 bytes with the name below), else /tmp.
-fs::path socket_base_dir() {
-    const char* tmp = std::getenv("TMPDIR");
-    if (tmp != nullptr && tmp[0] == '/' && std::string_view(tmp).size() < 48) {
+/// Where the agents' private socket directories go: util::temp_dir() when it is short enough
+/// for a unix socket path (108 bytes with the name below), else /tmp.
+Result<fs::path> socket_base_dir() {
+    ARUNNER_ASSIGN_OR_RETURN(fs::path tmp, util::temp_dir());
+    if (tmp.string().size() < 48) {
         return tmp;
     }
-    return "/tmp";
+    return fs::path("/tmp");
 }
 
 }  // namespace
@@ -92,8 +93,8 @@ Status apply_ssh_key(const RunOptions& options, JobConfig& job) {
                 .string();
     } else {
         setup.fifo_path = (job.artifact_dir / kSshKeyFifoName).string();
-        setup.agent_socket_dir =
-            socket_base_dir() / ("arunner-ssh-" + util::uuid_hex(util::uuid4()));
+        ARUNNER_ASSIGN_OR_RETURN(const fs::path base, socket_base_dir());
+        setup.agent_socket_dir = base / ("arunner-ssh-" + util::uuid_hex(util::uuid4()));
         setup.agent_socket = (setup.agent_socket_dir / "agent.sock").string();
     }
     job.command = wrap_with_ssh_agent(job.command, setup.fifo_path, setup.agent_socket);

@@ -19,6 +19,7 @@
 #include "util/environment.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
+#include "util/temp_dir.hpp"
 
 namespace arunner::isolation {
 namespace fs = std::filesystem;
@@ -150,17 +151,12 @@ bool EmbeddedPodman::running() const {
 }
 
 Status EmbeddedPodman::start(const fs::path& podman) {
-    std::error_code ec;
-    fs::path tmp = fs::temp_directory_path(ec);
-    if (ec) {
-        tmp = "/tmp";
+    auto dir = util::make_temp_dir("arunner-podman-");
+    if (!dir) {
+        return Error{"cannot make a directory for the podman service socket: " +
+                     dir.error().message};
     }
-    std::string templ = (tmp / "arunner-podman-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) {  // mode 0700
-        return util::errno_error("cannot create a directory for the podman service socket", templ,
-                                 errno);
-    }
-    dir_ = templ;
+    dir_ = *dir;
     socket_ = dir_ / "podman.sock";
     log_ = dir_ / "service.log";
     if (socket_.string().size() >= sizeof(sockaddr_un::sun_path)) {

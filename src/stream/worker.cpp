@@ -78,12 +78,7 @@ class WorkDir {
     static Result<WorkDir> open(const WorkerOptions& options) {
         WorkDir dir;
         if (!options.private_data_dir) {
-            ARUNNER_ASSIGN_OR_RETURN(const fs::path tmp, util::temp_dir());
-            std::string templ = (tmp / "arunner-worker-XXXXXX").string();
-            if (::mkdtemp(templ.data()) == nullptr) {
-                return util::errno_error("cannot create a temp dir like", templ, errno);
-            }
-            dir.path_ = templ;
+            ARUNNER_ASSIGN_OR_RETURN(dir.path_, util::make_temp_dir("arunner-worker-"));
             dir.remove_at_end_ = true;
             ARUNNER_TRY(dir.lock());
             return dir;

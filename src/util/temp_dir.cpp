@@ -31,6 +31,20 @@ Result<std::filesystem::path> temp_dir() {
     return dir;
 }
 
+Result<std::filesystem::path> make_temp_dir_in(const std::filesystem::path& parent,
+                                               const std::string& prefix) {
+    std::string name = (parent / (prefix + "XXXXXX")).string();
+    if (::mkdtemp(name.data()) == nullptr) {
+        return Error{"cannot make a directory in " + parent.string() + ": " + std::strerror(errno)};
+    }
+    return std::filesystem::path(name);
+}
+
+Result<std::filesystem::path> make_temp_dir(const std::string& prefix) {
+    ARUNNER_ASSIGN_OR_RETURN(const std::filesystem::path dir, temp_dir());
+    return make_temp_dir_in(dir, prefix);
+}
+
 Result<UniqueFd> unnamed_temp_file() {
     ARUNNER_ASSIGN_OR_RETURN(const std::filesystem::path dir, temp_dir());
     UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));

@@ -141,6 +141,33 @@ TEST(PrivateDataDirTrust, ABadTmpdirIsAClearErrorForTheStreamCommands) {
     EXPECT_NE(worked.out.find("TMPDIR names " + (tmp / "nonexistent").string()), std::string::npos)
         << worked.out;
     EXPECT_FALSE(fs::exists(marker));
+
+    const std::string says = "TMPDIR names " + (tmp / "nonexistent").string();
+    CommandResult bad_send =
+        run_command(arunner({"transmit", pdd.string(), "-p", "site.yml"}), bad_tmp);
+    EXPECT_EQ(bad_send.exit_code, 1) << bad_send.err;
+    EXPECT_NE(bad_send.err.find(says), std::string::npos) << bad_send.err;
+    EXPECT_TRUE(bad_send.out.empty()) << "nothing half-sent: " << bad_send.out.size() << " bytes";
+
+    CommandResult good_work = run_command(
+        {"/bin/sh", "-c", std::string(ARUNNER_BINARY) + " worker < " + stream.string()});
+    ASSERT_EQ(good_work.exit_code, 0) << good_work.err;
+    EXPECT_TRUE(fs::exists(marker));
+    fs::path results = tmp / "results";
+    std::ofstream(results, std::ios::binary) << good_work.out;
+    // process without a dir makes one in TMPDIR; with a dir it spools the artifacts zip there.
+    for (const std::string& where : {std::string(), " " + (tmp / "processed").string()}) {
+        CommandResult processed = run_command(
+            {"/bin/sh", "-c",
+             std::string(ARUNNER_BINARY) + " process" + where + " < " + results.string()},
+            bad_tmp);
+        EXPECT_EQ(processed.exit_code, 1) << where << processed.out << processed.err;
+        EXPECT_NE(processed.err.find(says), std::string::npos) << where << processed.err;
+    }
+    CommandResult cleaned = run_command(
+        arunner({"worker", "cleanup", "--file-pattern", (tmp / "nothing-*").string()}), bad_tmp);
+    EXPECT_EQ(cleaned.exit_code, 1) << cleaned.out << cleaned.err;
+    EXPECT_NE(cleaned.err.find(says), std::string::npos) << cleaned.err;
 }
 
 TEST(PrivateDataDirTrust, TransmitRefusesAFileNameThatIsNotUtf8) {

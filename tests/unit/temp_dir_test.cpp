@@ -36,6 +36,32 @@ TEST(TempDir, TmpdirOrTmp) {
     EXPECT_EQ(temp_dir().value(), fs::path("/tmp"));
 }
 
+TEST(TempDir, MakeTempDirMakesAPrivateDirInTmpdirOrSaysWhyNot) {
+    testing::TempDir dir;
+    {
+        TmpdirVariable tmpdir(dir.path().c_str());
+        auto made = make_temp_dir("arunner-x-");
+        ASSERT_TRUE(made.ok()) << made.error().message;
+        EXPECT_EQ(made->parent_path(), dir.path());
+        EXPECT_EQ(made->filename().string().rfind("arunner-x-", 0), 0u) << *made;
+        struct stat st {};
+        ASSERT_EQ(::stat(made->c_str(), &st), 0);
+        EXPECT_TRUE(S_ISDIR(st.st_mode));
+        EXPECT_EQ(st.st_mode & 07777, 0700u);
+        EXPECT_NE(make_temp_dir("arunner-x-").value(), *made) << "each call a new directory";
+    }
+    const std::string missing = (dir / "missing").string();
+    TmpdirVariable bad(missing.c_str());
+    auto refused = make_temp_dir("arunner-x-");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().message.find("TMPDIR names " + missing), std::string::npos)
+        << refused.error().message;
+    auto in_missing = make_temp_dir_in(dir / "missing", "p-");
+    ASSERT_FALSE(in_missing.ok());
+    EXPECT_NE(in_missing.error().message.find(missing), std::string::npos)
+        << in_missing.error().message;
+}
+
 TEST(TempDir, AMissingRelativeOrFileTmpdirIsAnErrorThatNamesIt) {
     {
         TmpdirVariable tmpdir("/nonexistent");

@@ -6,11 +6,10 @@
 #include <vector>
 
 #include "arunner/commands.hpp"
+#include "arunner/kwargs.hpp"
 #include "py_errors.hpp"
 #include "py_json.hpp"
 #include "py_runner.hpp"
-#include "runner/query_response.hpp"
-#include "stream/job_kwargs.hpp"
 
 namespace arunner::python {
 namespace {
@@ -57,7 +56,7 @@ CommandCall split_command_kwargs(const py::kwargs& kwargs, const char* function)
             call.options.output_fd = descriptor(key, value, call.keep);
         } else if (key == "error_fd") {
             call.options.error_fd = descriptor(key, value, call.keep);
-        } else if (stream::is_command_keyword(key)) {
+        } else if (is_command_keyword(key)) {
             try {
                 options[key] = from_python(value);
             } catch (py::error_already_set& e) {
@@ -70,7 +69,7 @@ CommandCall split_command_kwargs(const py::kwargs& kwargs, const char* function)
         }
     }
     raise_unknown_keywords(unknown, function);
-    auto parsed = stream::from_command_kwargs(options);
+    auto parsed = from_command_kwargs(options);
     if (!parsed) {
         raise_configuration_error(parsed.error().message);
     }
@@ -173,7 +172,7 @@ py::tuple run_query(const Query& query, const py::kwargs& kwargs, const char* fu
     py::object response = py::str(out);
     if (!out.empty() && query.parse_json) {
         PythonRunner& r = runner.cast<PythonRunner&>();
-        auto parsed = runner::query_response(out, true, r.job->command(), r.job->rc());
+        auto parsed = query_response(out, true, r.job->command(), r.job->rc());
         if (!parsed) {
             raise_runner_exception(parsed.error().message);
         }

@@ -2,9 +2,9 @@
 
 #include <vector>
 
+#include "arunner/kwargs.hpp"
 #include "py_errors.hpp"
 #include "py_json.hpp"
-#include "stream/job_kwargs.hpp"
 
 namespace arunner::python {
 namespace {
@@ -37,12 +37,12 @@ SplitKwargs split_kwargs(const py::dict& kwargs, const char* function) {
     std::vector<std::string> unknown;
     for (auto [key_handle, value] : kwargs) {
         std::string key = py::str(key_handle).cast<std::string>();
-        switch (stream::run_keyword(key)) {
-            case stream::RunKeyword::unknown:
+        switch (run_keyword(key)) {
+            case RunKeyword::unknown:
                 unknown.push_back(key);
                 continue;
-            case stream::RunKeyword::option:
-            case stream::RunKeyword::not_yet:
+            case RunKeyword::option:
+            case RunKeyword::not_yet:
                 try {
                     split.options[key] = from_python(value);
                 } catch (py::error_already_set& e) {
@@ -51,7 +51,7 @@ SplitKwargs split_kwargs(const py::dict& kwargs, const char* function) {
                     throw py::type_error("the keyword argument '" + key + "': " + e.what());
                 }
                 continue;
-            case stream::RunKeyword::caller:
+            case RunKeyword::caller:
                 break;
         }
         if (take_callback(split.callbacks, key, value)) {
@@ -113,7 +113,7 @@ void raise_unknown_keywords(const std::vector<std::string>& unknown, const char*
 }
 
 RunOptions run_options(const SplitKwargs& split) {
-    auto options = stream::from_run_kwargs(split.options);
+    auto options = from_run_kwargs(split.options);
     if (!options) {
         raise_configuration_error(options.error().message);
     }

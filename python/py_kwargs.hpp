@@ -1,7 +1,7 @@
 #pragma once
 // run()'s keyword arguments as a Python caller passes them, split into what the binding handles
 // itself (callbacks, streamer, _input/_output) and the run options the library reads
-// (stream::from_run_kwargs), with ansible-runner's errors: an unknown keyword is a TypeError.
+// (from_run_kwargs), with ansible-runner's errors: an unknown keyword is a TypeError.
 
 #include <pybind11/pybind11.h>
 
@@ -47,7 +47,7 @@ void raise_unknown_keywords(const std::vector<std::string>& unknown, const char*
 /// If `key` names one of the five callbacks, stores `value` there (TypeError when it is not
 /// callable) and returns true.
 bool take_callback(PythonCallbacks& callbacks, const std::string& key, py::handle value);
-/// The run options of `split.options` (stream::from_run_kwargs), or ConfigurationError.
+/// The run options of `split.options` (from_run_kwargs), or ConfigurationError.
 RunOptions run_options(const SplitKwargs& split);
 
 }  // namespace arunner::python

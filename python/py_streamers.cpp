@@ -5,12 +5,12 @@
 #include <optional>
 #include <string>
 
+#include "arunner/kwargs.hpp"
 #include "arunner/streaming.hpp"
 #include "py_callbacks.hpp"
 #include "py_errors.hpp"
 #include "py_file_ends.hpp"
 #include "py_json.hpp"
-#include "stream/job_kwargs.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
 
@@ -28,8 +28,7 @@ bool is_final(JobStatus status) {
 /// Keywords a streamer takes but cannot honour are refused as run() refuses them.
 void refuse_not_yet(const SplitKwargs& split) {
     for (const auto& [key, value] : split.options.items()) {
-        if (stream::run_keyword(key) == stream::RunKeyword::not_yet && !value.is_null() &&
-            value != false) {
+        if (run_keyword(key) == RunKeyword::not_yet && !value.is_null() && value != false) {
             raise_configuration_error("the keyword '" + key +
                                       "' is not supported by arunner yet; nothing was run");
         }

@@ -1,7 +1,7 @@
 #include "cli/command_flags.hpp"
 
-#include "config/runner_settings.hpp"
 #include "util/files.hpp"
+#include "util/strings.hpp"
 
 namespace arunner::cli {
 
@@ -41,7 +41,7 @@ std::variant<RunOptions, int> command_job_options(const CommandLine& line, const
             f.runner_mode == "pexpect" ? RunnerMode::pexpect : RunnerMode::subprocess;
     }
     if (f.timeout != 0) {
-        if (auto checked = config::check_seconds(f.timeout, "the timeout", ""); !checked) {
+        if (auto checked = util::check_seconds(f.timeout, "the timeout", ""); !checked) {
             return line.usage_error("argument --timeout: " + checked.error().message);
         }
         if (f.timeout < 1) {

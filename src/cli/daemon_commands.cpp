@@ -15,11 +15,10 @@
 #include <thread>
 #include <variant>
 
+#include "arunner/program.hpp"
 #include "cli/pid_lock.hpp"
 #include "cli/run_command.hpp"
 #include "cli/run_flags.hpp"
-#include "exec/job_processes.hpp"
-#include "exec/termination_signals.hpp"
 #include "util/files.hpp"
 #include "util/text.hpp"
 #include "util/unique_fd.hpp"
@@ -112,10 +111,10 @@ int run_daemon(PidLock lock, Runner& runner, const fs::path& pdd, util::UniqueFd
     }
     // As `arunner run`: the job's double-forked descendants are reparented to the daemon, so
     // stop reaches them (the setting is not inherited across fork).
-    exec::become_subreaper();
+    become_subreaper();
     // From here a SIGTERM (stop) cancels the job, even one that arrives before the job starts:
     // the runner's own handler sees it.
-    exec::TerminationSignals signals;
+    TerminationSignalGuard signals;
     if (auto written = lock.write_pid(::getpid()); !written) {
         lock.remove();
         return failed("start", written.error().message);
@@ -209,9 +208,7 @@ Result<PidFileState> inspect_with_pid(const fs::path& path) {
 bool kill_daemon_and_job(pid_t pid, int pidfd) {
     // Stopped first, so it can neither exit (and free its pid) nor fork while its tree is read.
     ::syscall(SYS_pidfd_send_signal, pidfd, SIGSTOP, nullptr, 0);
-    exec::JobProcesses processes(pid);
-    processes.kill_all();
-    return processes.wait_all(kKillWait);
+    return kill_process_tree(pid, kKillWait);
 }
 
 }  // namespace

@@ -9,17 +9,13 @@
 #include <optional>
 #include <variant>
 
+#include "arunner/cleanup.hpp"
 #include "arunner/streaming.hpp"
 #include "arunner/version.hpp"
 #include "cli/debug_log.hpp"
 #include "cli/run_flags.hpp"
 #include "cli/usage.hpp"
 #include "cli/worker_info.hpp"
-#include "config/runner_settings.hpp"
-#include "isolation/container_sweep.hpp"
-#include "isolation/engine_connection.hpp"
-#include "stream/image_cleanup.hpp"
-#include "stream/worker_cleanup.hpp"
 #include "util/files.hpp"
 #include "util/strings.hpp"
 #include "util/temp_dir.hpp"
@@ -44,11 +40,7 @@ std::optional<int> parse(CommandLine& line, const std::vector<std::string>& args
 
 /// The command line of `arunner worker cleanup`, its flags bound to the arguments.
 struct CleanupFlags {
-    stream::CleanupOptions options;
-    std::vector<std::string> remove_images;
-    bool image_prune = false;
-    bool containers = false;
-    std::string executable = "podman";
+    WorkerCleanupOptions options;
     CommonFlags common;
 };
 
@@ -60,7 +52,7 @@ void add_cleanup_flags(CommandLine& line, CleanupFlags& f) {
     app.add_option("--exclude-strings", f.options.exclude_strings,
                    "A comma separated list of keywords in directory name or path to avoid "
                    "deleting.");
-    app.add_option("--remove-images", f.remove_images,
+    app.add_option("--remove-images", f.options.remove_images,
                    "A comma separated list of podman or docker tags to delete. This may not "
                    "remove the corresponding layers, use the image-prune option to assure full "
                    "deletion. Example: --remove-images=quay.io/user/image:devel "
@@ -70,13 +62,13 @@ void add_cleanup_flags(CommandLine& line, CleanupFlags& f) {
                    "for. This is to avoid deleting folders that were recently created, or folders "
                    "not started via the start command. Value of 0 indicates that no folders will "
                    "be excluded based on modified time.");
-    app.add_flag("--image-prune", f.image_prune,
+    app.add_flag("--image-prune", f.options.image_prune,
                  "If specified, will run docker / podman image prune --force. This will only run "
                  "after untagging.");
     // arunner's own: the containers of an arunner that died.
-    app.add_flag("--containers", f.containers,
+    app.add_flag("--containers", f.options.containers,
                  "Remove the containers of arunner jobs whose arunner is gone.");
-    app.add_option("--process-isolation-executable", f.executable,
+    app.add_option("--process-isolation-executable", f.options.executable,
                    "The container image to clean up images for (default=podman)");
     add_common_flags(line, f.common);
 }
@@ -88,73 +80,15 @@ int worker_cleanup_command(const std::vector<std::string>& args) {
     if (auto exit_code = parse(line, args, f.common)) {
         return *exit_code;
     }
-    const stream::CleanupOptions& options = f.options;
-    const std::vector<std::string>& remove_images = f.remove_images;
-    const std::string& executable = f.executable;
     DebugLog log(f.common.debug, f.common.logfile);
     log.line("starting debug logging");
-    auto dirs = stream::cleanup_private_data_dirs(options, stdout);
-    if (!dirs) {
-        std::fprintf(stderr, "%s\n", util::printable(dirs.error().message).c_str());
-        return 1;
-    }
-    // One engine for the image and container steps, found as for a job (the embedded podman
-    // service when no socket is configured or answering).
-    std::optional<isolation::EngineConnection> connection;
-    auto engine = [&]() -> Result<engine::ContainerEngine*> {
-        if (!connection) {
-            ARUNNER_ASSIGN_OR_RETURN(
-                auto made,
-                isolation::connect_engine(isolation::dialect_of(executable), "",
-                                          "worker cleanup needs a " + executable + " engine"));
-            connection = std::move(made);
-        }
-        return connection->engine.get();
-    };
-    auto failed = [](const Error& error) {
+    Result<bool> changed = worker_cleanup(f.options, stdout);
+    if (!changed) {
         std::fprintf(stderr, "arunner worker cleanup: %s\n",
-                     util::printable(error.message).c_str());
+                     util::printable(changed.error().message).c_str());
         return 1;
-    };
-    int images = 0;
-    bool pruned = false;
-    if (!remove_images.empty()) {
-        auto e = engine();
-        auto removed = e ? stream::remove_images(**e, remove_images) : Result<int>(e.error());
-        if (!removed) {
-            return failed(removed.error());
-        }
-        images = *removed;
-        if (images > 0) {
-            std::printf("Removed %d image(s)\n", images);
-        }
     }
-    if (f.image_prune) {
-        auto e = engine();
-        auto result = e ? stream::prune_images(**e) : Result<bool>(e.error());
-        if (!result) {
-            return failed(result.error());
-        }
-        pruned = *result;
-        if (pruned) {
-            std::printf("Pruned images\n");
-        }
-    }
-    int swept = 0;
-    if (f.containers) {
-        auto e = engine();
-        auto result =
-            e ? isolation::cleanup_orphaned_containers(**e, stdout) : Result<int>(e.error());
-        if (!result) {
-            return failed(result.error());
-        }
-        swept = *result;
-        if (swept > 0) {
-            std::printf("Removed %d container(s)\n", swept);
-        }
-    }
-    bool changed = dirs->changed || images > 0 || pruned || swept > 0;
-    std::printf("(changed: %s)\n", changed ? "True" : "False");
+    std::printf("(changed: %s)\n", *changed ? "True" : "False");
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "util/python_json.hpp"
 #include "util/python_truth.hpp"
 #include "util/shlex.hpp"
+#include "util/strings.hpp"
 #include "util/temp_dir.hpp"
 #include "util/text.hpp"
 #include "util/unique_fd.hpp"
@@ -485,7 +486,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
                      std::to_string(options.verbosity)};
     }
     if (options.timeout) {
-        ARUNNER_TRY(check_seconds(*options.timeout, "timeout", ""));
+        ARUNNER_TRY(util::check_seconds(*options.timeout, "timeout", ""));
     }
     ARUNNER_TRY(check_forks(options.forks));
     const fs::path& pdd = job.private_data_dir;

@@ -31,7 +31,7 @@ Result<std::optional<double>> seconds(const nlohmann::ordered_json& mapping, con
     } else {
         return Error{source + ": " + key + " must be a number of seconds"};
     }
-    ARUNNER_TRY(check_seconds(value, key, source));
+    ARUNNER_TRY(util::check_seconds(value, key, source));
     if (value == 0) {
         return std::optional<double>();
     }
@@ -39,22 +39,6 @@ Result<std::optional<double>> seconds(const nlohmann::ordered_json& mapping, con
 }
 
 }  // namespace
-
-Status check_seconds(double value, const std::string& key, const std::string& source) {
-    std::string where = source.empty() ? key : source + ": " + key;
-    if (std::isnan(value)) {
-        return Error{where + " must be a number of seconds, not NaN"};
-    }
-    if (value < 0) {
-        return Error{where + " must not be negative"};
-    }
-    if (!(value <= kMaxSeconds)) {
-        return Error{where + " is too large: at most " +
-                     std::to_string(static_cast<long long>(kMaxSeconds)) +
-                     " seconds (ten years) are allowed"};
-    }
-    return {};
-}
 
 Result<RunnerSettings> parse_runner_settings(const nlohmann::ordered_json& mapping,
                                              const std::string& source) {

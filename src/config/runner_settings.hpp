@@ -11,21 +11,11 @@
 
 namespace arunner::config {
 
-/// The longest timeout (job_timeout, idle_timeout, pexpect_timeout, the timeout option, the
-/// worker's keepalive) arunner accepts: ten years, in seconds. Longer, infinite, NaN or negative
-/// values are refused with an error naming the key (a huge one used to overflow and end the job
-/// at once as `timeout`).
-inline constexpr double kMaxSeconds = 10.0 * 365 * 24 * 3600;
-
 /// The highest verbosity accepted (`-v` repeated; ansible itself stops getting louder at 6).
 inline constexpr int kMaxVerbosity = 100;
 
 /// The highest --forks accepted.
 inline constexpr long long kMaxForks = 100000;
-
-/// An Error naming `key` (and `source`, when not empty) unless `value` is a finite number of
-/// seconds in [0, kMaxSeconds].
-Status check_seconds(double value, const std::string& key, const std::string& source);
 
 /// The settings one local run uses (docs/settings.md).
 struct RunnerSettings {

@@ -5,13 +5,11 @@
 #include <cstdlib>
 
 #include "arunner/commands.hpp"
-#include "runner/query_response.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
 #include "util/python_truth.hpp"
 
 namespace arunner {
-namespace runner {
 namespace {
 
 std::string shown_command(const std::vector<std::string>& command) {
@@ -68,8 +66,6 @@ Result<Json> query_response(const std::string& out, bool parse,
     return Json(out);
 }
 
-}  // namespace runner
-
 namespace {
 
 /// Whether the query runs in a container (ansible-runner tests the process_isolation keyword;
@@ -97,8 +93,7 @@ Result<QueryResult> run_query(Result<std::vector<std::string>> built, RunOptions
     options.command = command;
     ARUNNER_ASSIGN_OR_RETURN(auto ran, run_command(options, std::move(callbacks)));
     QueryResult result;
-    ARUNNER_ASSIGN_OR_RETURN(result.response,
-                             runner::query_response(ran.out, parse_json, command, ran.rc));
+    ARUNNER_ASSIGN_OR_RETURN(result.response, query_response(ran.out, parse_json, command, ran.rc));
     result.err = ran.err;
     result.command = std::move(ran);
     return result;

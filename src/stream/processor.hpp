@@ -9,13 +9,13 @@
 #include <string>
 #include <string_view>
 
-#include "arunner/runner.hpp"
-#include "arunner/streaming.hpp"
+#include "arunner/callbacks.hpp"
+#include "arunner/stream_options.hpp"
 #include "stream/zip_reader.hpp"
 
 namespace arunner::stream {
 
-using ProcessorOptions = arunner::ProcessorOptions;  // include/arunner/streaming.hpp
+using ProcessorOptions = arunner::ProcessorOptions;  // include/arunner/stream_options.hpp
 
 /// What a processed stream said; arunner::process turns an `error` status into an Error.
 struct ProcessResult {

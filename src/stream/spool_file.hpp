@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arunner/error.hpp"
-#include "arunner/streaming.hpp"
+#include "arunner/stream_options.hpp"
 #include "stream/zip_reader.hpp"
 #include "util/unique_fd.hpp"
 

@@ -7,11 +7,11 @@
 #include <filesystem>
 
 #include "arunner/error.hpp"
-#include "arunner/streaming.hpp"
+#include "arunner/stream_options.hpp"
 
 namespace arunner::stream {
 
-using ExtractLimits = arunner::ExtractLimits;  // include/arunner/streaming.hpp
+using ExtractLimits = arunner::ExtractLimits;  // include/arunner/stream_options.hpp
 
 /// Which symlink entries extract_zip() accepts.
 enum class LinkTargets {

@@ -1,6 +1,7 @@
 #include "util/strings.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace arunner::util {
@@ -95,6 +96,22 @@ std::optional<double> parse_double(std::string_view text) {
 std::string duration_text(long long milliseconds) {
     return milliseconds % 1000 == 0 ? std::to_string(milliseconds / 1000) + " s"
                                     : std::to_string(milliseconds) + " ms";
+}
+
+Status check_seconds(double value, const std::string& key, const std::string& source) {
+    std::string where = source.empty() ? key : source + ": " + key;
+    if (std::isnan(value)) {
+        return Error{where + " must be a number of seconds, not NaN"};
+    }
+    if (value < 0) {
+        return Error{where + " must not be negative"};
+    }
+    if (!(value <= kMaxSeconds)) {
+        return Error{where + " is too large: at most " +
+                     std::to_string(static_cast<long long>(kMaxSeconds)) +
+                     " seconds (ten years) are allowed"};
+    }
+    return {};
 }
 
 }  // namespace arunner::util

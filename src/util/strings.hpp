@@ -10,6 +10,8 @@
 #include <system_error>
 #include <type_traits>
 
+#include "arunner/error.hpp"
+
 namespace arunner::util {
 
 /// `text` without leading and trailing ASCII whitespace (space, \t, \n, \v, \f, \r).
@@ -40,6 +42,16 @@ std::optional<T> parse_int(std::string_view text, int base = 10) {
 /// the largest double it is infinity, below the smallest zero (float("1e400") is inf). nullopt
 /// unless the whole text is one. Locale-free; no '_' between digits (float() takes them).
 std::optional<double> parse_double(std::string_view text);
+
+/// The longest timeout (job_timeout, idle_timeout, pexpect_timeout, the timeout option, the
+/// worker's keepalive) arunner accepts: ten years, in seconds. Longer, infinite, NaN or negative
+/// values are refused with an error naming the key (a huge one used to overflow and end the job
+/// at once as `timeout`).
+inline constexpr double kMaxSeconds = 10.0 * 365 * 24 * 3600;
+
+/// An Error naming `key` (and `source`, when not empty) unless `value` is a finite number of
+/// seconds in [0, kMaxSeconds].
+Status check_seconds(double value, const std::string& key, const std::string& source);
 
 /// "5 s" for a whole number of seconds, else "250 ms": how timeouts are named in messages.
 std::string duration_text(long long milliseconds);

@@ -1,7 +1,7 @@
-// src/stream/image_cleanup.cpp: `worker cleanup --remove-images / --image-prune` through the
+// src/isolation/image_cleanup.cpp: `worker cleanup --remove-images / --image-prune` through the
 // engine API, here the in-memory engine (the real one: tests/podman/image_cleanup_test.cpp).
 
-#include "stream/image_cleanup.hpp"
+#include "isolation/image_cleanup.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "support/in_memory_engine.hpp"
 
-namespace arunner::stream {
+namespace arunner::isolation {
 namespace {
 
 using arunner::testing::InMemoryEngine;
@@ -82,4 +82,4 @@ TEST(ImageCleanup, PruneSaysWhetherItRemovedSomething) {
 }
 
 }  // namespace
-}  // namespace arunner::stream
+}  // namespace arunner::isolation

@@ -1,5 +1,7 @@
 #include "stream/job_kwargs.hpp"
 
+#include "arunner/kwargs.hpp"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include "arunner/commands.hpp"
-#include "runner/query_response.hpp"
 
 namespace arunner {
 namespace {
@@ -177,24 +176,24 @@ TEST(QueryCommands, QueryOptionsAreSubprocessMode) {
 }
 
 TEST(QueryResponse, EverythingBeforeTheFirstBraceIsDropped) {
-    auto parsed = runner::parse_json_response(
-        "[WARNING]: something odd\n{\"ping\": {\"doc\": 1}}\n\n", {"ansible-doc", "-j"}, 0);
+    auto parsed = parse_json_response("[WARNING]: something odd\n{\"ping\": {\"doc\": 1}}\n\n",
+                                      {"ansible-doc", "-j"}, 0);
     ASSERT_TRUE(parsed.ok()) << parsed.error().message;
     EXPECT_EQ((*parsed)["ping"]["doc"], 1);
 }
 
 TEST(QueryResponse, NotJsonNamesTheCommandAndQuotesTheOutput) {
     std::string out = "no json here " + std::string(300, 'x');
-    auto parsed = runner::parse_json_response(out, {"ansible-doc", "-j", "ping"}, 5);
+    auto parsed = parse_json_response(out, {"ansible-doc", "-j", "ping"}, 5);
     ASSERT_FALSE(parsed.ok());
     const std::string& message = parsed.error().message;
     EXPECT_NE(message.find("ansible-doc -j ping"), std::string::npos) << message;
     EXPECT_NE(message.find("rc 5"), std::string::npos) << message;
     EXPECT_NE(message.find(out.substr(0, 200) + "\""), std::string::npos) << message;
     EXPECT_EQ(message.find(out.substr(0, 201)), std::string::npos) << message;
-    auto broken = runner::parse_json_response("{\"a\": ", {"ansible-doc"}, 0);
+    auto broken = parse_json_response("{\"a\": ", {"ansible-doc"}, 0);
     EXPECT_FALSE(broken.ok());
-    auto trailing = runner::parse_json_response("{} trailing", {"ansible-doc"}, 0);
+    auto trailing = parse_json_response("{} trailing", {"ansible-doc"}, 0);
     EXPECT_FALSE(trailing.ok());
 }
 
@@ -202,19 +201,19 @@ TEST(QueryResponse, OutputNestedBeyondPythonsLimitIsAnErrorNotACrash) {
     // What a tool prints is a job's output: a value 1,000,000 levels deep would overflow the
     // stack of every recursive walker (the CLI's dump, the Python conversion).
     std::string deep = "{\"a\": " + std::string(1000000, '[') + std::string(1000000, ']') + "}";
-    auto parsed = runner::parse_json_response(deep, {"ansible-inventory", "--list"}, 0);
+    auto parsed = parse_json_response(deep, {"ansible-inventory", "--list"}, 0);
     ASSERT_FALSE(parsed.ok());
     EXPECT_NE(parsed.error().message.find("nested more than 1000 levels deep"), std::string::npos)
         << parsed.error().message.substr(0, 300);
     std::string ok = "{\"a\": " + std::string(998, '[') + std::string(998, ']') + "}";
-    EXPECT_TRUE(runner::parse_json_response(ok, {"ansible-inventory"}, 0).ok());
+    EXPECT_TRUE(parse_json_response(ok, {"ansible-inventory"}, 0).ok());
 }
 
 TEST(QueryResponse, TextUnlessParsedAndNullWhenEmpty) {
-    auto text = runner::query_response("ping: ok\n", false, {"ansible-doc"}, 0);
+    auto text = query_response("ping: ok\n", false, {"ansible-doc"}, 0);
     ASSERT_TRUE(text.ok());
     EXPECT_EQ(*text, Json("ping: ok\n"));
-    auto empty = runner::query_response("", true, {"ansible-doc"}, 1);
+    auto empty = query_response("", true, {"ansible-doc"}, 1);
     ASSERT_TRUE(empty.ok());
     EXPECT_TRUE(empty->is_null());
 }

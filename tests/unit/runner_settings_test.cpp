@@ -40,11 +40,5 @@ TEST(RunnerSettings, TimeoutsInRangeAreKept) {
     EXPECT_EQ(parsed->pexpect_timeout, 0.2);
 }
 
-// Text is read with util::parse_double (tests/unit/strings_test.cpp).
-TEST(RunnerSettings, NotANumberOfSecondsIsRefused) {
-    EXPECT_FALSE(check_seconds(std::nan(""), "keepalive", "").ok());
-    EXPECT_TRUE(check_seconds(0, "keepalive", "").ok());
-}
-
 }  // namespace
 }  // namespace arunner::config

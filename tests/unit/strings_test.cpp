@@ -106,5 +106,17 @@ TEST(DurationText, WholeSecondsOrMilliseconds) {
     EXPECT_EQ(duration_text(0), "0 s");
 }
 
+TEST(Strings, CheckSecondsRefusesWhatIsNotANumberOfSecondsNamingTheKey) {
+    EXPECT_TRUE(check_seconds(0, "keepalive", "").ok());
+    EXPECT_TRUE(check_seconds(kMaxSeconds, "keepalive", "").ok());
+    auto nan = check_seconds(std::nan(""), "keepalive", "");
+    ASSERT_FALSE(nan.ok());
+    EXPECT_EQ(nan.error().message, "keepalive must be a number of seconds, not NaN");
+    auto negative = check_seconds(-1, "job_timeout", "env/settings");
+    ASSERT_FALSE(negative.ok());
+    EXPECT_EQ(negative.error().message, "env/settings: job_timeout must not be negative");
+    EXPECT_FALSE(check_seconds(kMaxSeconds * 2, "keepalive", "").ok());
+}
+
 }  // namespace
 }  // namespace arunner::util

@@ -1,7 +1,7 @@
 // `worker cleanup` over hostile trees: read-only dirs, symlinks, a glob-shaped artifact name, a
 // dir whose worker holds the lock.
 
-#include "stream/worker_cleanup.hpp"
+#include "runner/worker_cleanup.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -14,7 +14,7 @@
 
 #include "support/temp_dir.hpp"
 
-namespace arunner::stream {
+namespace arunner::runner {
 namespace {
 
 namespace fs = std::filesystem;
@@ -109,4 +109,4 @@ TEST(WorkerCleanup, GlobEscapeMatchesLiterally) {
 }
 
 }  // namespace
-}  // namespace arunner::stream
+}  // namespace arunner::runner

@@ -1,4 +1,4 @@
-#include "stream/worker_cleanup.hpp"
+#include "runner/worker_cleanup.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include "util/files.hpp"
 #include "util/temp_dir.hpp"
 
-namespace arunner::stream {
+namespace arunner::runner {
 namespace {
 
 namespace fs = std::filesystem;
@@ -285,4 +285,4 @@ Result<CleanupResult> cleanup_private_data_dirs(const CleanupOptions& options, s
     return result;
 }
 
-}  // namespace arunner::stream
+}  // namespace arunner::runner

@@ -10,7 +10,7 @@
 #include "arunner/error.hpp"
 #include "engine/container_engine.hpp"
 
-namespace arunner::stream {
+namespace arunner::isolation {
 
 /// Whether the local tag `tag` ("repo:tag", as the engine lists it) is one that
 /// `<engine> images IMAGE` would list for `image`: the same repository and, when `image` names
@@ -25,4 +25,4 @@ Result<int> remove_images(engine::ContainerEngine& engine, const std::vector<std
 /// Removes dangling images; true when the engine removed or reclaimed anything.
 Result<bool> prune_images(engine::ContainerEngine& engine);
 
-}  // namespace arunner::stream
+}  // namespace arunner::isolation

@@ -2,9 +2,9 @@
 
 #include "arunner/streaming.hpp"
 
+#include "runner/worker_job.hpp"
 #include "stream/processor.hpp"
 #include "stream/transmitter.hpp"
-#include "stream/worker.hpp"
 
 namespace arunner {
 
@@ -13,7 +13,7 @@ Status transmit(const RunOptions& options, int out_fd, bool only_kwargs) {
 }
 
 Result<int> work(int in_fd, int out_fd, const WorkerOptions& options) {
-    return stream::run_worker(in_fd, out_fd, options);
+    return runner::run_worker(in_fd, out_fd, options);
 }
 
 Result<ProcessResult> process(int in_fd, const ProcessorOptions& options) {

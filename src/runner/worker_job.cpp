@@ -1,4 +1,4 @@
-#include "stream/worker.hpp"
+#include "runner/worker_job.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,23 +10,29 @@
 #include <thread>
 
 #include "arunner/runner.hpp"
-#include "config/runner_settings.hpp"
 #include "exec/termination_signals.hpp"
+#include "runner/worker_cleanup.hpp"
 #include "stream/job_kwargs.hpp"
 #include "stream/spool_file.hpp"
 #include "stream/wire.hpp"
-#include "stream/worker_cleanup.hpp"
 #include "stream/zip_writer.hpp"
 #include "util/environment.hpp"
 #include "util/files.hpp"
+#include "util/strings.hpp"
 #include "util/temp_dir.hpp"
 #include "util/unique_fd.hpp"
 
-namespace arunner::stream {
+namespace arunner::runner {
 namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
+using stream::from_kwargs;
+using stream::receive_zip;
+using stream::SpoolFile;
+using stream::WireReader;
+using stream::WireWriter;
+using stream::write_zip;
 
 /// Writes keepalive lines while it lives, whenever the stream has been quiet for `interval`.
 class Keepalive {
@@ -213,7 +219,7 @@ Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
     // destructors below (temp dir, spool file), never by the default action.
     exec::TerminationSignals signals;
     WireWriter out(out_fd);
-    if (Status keepalive = config::check_seconds(options.keepalive_seconds, "keepalive", "");
+    if (Status keepalive = util::check_seconds(options.keepalive_seconds, "keepalive", "");
         !keepalive) {
         return fail(out, error_line(keepalive.error().message));
     }
@@ -336,4 +342,4 @@ Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options) {
     return job->rc().value_or(0);
 }
 
-}  // namespace arunner::stream
+}  // namespace arunner::runner

@@ -15,7 +15,7 @@
 #include "arunner/error.hpp"
 #include "util/unique_fd.hpp"
 
-namespace arunner::stream {
+namespace arunner::runner {
 
 /// What to clean.
 struct CleanupOptions {
@@ -57,4 +57,4 @@ Status remove_tree(const std::filesystem::path& path);
 /// `text` with glob(7) metacharacters (`*`, `?`, `[`, `\`) escaped, to match it literally.
 std::string glob_escape(const std::string& text);
 
-}  // namespace arunner::stream
+}  // namespace arunner::runner

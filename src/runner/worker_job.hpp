@@ -10,13 +10,13 @@
 #include "arunner/error.hpp"
 #include "stream/zip_reader.hpp"
 
-namespace arunner::stream {
+namespace arunner::runner {
 
-using WorkerOptions = arunner::WorkerOptions;  // include/arunner/streaming.hpp
+using WorkerOptions = arunner::WorkerOptions;  // include/arunner/stream_options.hpp
 
 /// Runs one job from `in_fd` to `out_fd`. Returns the exit code: the job's rc (0 when it has
 /// none), 0 after a malformed stream (as ansible-runner), 128+N after signal N; an Error (what
 /// the `error` line said) when the job could not be set up or ended in an error.
 Result<int> run_worker(int in_fd, int out_fd, const WorkerOptions& options);
 
-}  // namespace arunner::stream
+}  // namespace arunner::runner

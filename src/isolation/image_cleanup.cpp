@@ -1,8 +1,8 @@
-#include "stream/image_cleanup.hpp"
+#include "isolation/image_cleanup.hpp"
 
 #include <set>
 
-namespace arunner::stream {
+namespace arunner::isolation {
 namespace {
 
 struct Reference {
@@ -76,4 +76,4 @@ Result<bool> prune_images(engine::ContainerEngine& engine) {
     return !report.deleted.empty() || report.space_reclaimed > 0;
 }
 
-}  // namespace arunner::stream
+}  // namespace arunner::isolation

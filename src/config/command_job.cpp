@@ -85,11 +85,6 @@ Result<std::string> same_path_mount(const fs::path& path, const std::string& lab
     return text + ":" + text + labels;
 }
 
-bool path_exists(const fs::path& path) {
-    std::error_code ec;
-    return fs::exists(path, ec);
-}
-
 /// ansible-runner's _get_playbook_path: the one argument of ansible-playbook that is neither a
 /// flag nor a flag's value (after the inventory options are taken out).
 std::optional<std::string> playbook_argument(const std::vector<std::string>& args) {
@@ -124,14 +119,14 @@ Status containerize_command(const RunOptions& options, JobConfig& job) {
     ContainerJobConfig& c = *job.container;
     std::vector<std::string> mounts;
     auto mount = [&mounts](const fs::path& path, const std::string& labels = "") -> Status {
-        if (!path_exists(path)) {
+        if (!util::path_exists(path)) {
             return {};  // ansible-runner skips a missing source
         }
         ARUNNER_ASSIGN_OR_RETURN(auto text, same_path_mount(path, labels));
         mounts.push_back(std::move(text));
         return {};
     };
-    if (!options.container_workdir && options.host_cwd && path_exists(*options.host_cwd)) {
+    if (!options.container_workdir && options.host_cwd && util::path_exists(*options.host_cwd)) {
         ARUNNER_TRY(mount(*options.host_cwd));
         c.workdir = util::absolute_path(*options.host_cwd).lexically_normal().string();
     }
@@ -170,7 +165,7 @@ Status containerize_command(const RunOptions& options, JobConfig& job) {
     // Automounts: the ssh agent's socket, ~/.ssh and the system's known hosts.
     if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
         fs::path ssh = fs::path(home) / ".ssh";
-        if (path_exists(ssh)) {
+        if (util::path_exists(ssh)) {
             std::string source = util::absolute_path(ssh).string();
             if (source.find(':') == std::string::npos) {
                 mounts.push_back(source + ":/home/runner/.ssh");
@@ -178,7 +173,8 @@ Status containerize_command(const RunOptions& options, JobConfig& job) {
             }
         }
     }
-    if (const char* sock = std::getenv("SSH_AUTH_SOCK"); sock != nullptr && path_exists(sock)) {
+    if (const char* sock = std::getenv("SSH_AUTH_SOCK");
+        sock != nullptr && util::path_exists(sock)) {
         const char* home = std::getenv("HOME");
         std::string source = util::absolute_path(sock).string();
         std::string target = source;

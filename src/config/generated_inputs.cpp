@@ -9,16 +9,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool path_exists(const fs::path& path) {
-    std::error_code ec;
-    return fs::exists(path, ec);
-}
-
 /// Writes `text` to `dir/name` (0600), creating `dir` (0700) when missing. A file that is
 /// already there is replaced (ansible-runner rewrites an inline inventory on every run).
 Status write_into(const fs::path& dir, const std::string& name, const std::string& text) {
     std::error_code ec;
-    if (path_exists(dir) && !fs::is_directory(dir, ec)) {
+    if (util::path_exists(dir) && !fs::is_directory(dir, ec)) {
         return Error{dir.string() + " is not a directory, so " + name + " cannot be written in it"};
     }
     ARUNNER_TRY(util::make_dirs(dir, 0700));
@@ -80,7 +75,7 @@ std::string role_roles_path(const RunOptions& options, const fs::path& pdd) {
 Result<GeneratedPlaybook> write_generated_playbook(const nlohmann::ordered_json& plays,
                                                    const fs::path& project_dir) {
     GeneratedPlaybook generated;
-    if (!path_exists(project_dir)) {
+    if (!util::path_exists(project_dir)) {
         generated.made_dir = project_dir;
     }
     generated.file = project_dir / util::uuid_hex(util::uuid4());
@@ -128,9 +123,9 @@ Result<std::vector<std::string>> place_inventories(const RunOptions& options, co
         fs::path path = given;
         if (path.is_absolute()) {
             paths.push_back(given);
-        } else if (path_exists(dir / path)) {
+        } else if (util::path_exists(dir / path)) {
             paths.push_back((dir / path).string());
-        } else if (path_exists(path)) {
+        } else if (util::path_exists(path)) {
             paths.push_back(util::absolute_path(path).string());
         } else {
             return Error{"inventory '" + given + "' is found neither under " + dir.string() +

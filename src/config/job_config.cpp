@@ -30,11 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool path_exists(const fs::path& path) {
-    std::error_code ec;
-    return fs::exists(path, ec);
-}
-
 bool is_file(const fs::path& path) {
     std::error_code ec;
     return fs::is_regular_file(path, ec);
@@ -95,7 +90,7 @@ Status place_api_extravars(const RunOptions& options, const fs::path& pdd,
             return Error{"extravars are given both as a mapping and as a file: give one"};
         }
         fs::path file = *options.extravars_file;
-        if (file.is_relative() && path_exists(pdd / file)) {
+        if (file.is_relative() && util::path_exists(pdd / file)) {
             file = pdd / file;
         }
         if (!is_file(file)) {
@@ -613,7 +608,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
     if (job.container) {
         job.cwd = job.container->workdir;
     } else if (job.env.contains("AD_HOC_COMMAND_ID") ||
-               (!makes_project && !path_exists(job.project_dir))) {
+               (!makes_project && !util::path_exists(job.project_dir))) {
         job.cwd = pdd;
     } else {
         job.cwd = job.project_dir;
@@ -667,7 +662,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
         cmdline_text = options.cmdline;
         // Checked before it is kept: a bad one in env/cmdline would fail every later run.
         ARUNNER_TRY(split_words(*options.cmdline, cmdline_source));
-        if (!options.suppress_env_files && !path_exists(pdd / "env" / "cmdline")) {
+        if (!options.suppress_env_files && !util::path_exists(pdd / "env" / "cmdline")) {
             ARUNNER_TRY(dump_cmdline(pdd, *options.cmdline));
         }
     } else {
@@ -692,7 +687,7 @@ Result<JobConfig> prepare_job_in(const RunOptions& options) {
         command.inventories.push_back((inner_pdd / "inventory").string());
     } else if (!inventories.empty()) {
         command.inventories = std::move(inventories);
-    } else if (path_exists(pdd / "inventory")) {
+    } else if (util::path_exists(pdd / "inventory")) {
         command.inventories.push_back((pdd / "inventory").string());
     }
     command.limit = options.limit;

@@ -148,7 +148,28 @@ void Runner::start() {
 
 void Runner::execute() {
     State& s = *state_;
-    auto fail = [this](const std::string& message) { this->fail(Error{message}); };
+    // Calls one of the caller's callbacks: an exception out of it fails the job, named after the
+    // callback as ansible-runner names it ("Exception in Event Handler: ..."), and `fallback` is
+    // what the callback is taken to have returned.
+    auto guarded = [this](const char* callback, auto&& call, auto fallback) {
+        try {
+            return call();
+        } catch (...) {
+            this->fail(Error{std::string("Exception in ") + callback + ": " +
+                             what_of(std::current_exception())});
+            return fallback;
+        }
+    };
+    struct Nothing {};
+    auto guarded_void = [&guarded](const char* callback, auto&& call) {
+        guarded(
+            callback,
+            [&call] {
+                call();
+                return Nothing{};
+            },
+            Nothing{});
+    };
     std::optional<exec::TerminationSignals> signals;
     if (s.default_signal_handling) {
         signals.emplace();
@@ -166,11 +187,7 @@ void Runner::execute() {
         if (!s.callbacks.status_handler) {
             return;
         }
-        try {
-            s.callbacks.status_handler(update);
-        } catch (...) {
-            fail("Exception in Status Handler: " + what_of(std::current_exception()));
-        }
+        guarded_void("Status Handler", [&] { s.callbacks.status_handler(update); });
     };
     hooks.on_status = [&](JobStatus status) {
         StatusUpdate update;
@@ -185,22 +202,14 @@ void Runner::execute() {
     };
     if (s.callbacks.cancel_callback) {
         hooks.should_cancel = [&]() {
-            try {
-                return s.callbacks.cancel_callback();
-            } catch (...) {
-                fail("Exception in Cancel Callback: " + what_of(std::current_exception()));
-                return false;
-            }
+            return guarded(
+                "Cancel Callback", [&] { return s.callbacks.cancel_callback(); }, false);
         };
     }
     if (s.callbacks.event_handler) {
         hooks.event_handler = [&](Json& event) {
-            try {
-                return s.callbacks.event_handler(event);
-            } catch (...) {
-                fail("Exception in Event Handler: " + what_of(std::current_exception()));
-                return false;
-            }
+            return guarded(
+                "Event Handler", [&] { return s.callbacks.event_handler(event); }, false);
         };
     }
     hooks.on_event_written = [&](const std::filesystem::path& file) {
@@ -225,7 +234,7 @@ void Runner::execute() {
         s.canceled = outcome->canceled;
         s.timed_out = outcome->timed_out;
     } else {
-        fail(outcome.error().message);
+        this->fail(Error{outcome.error().message});
         record_error_status();
     }
     s.changed.notify_all();
@@ -238,22 +247,15 @@ void Runner::execute() {
     };
     if (s.callbacks.artifacts_handler) {
         int before = failures();
-        try {
-            s.callbacks.artifacts_handler(s.job.artifact_dir);
-        } catch (...) {
-            fail("Exception in Artifact Callback: " + what_of(std::current_exception()));
-        }
+        guarded_void("Artifact Callback",
+                     [&] { s.callbacks.artifacts_handler(s.job.artifact_dir); });
         if (failures() != before) {
             record_error_status();
         }
     }
     if (s.callbacks.finished_callback) {
         int before = failures();
-        try {
-            s.callbacks.finished_callback(*this);
-        } catch (...) {
-            fail("Exception in Finished Callback: " + what_of(std::current_exception()));
-        }
+        guarded_void("Finished Callback", [&] { s.callbacks.finished_callback(*this); });
         if (failures() != before) {
             record_error_status();
         }

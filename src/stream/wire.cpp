@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "stream/base64.hpp"
+#include "stream/base64_stream.hpp"
 #include "util/files.hpp"
 #include "util/python_json.hpp"
 #include "util/unique_fd.hpp"

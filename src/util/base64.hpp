@@ -1,7 +1,7 @@
 #pragma once
 // Base64 encoding, one implementation (RFC 4648 §4: `A-Z a-z 0-9 + /`, `=` padding, no line
 // breaks): the primitives the stream's payload encoder runs over its chunks
-// (stream/base64.hpp), and whole-string encoding for small values such as an engine's
+// (stream/base64_stream.hpp), and whole-string encoding for small values such as an engine's
 // X-Registry-Auth header.
 
 #include <cstddef>

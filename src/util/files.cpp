@@ -109,6 +109,11 @@ Status write_file_atomic(const std::filesystem::path& path, std::string_view con
     return {};
 }
 
+bool path_exists(const std::filesystem::path& path) {
+    std::error_code ec;
+    return std::filesystem::exists(path, ec);
+}
+
 std::filesystem::path absolute_path(const std::filesystem::path& path) {
     std::error_code ec;
     std::filesystem::path abs = std::filesystem::absolute(path, ec);

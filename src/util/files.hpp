@@ -38,6 +38,9 @@ bool write_all(int fd, std::string_view data);
 /// resolution), like Python's os.path.abspath.
 std::filesystem::path absolute_path(const std::filesystem::path& path);
 
+/// Whether `path` names anything (following a final link), false on any error instead of a throw.
+bool path_exists(const std::filesystem::path& path);
+
 /// Directory holding the running executable (from /proc/self/exe), or empty if unknown.
 std::filesystem::path executable_dir();
 

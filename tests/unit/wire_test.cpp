@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "stream/base64.hpp"
+#include "stream/base64_stream.hpp"
 #include "util/files.hpp"
 #include "util/unique_fd.hpp"
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "stream/base64.hpp"
+#include "stream/base64_stream.hpp"
 #include "support/file_helpers.hpp"
 #include "support/temp_dir.hpp"
 #include "util/files.hpp"

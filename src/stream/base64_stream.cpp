@@ -1,4 +1,4 @@
-#include "stream/base64.hpp"
+#include "stream/base64_stream.hpp"
 
 #include <unistd.h>
 

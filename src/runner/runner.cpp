@@ -10,6 +10,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 
 #include "artifacts/artifact_dir.hpp"
 #include "config/job_config.hpp"
@@ -149,26 +150,19 @@ void Runner::start() {
 void Runner::execute() {
     State& s = *state_;
     // Calls one of the caller's callbacks: an exception out of it fails the job, named after the
-    // callback as ansible-runner names it ("Exception in Event Handler: ..."), and `fallback` is
-    // what the callback is taken to have returned.
-    auto guarded = [this](const char* callback, auto&& call, auto fallback) {
+    // callback as ansible-runner names it ("Exception in Event Handler: ..."), and the callback
+    // is taken to have returned false (cancel and event handlers) or nothing.
+    auto guarded = [this](const char* callback, auto&& call) {
+        using Returned = decltype(call());
         try {
             return call();
         } catch (...) {
             this->fail(Error{std::string("Exception in ") + callback + ": " +
                              what_of(std::current_exception())});
-            return fallback;
+            if constexpr (!std::is_void_v<Returned>) {
+                return Returned{};
+            }
         }
-    };
-    struct Nothing {};
-    auto guarded_void = [&guarded](const char* callback, auto&& call) {
-        guarded(
-            callback,
-            [&call] {
-                call();
-                return Nothing{};
-            },
-            Nothing{});
     };
     std::optional<exec::TerminationSignals> signals;
     if (s.default_signal_handling) {
@@ -187,7 +181,7 @@ void Runner::execute() {
         if (!s.callbacks.status_handler) {
             return;
         }
-        guarded_void("Status Handler", [&] { s.callbacks.status_handler(update); });
+        guarded("Status Handler", [&] { s.callbacks.status_handler(update); });
     };
     hooks.on_status = [&](JobStatus status) {
         StatusUpdate update;
@@ -202,14 +196,12 @@ void Runner::execute() {
     };
     if (s.callbacks.cancel_callback) {
         hooks.should_cancel = [&]() {
-            return guarded(
-                "Cancel Callback", [&] { return s.callbacks.cancel_callback(); }, false);
+            return guarded("Cancel Callback", [&] { return s.callbacks.cancel_callback(); });
         };
     }
     if (s.callbacks.event_handler) {
         hooks.event_handler = [&](Json& event) {
-            return guarded(
-                "Event Handler", [&] { return s.callbacks.event_handler(event); }, false);
+            return guarded("Event Handler", [&] { return s.callbacks.event_handler(event); });
         };
     }
     hooks.on_event_written = [&](const std::filesystem::path& file) {
@@ -247,15 +239,14 @@ void Runner::execute() {
     };
     if (s.callbacks.artifacts_handler) {
         int before = failures();
-        guarded_void("Artifact Callback",
-                     [&] { s.callbacks.artifacts_handler(s.job.artifact_dir); });
+        guarded("Artifact Callback", [&] { s.callbacks.artifacts_handler(s.job.artifact_dir); });
         if (failures() != before) {
             record_error_status();
         }
     }
     if (s.callbacks.finished_callback) {
         int before = failures();
-        guarded_void("Finished Callback", [&] { s.callbacks.finished_callback(*this); });
+        guarded("Finished Callback", [&] { s.callbacks.finished_callback(*this); });
         if (failures() != before) {
             record_error_status();
         }
